@@ -1,0 +1,285 @@
+/*
+ * Environment handles: one plugin instance plus the buffers and checks the library wraps
+ * around it (finite actions in, finite observations out, reset before step).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+
+#include "fewshot/env.h"
+#include "fewshot/error.h"
+#include "internal.h"
+
+struct fewshot_env {
+    const fewshot_env_plugin *plugin;
+    void *self;
+    fewshot_space obs_space, act_space;
+    double *obs;            /* latest observation */
+    double *scratch;        /* next observation while a step is checked */
+    int have_obs;           /* reset has run */
+    int finished;           /* done or truncated since the last reset */
+    size_t steps;
+};
+
+static const char *const no_policies[] = {NULL};
+
+int fewshot_env_new(fewshot_env **out, const char *name, const json_t *params)
+{
+    const fewshot_env_plugin *plugin;
+    json_t *resolved = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = fewshot_env_plugin_find(&plugin, name)) != 0)
+        return rc;
+    if ((rc = fewshot__params_resolve(plugin->name, plugin->params_doc, params, &resolved)) != 0)
+        return rc;
+
+    fewshot_env *env = calloc(1, sizeof *env);
+    if (!env) {
+        json_decref(resolved);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    env->plugin = plugin;
+    fewshot_error_clear();
+    rc = plugin->create(&env->self, resolved);
+    json_decref(resolved);
+    if (rc) {
+        if (fewshot_error_last()->code == 0)
+            fewshot_error_set(rc, "%s: create() failed (%d) without saying why", plugin->name, rc);
+        free(env);
+        return rc < 0 ? rc : FEWSHOT_EPLUGIN;
+    }
+    if ((rc = plugin->spaces(env->self, &env->obs_space, &env->act_space)) != 0)
+        goto fail;
+    if (env->obs_space.dim == 0 || env->act_space.dim == 0) {
+        rc = fewshot_error_set(FEWSHOT_EPLUGIN, "%s: spaces() reported an empty observation or "
+                               "action space", plugin->name);
+        goto fail;
+    }
+    env->obs = calloc(env->obs_space.dim, sizeof *env->obs);
+    env->scratch = calloc(env->obs_space.dim, sizeof *env->scratch);
+    if (!env->obs || !env->scratch) {
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    *out = env;
+    return 0;
+fail:
+    fewshot_env_free(env);
+    return rc;
+}
+
+void fewshot_env_free(fewshot_env *env)
+{
+    if (!env)
+        return;
+    if (env->self)
+        env->plugin->destroy(env->self);
+    free(env->obs);
+    free(env->scratch);
+    free(env);
+}
+
+const fewshot_env_plugin *fewshot_env_plugin_of(const fewshot_env *env)
+{
+    return env->plugin;
+}
+
+const fewshot_space *fewshot_env_obs_space(const fewshot_env *env)
+{
+    return &env->obs_space;
+}
+
+const fewshot_space *fewshot_env_act_space(const fewshot_env *env)
+{
+    return &env->act_space;
+}
+
+int fewshot_env_params(fewshot_env *env, json_t **out)
+{
+    *out = NULL;
+    if (!env->plugin->params)
+        return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the plugin does not report its "
+                                 "parameters", env->plugin->name);
+    return env->plugin->params(env->self, out);
+}
+
+/* A plugin that returns a failure code without a message still gets a useful error. */
+static int plugin_failed(const fewshot_env *env, const char *fn, int rc)
+{
+    if (fewshot_error_last()->code == 0)
+        fewshot_error_set(FEWSHOT_EPLUGIN, "%s: %s() failed (%d) without saying why",
+                          env->plugin->name, fn, rc);
+    return rc < 0 ? rc : FEWSHOT_EPLUGIN;
+}
+
+static int check_observation(const fewshot_env *env, const double *obs, const char *fn)
+{
+    if (fewshot_space_check_finite(&env->obs_space, obs, "observation") == 0)
+        return 0;
+    fewshot_error_prefix("%s: %s() returned a bad observation", env->plugin->name, fn);
+    return FEWSHOT_EPLUGIN;
+}
+
+int fewshot_env_reset(fewshot_env *env, uint64_t seed, const json_t *options, double *obs)
+{
+    fewshot_error_clear();
+    int rc = env->plugin->reset(env->self, seed, options, env->scratch);
+    if (rc)
+        return plugin_failed(env, "reset", rc);
+    if ((rc = check_observation(env, env->scratch, "reset")) != 0)
+        return rc;
+    memcpy(env->obs, env->scratch, env->obs_space.dim * sizeof *env->obs);
+    if (obs)
+        memcpy(obs, env->obs, env->obs_space.dim * sizeof *obs);
+    env->have_obs = 1;
+    env->finished = 0;
+    env->steps = 0;
+    return 0;
+}
+
+int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
+{
+    fewshot_step step = {0};
+    int rc;
+
+    if (!env->have_obs)
+        return fewshot_error_set(FEWSHOT_EINVAL, "%s: step() before reset()", env->plugin->name);
+    if (env->finished)
+        return fewshot_error_set(FEWSHOT_EINVAL, "%s: step() after the episode ended; reset() "
+                                 "first", env->plugin->name);
+    if ((rc = fewshot_space_check_finite(&env->act_space, action, "action")) != 0) {
+        fewshot_error_prefix("%s", env->plugin->name);
+        return rc;
+    }
+    step.obs = env->scratch;
+    fewshot_error_clear();
+    if ((rc = env->plugin->step(env->self, action, &step)) != 0) {
+        json_decref(step.terms);
+        return plugin_failed(env, "step", rc);
+    }
+    if ((rc = check_observation(env, env->scratch, "step")) != 0) {
+        json_decref(step.terms);
+        return rc;
+    }
+    if (!isfinite(step.reward)) {
+        json_decref(step.terms);
+        return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: step() returned a non-finite reward (%g)",
+                                 env->plugin->name, step.reward);
+    }
+    memcpy(env->obs, env->scratch, env->obs_space.dim * sizeof *env->obs);
+    env->steps++;
+    env->finished = step.done || step.truncated;
+    if (out) {
+        if (out->obs)
+            memcpy(out->obs, env->obs, env->obs_space.dim * sizeof *out->obs);
+        out->reward = step.reward;
+        out->terms = step.terms;
+        out->done = step.done;
+        out->truncated = step.truncated;
+    } else {
+        json_decref(step.terms);
+    }
+    return 0;
+}
+
+const double *fewshot_env_obs(const fewshot_env *env)
+{
+    return env->have_obs ? env->obs : NULL;
+}
+
+size_t fewshot_env_steps(const fewshot_env *env)
+{
+    return env->steps;
+}
+
+static const double *obs_or_latest(const fewshot_env *env, const double *obs)
+{
+    if (obs)
+        return obs;
+    if (!env->have_obs) {
+        fewshot_error_set(FEWSHOT_EINVAL, "%s: no observation yet; reset() first",
+                          env->plugin->name);
+        return NULL;
+    }
+    return env->obs;
+}
+
+int fewshot_env_context(fewshot_env *env, const double *obs, json_t **ctx)
+{
+    *ctx = NULL;
+    if (!env->plugin->context)
+        return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the plugin has no context()",
+                                 env->plugin->name);
+    if (!(obs = obs_or_latest(env, obs)))
+        return FEWSHOT_EINVAL;
+    fewshot_error_clear();
+    int rc = env->plugin->context(env->self, obs, ctx);
+    return rc ? plugin_failed(env, "context", rc) : 0;
+}
+
+int fewshot_env_features(fewshot_env *env, const double *obs, float *out, size_t cap,
+                         size_t *dim)
+{
+    if (!env->plugin->features)
+        return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the plugin has no features()",
+                                 env->plugin->name);
+    if (!(obs = obs_or_latest(env, obs)))
+        return FEWSHOT_EINVAL;
+    fewshot_error_clear();
+    int rc = env->plugin->features(env->self, obs, out, cap, dim);
+    if (rc)
+        return plugin_failed(env, "features", rc);
+    for (size_t i = 0; i < *dim && i < cap; i++)
+        if (!isfinite(out[i]))
+            return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: features() returned a non-finite "
+                                     "value at element %zu", env->plugin->name, i);
+    return 0;
+}
+
+const char *const *fewshot_env_policies(const fewshot_env *env)
+{
+    return env->plugin->policies ? env->plugin->policies : no_policies;
+}
+
+int fewshot_env_policy(fewshot_env *env, const char *name, const double *obs, double *action)
+{
+    const char *const *names = fewshot_env_policies(env);
+    const char *chosen = NULL;
+    if (!names[0])
+        return fewshot_error_set(FEWSHOT_ENOTFOUND, "%s: the plugin has no expert policy",
+                                 env->plugin->name);
+    if (!name || strcmp(name, "expert") == 0)
+        chosen = names[0];
+    for (size_t i = 0; !chosen && names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            chosen = names[i];
+    if (!chosen) {
+        char known[512] = "";
+        size_t used = 0;
+        for (size_t i = 0; names[i] && used < sizeof known; i++)
+            used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
+                                     i ? ", " : "", names[i]);
+        return fewshot_error_set(FEWSHOT_ENOTFOUND, "%s: no policy '%s' (the plugin has: %s)",
+                                 env->plugin->name, name, known);
+    }
+    if (!(obs = obs_or_latest(env, obs)))
+        return FEWSHOT_EINVAL;
+    fewshot_error_clear();
+    int rc = env->plugin->policy(env->self, chosen, obs, action);
+    if (rc)
+        return plugin_failed(env, "policy", rc);
+    if ((rc = fewshot_space_check_finite(&env->act_space, action, "action")) != 0) {
+        fewshot_error_prefix("%s: policy '%s' returned a bad action", env->plugin->name, chosen);
+        return FEWSHOT_EPLUGIN;
+    }
+    return 0;
+}
+
+const char *fewshot_env_template(fewshot_env *env, const char *component)
+{
+    return env->plugin->template_text ? env->plugin->template_text(env->self, component) : NULL;
+}

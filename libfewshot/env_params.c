@@ -1,0 +1,129 @@
+/*
+ * Plugin parameters: checked against the plugin's params_doc before create() sees them, so
+ * every plugin refuses unknown names and wrong types the same way, naming the parameter.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "fewshot/error.h"
+#include "internal.h"
+
+int fewshot__json_type_matches(const json_t *v, const char *type)
+{
+    if (!type || strcmp(type, "any") == 0)
+        return 1;
+    if (strcmp(type, "number") == 0)
+        return json_is_number(v);
+    if (strcmp(type, "integer") == 0)
+        return json_is_integer(v) ||
+               (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)));
+    if (strcmp(type, "string") == 0)
+        return json_is_string(v);
+    if (strcmp(type, "boolean") == 0)
+        return json_is_boolean(v);
+    if (strcmp(type, "array") == 0)
+        return json_is_array(v);
+    if (strcmp(type, "object") == 0)
+        return json_is_object(v);
+    /* "string|array" style unions */
+    if (strchr(type, '|')) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", type);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, "|", &save); t; t = strtok_r(NULL, "|", &save))
+            if (fewshot__json_type_matches(v, t))
+                return 1;
+    }
+    return 0;
+}
+
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+static void list_names(const json_t *spec, char *buf, size_t size)
+{
+    const char *key;
+    json_t *value;
+    size_t used = 0;
+    buf[0] = '\0';
+    json_object_foreach((json_t *)spec, key, value) {
+        (void)value;
+        int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", key);
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
+                            const json_t *params, json_t **out)
+{
+    json_error_t jerr;
+    json_t *doc = params_doc ? json_loads(params_doc, 0, &jerr) : NULL;
+    json_t *spec = doc ? json_object_get(doc, "params") : NULL;
+    json_t *resolved = json_object();
+    const char *key;
+    json_t *value;
+    int rc = 0;
+
+    if (!resolved) {
+        json_decref(doc);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    if (params && !json_is_object(params)) {
+        rc = fewshot_error_set(FEWSHOT_EINVAL, "%s: parameters must be a JSON object",
+                               plugin_name);
+        goto done;
+    }
+    if (params) {
+        json_object_foreach((json_t *)params, key, value) {
+            json_t *p = spec ? json_object_get(spec, key) : NULL;
+            if (spec && !p) {
+                char known[1024];
+                list_names(spec, known, sizeof known);
+                rc = fewshot_error_set_path(FEWSHOT_EINVAL, NULL, key,
+                                            "%s: unknown parameter '%s' (known: %s)",
+                                            plugin_name, key, known[0] ? known : "none");
+                goto done;
+            }
+            const char *type = p ? json_string_value(json_object_get(p, "type")) : NULL;
+            if (!json_is_null(value) && !fewshot__json_type_matches(value, type)) {
+                rc = fewshot_error_set_path(FEWSHOT_EINVAL, NULL, key,
+                                            "%s: parameter '%s' must be %s %s, not %s",
+                                            plugin_name, key,
+                                            strchr("aeiou", type[0]) ? "an" : "a", type,
+                                            json_type_name(value));
+                goto done;
+            }
+            json_object_set(resolved, key, value);
+        }
+    }
+    if (spec) {
+        json_object_foreach(spec, key, value) {
+            json_t *def = json_object_get(value, "default");
+            if (def && !json_object_get(resolved, key))
+                json_object_set(resolved, key, def);
+        }
+    }
+done:
+    json_decref(doc);
+    if (rc) {
+        json_decref(resolved);
+        return rc;
+    }
+    *out = resolved;
+    return 0;
+}

@@ -1,0 +1,18 @@
+/*
+ * libfewshot: training-free few-shot decision making with pre-trained LLMs.
+ *
+ * The umbrella header: include this one and get the whole public API.
+ * Plugin authors include <fewshot/plugin.h> as well.
+ */
+#ifndef FEWSHOT_H
+#define FEWSHOT_H
+
+#include "fewshot/common.h"
+#include "fewshot/version.h"
+#include "fewshot/error.h"
+#include "fewshot/rng.h"
+#include "fewshot/space.h"
+#include "fewshot/env.h"
+#include "fewshot/policy.h"
+
+#endif /* FEWSHOT_H */

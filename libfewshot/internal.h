@@ -1,0 +1,22 @@
+/*
+ * Internal helpers shared by the library's modules. Not installed; nothing here is exported.
+ */
+#ifndef FEWSHOT_INTERNAL_H
+#define FEWSHOT_INTERNAL_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#define FEWSHOT_HIDDEN __attribute__((visibility("hidden")))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Validate params (may be NULL) against a plugin's params_doc and return a new object
+ * with every default filled in. Unknown names and wrong JSON types are FEWSHOT_EINVAL with
+ * the parameter named. */
+FEWSHOT_HIDDEN int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
+                                           const json_t *params, json_t **out);
+
+/* Does JSON value v have the type named in a params_doc ("number", "integer", ...)? */
+FEWSHOT_HIDDEN int fewshot__json_type_matches(const json_t *v, const char *type);
+
+#endif
