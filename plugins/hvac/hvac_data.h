@@ -1,0 +1,5 @@
+/* The data side of the plugin (buildings, weather, ground temperatures). */
+#ifndef HVAC_DATA_H
+#define HVAC_DATA_H
+#include "standin.h"
+#endif

@@ -1,0 +1,43 @@
+/*
+ * hvac: model predictive control on the plugin's own discrete model.
+ *
+ * Over a horizon of N steps the MPC minimises
+ *     sum_k  q ||x_k - T||^2 + r ||a_k||_1,    |a| <= 1 elementwise,
+ * the negative of the paper's reward up to constants (q = alpha / (T n), r = 1 / n), with the
+ * exogenous inputs (weather, ground, occupants) forecast from the weather series. The QP is
+ * condensed onto the actions (x = f + G a) and solved by FISTA (accelerated proximal gradient:
+ * the prox of the L1 term plus the box is a soft threshold followed by a clip) with adaptive
+ * restart, warm-started from the previous plan shifted by one step; it stops when the
+ * gradient-mapping norm falls below a tolerance or after a maximum of iterations.
+ */
+#ifndef HVAC_MPC_H
+#define HVAC_MPC_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+typedef struct hvac_mpc {
+    const hvac_model *model;
+    size_t n, horizon, dim;     /* dim = n * horizon decision variables */
+    double q, r, target;
+    double *G;                  /* dim x dim: x (stacked) = f + G a */
+    double *H;                  /* dim x dim: 2 q G'G */
+    double lipschitz;           /* largest eigenvalue of H */
+    double *plan;               /* dim: the last solution (warm start) */
+    double *work;               /* scratch */
+    double tol;
+    int max_iter;
+    int last_iter;              /* iterations of the last solve */
+} hvac_mpc;
+
+int hvac_mpc_init(hvac_mpc *mpc, const hvac_model *model, size_t horizon, double q, double r,
+                  double target);
+void hvac_mpc_free(hvac_mpc *mpc);
+void hvac_mpc_reset(hvac_mpc *mpc);
+
+/* exo: horizon rows of model->m inputs with the action entries ignored (forecast). Writes the
+ * first step's actions (n values) into action. */
+int hvac_mpc_solve(hvac_mpc *mpc, const double *x0, const double *exo, double *action);
+
+#endif
