@@ -14,5 +14,6 @@
 #include "fewshot/space.h"
 #include "fewshot/env.h"
 #include "fewshot/policy.h"
+#include "fewshot/building.h"
 
 #endif /* FEWSHOT_H */

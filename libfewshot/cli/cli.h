@@ -48,5 +48,7 @@ int cli_is_help(const char *arg);
 
 int cli_env(int argc, char **argv);
 void cli_env_usage(FILE *out);
+/* `fewshot env import-energyplus`, argv[0] = "import-energyplus" (import_cmd.c). */
+int cli_env_import(int argc, char **argv);
 
 #endif
