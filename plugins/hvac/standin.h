@@ -3,24 +3,6 @@
 #define HVAC_STANDIN_H
 #include <stddef.h>
 #include <stdint.h>
-typedef struct fewshot_building_zone {
-    char *name;
-    double xmin, xmax, ymin, ymax, zmin, zmax;
-    double centroid_z;
-    double floor_area;
-    double wall_area;
-    double window_area;
-    int layer;
-} fewshot_building_zone;
-typedef struct fewshot_building {
-    char *name;
-    char *type;
-    double u[7];
-    size_t n_zones;
-    fewshot_building_zone *zones;
-} fewshot_building;
-int fewshot_building_load(fewshot_building **out, const char *path_or_name);
-void fewshot_building_free(fewshot_building *b);
 typedef struct hvac_weather {
     size_t hours;
     double *temp;
