@@ -75,8 +75,8 @@ int cli_env_import(int argc, char **argv)
     if (rc != 0)
         cli_error_last();
     else if (strcmp(output, "-") != 0)
-        fprintf(stderr, "%s: %zu zones in %d layers, type %s -> %s\n", b->name, b->n_zones,
-                b->n_layers, b->type, output);
+        fprintf(stderr, "%s: %zu zones in %d layer%s, type %s -> %s\n", b->name, b->n_zones,
+                b->n_layers, b->n_layers == 1 ? "" : "s", b->type, output);
     fewshot_building_free(b);
     return rc ? cli_exit_for(rc) : EXIT_OK;
 }
