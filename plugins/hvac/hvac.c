@@ -36,7 +36,7 @@ typedef struct hvac {
     int mpc_ready;
     size_t n;
     double target, alpha, occupancy, activity, thermostat_gain;
-    int reward_bear;
+    int reward_bear, mpc_solver;
     long start_day, start_hour, episode_length, horizon;
     json_t *initial;
     char *weather_words, *city, *building_name;
@@ -277,6 +277,10 @@ static int check_params(const json_t *p)
     if (!reward || (strcmp(reward, "paper") && strcmp(reward, "bear")))
         return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "reward",
                                       "hvac: parameter 'reward' must be \"paper\" or \"bear\"");
+    const char *solver = str(p, "mpc_solver");
+    if (!solver || (strcmp(solver, "active-set") && strcmp(solver, "fista")))
+        return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "mpc_solver",
+                                      "hvac: parameter 'mpc_solver' must be active-set or fista");
     static const char *const positive[] = {"max_power", "time_step", "activity", NULL};
     for (size_t i = 0; positive[i]; i++)
         if (!(num(p, positive[i]) > 0) || !isfinite(num(p, positive[i])))
@@ -409,6 +413,8 @@ static int hvac_create(void **self, const json_t *params)
     h->activity = num(params, "activity");
     h->thermostat_gain = num(params, "thermostat_gain");
     h->reward_bear = strcmp(str(params, "reward"), "bear") == 0;
+    h->mpc_solver = strcmp(str(params, "mpc_solver"), "fista") == 0 ? HVAC_MPC_FISTA
+                                                                     : HVAC_MPC_ACTIVE_SET;
     h->start_day = (long)json_integer_value(json_object_get(params, "start_day"));
     h->start_hour = (long)json_integer_value(json_object_get(params, "start_hour"));
     h->episode_length = (long)json_integer_value(json_object_get(params, "episode_length"));
@@ -613,7 +619,7 @@ static int mpc(hvac *h, const double *obs, double *action)
     size_t n = h->n, m = h->model.m, N = (size_t)h->horizon;
     if (!h->mpc_ready) {
         int rc = hvac_mpc_init(&h->mpc, &h->model, N, h->alpha / (h->target * (double)n),
-                               1.0 / (double)n, h->target);
+                               1.0 / (double)n, h->target, h->mpc_solver);
         if (rc)
             return rc;
         h->mpc_ready = 1;
@@ -682,6 +688,8 @@ static const fewshot_env_plugin hvac_plugin = {
         P("activity", "number", "120", "occupant activity, W per person") ","
         P("seed", "integer", "0", "seed of the synthetic weather year") ","
         P("horizon", "integer", "6", "MPC horizon, steps") ","
+        P("mpc_solver", "string", "\"active-set\"",
+          "MPC QP solver: active-set (coordinate descent and Newton steps) or fista") ","
         P("thermostat_gain", "number", "0.5",
           "thermostat: fraction of a zone's error corrected per step") ","
         P("shgc", "number", "0.252", "solar heat gain coefficient of the windows") ","

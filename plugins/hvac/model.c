@@ -55,6 +55,7 @@ void hvac_model_free(hvac_model *model)
     free(model->B);
     free(model->Ad);
     free(model->Bd);
+    free(model->ABt);
     memset(model, 0, sizeof *model);
 }
 
@@ -153,7 +154,20 @@ int hvac_model_build(hvac_model *model, const fewshot_building *b, const hvac_mo
     for (size_t i = 0; i < n * n; i++)
         Adt[i] = model->Ad[i] - (i % (n + 1) == 0 ? 1.0 : 0.0);
     hvac_matmul(Adt, model->B, model->Bd, n, n, m);
-    rc = hvac_solve(model->A, n, model->Bd, m);
+    if ((rc = hvac_solve(model->A, n, model->Bd, m)) != 0)
+        goto done;
+    /* columns of [Ad Bd], for the step */
+    model->ABt = malloc((n + m) * n * sizeof *model->ABt);
+    if (!model->ABt) {
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++)
+            model->ABt[j * n + i] = model->Ad[i * n + j];
+        for (size_t j = 0; j < m; j++)
+            model->ABt[(n + j) * n + i] = model->Bd[i * m + j];
+    }
 done:
     free(ua);
     free(ground);
@@ -165,14 +179,22 @@ done:
 
 void hvac_model_step(const hvac_model *model, const double *x, const double *u, double *x_next)
 {
+    /* x' = [Ad Bd] [x; u] as a sum of columns (axpy), which the compiler can vectorise */
     size_t n = model->n, m = model->m;
-    for (size_t i = 0; i < n; i++) {
-        const double *arow = model->Ad + i * n, *brow = model->Bd + i * m;
-        double s = 0;
-        for (size_t j = 0; j < n; j++)
-            s += arow[j] * x[j];
-        for (size_t j = 0; j < m; j++)
-            s += brow[j] * u[j];
-        x_next[i] = s;
+    const double *col = model->ABt;
+    memset(x_next, 0, n * sizeof *x_next);
+    for (size_t j = 0; j < n + m; j++, col += n) {
+        double v = j < n ? x[j] : u[j - n];
+        if (v == 0)
+            continue;
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            x_next[i] += col[i] * v;
+            x_next[i + 1] += col[i + 1] * v;
+            x_next[i + 2] += col[i + 2] * v;
+            x_next[i + 3] += col[i + 3] * v;
+        }
+        for (; i < n; i++)
+            x_next[i] += col[i] * v;
     }
 }

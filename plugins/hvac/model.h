@@ -32,6 +32,7 @@ typedef struct hvac_model {
     double *cap;            /* n: air heat capacity C_i, J/K */
     double *A, *B;          /* continuous: n x n, n x m (row-major) */
     double *Ad, *Bd;        /* discrete: n x n, n x m */
+    double *ABt;            /* (n + m) x n: the columns of [Ad Bd], for hvac_model_step */
 } hvac_model;
 
 /* Build and discretise the model of building b. On failure the error is set and m is left
