@@ -146,27 +146,15 @@ static int is_epw_path(const char *s)
 /* Words for an EPW file's climate: the condition whose TMY3 city is in the file name. */
 static char *climate_words_for_file(const char *path)
 {
-    static const char *const conditions[] = {
-        "Very_Hot_Humid", "Hot_Humid", "Hot_Dry", "Warm_Humid", "Warm_Dry", "Warm_Marine",
-        "Mixed_Humid", "Mixed_Dry", "Mixed_Marine", "Cool_Humid", "Cool_Dry", "Cool_Marine",
-        "Cold_Humid", "Cold_Dry", "Very_Cold", "Subarctic"};
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    char squeezed[512];
-    size_t k = 0;
-    for (const char *p = base; *p && k + 1 < sizeof squeezed; p++)
-        if (isalnum((unsigned char)*p))
-            squeezed[k++] = (char)tolower((unsigned char)*p);
-    squeezed[k] = '\0';
-    for (size_t i = 0; i < sizeof conditions / sizeof conditions[0]; i++) {
-        const char *city = hvac_condition_city(conditions[i]);
-        char c[64];
-        size_t j = 0;
-        for (const char *p = city ? city : ""; *p && j + 1 < sizeof c; p++)
-            c[j++] = (char)tolower((unsigned char)*p);
-        c[j] = '\0';
-        if (j && strstr(squeezed, c))
-            return strdup(hvac_condition_words(conditions[i]));
+    char file_key[512], city_key[64];
+    hvac_name_key(base, file_key, sizeof file_key);
+    for (size_t i = 0; i < HVAC_N_CONDITIONS; i++) {
+        const char *city = hvac_condition_city(hvac_condition_names[i]);
+        hvac_name_key(city ? city : "", city_key, sizeof city_key);
+        if (city_key[0] && strstr(file_key, city_key))
+            return strdup(hvac_condition_words(hvac_condition_names[i]));
     }
     return strdup(base);
 }
@@ -252,10 +240,12 @@ static int load_weather(hvac *h, const json_t *params)
     const char *city = str(params, "city");
     if (city) {
         if ((rc = hvac_ground_temperatures(city, h->ground)) != 0) {
-            fewshot_error_prefix("hvac: parameter 'city'");
-            return rc;
+            char message[1024];
+            snprintf(message, sizeof message, "%s", fewshot_error_last()->message);
+            return fewshot_error_set_path(rc, NULL, "city", "hvac: parameter 'city': %s",
+                                          message);
         }
-        h->city = strdup(city);
+        h->city = strdup(hvac_ground_city(city));
     } else if (!is_epw_path(weather)) {
         city = hvac_condition_city(weather);
         if ((rc = hvac_ground_temperatures(city, h->ground)) != 0)
@@ -604,10 +594,14 @@ static int hvac_features(void *self, const double *obs, float *out, size_t cap, 
 
 static int thermostat(hvac *h, const double *obs, double *action)
 {
-    /* proportional: a_i = k_i (T - t_i), k_i = gain / (zone i's one-step response to a_i) */
+    /* proportional: a_i = k_i (T - t_i), k_i = gain / r_i with r_i zone i's one-step
+     * response when every zone acts alike (zones are strongly coupled: their own response
+     * alone would overstate the gain and make the loop oscillate) */
     size_t n = h->n, m = h->model.m;
     for (size_t i = 0; i < n; i++) {
-        double response = h->model.Bd[i * m + HVAC_U_ACT + i];
+        double response = 0;
+        for (size_t j = 0; j < n; j++)
+            response += h->model.Bd[i * m + HVAC_U_ACT + j];
         double a = h->thermostat_gain / response * (h->target - obs[i]);
         action[i] = fmax(-1.0, fmin(1.0, a));
     }
