@@ -57,13 +57,16 @@ static const char *const u_names[FEWSHOT_U_COUNT] = {
     "interior_wall", "floor", "exterior_wall", "roof", "ceiling", "ground_floor", "window",
 };
 
-static const char *type_names[N_TYPES + 1];
+/* The same names as u_table, in its order (test_building checks each has U-values). */
+static const char *const type_names[] = {
+    "OfficeSmall", "OfficeMedium", "OfficeLarge", "RestaurantFastFood", "RestaurantSitDown",
+    "RetailStandalone", "RetailStripmall", "Warehouse", "Hospital", "HotelLarge", "HotelSmall",
+    "ApartmentHighRise", "ApartmentMidRise", "OutPatientHealthCare", "SchoolPrimary",
+    "SchoolSecondary", NULL,
+};
 
 const char *const *fewshot_building_types(void)
 {
-    if (!type_names[0])
-        for (size_t i = 0; i < N_TYPES; i++)
-            type_names[i] = u_table[i].type;
     return type_names;
 }
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,12 +213,20 @@ done:
     return rc;
 }
 
+/* libxml2 must be initialised once before threads may parse concurrently. */
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+static void xml_init(void)
+{
+    xmlInitParser();
+}
+
 int fewshot__energyplus_zones(const char *path, fewshot_building *b)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
     fclose(f);
+    pthread_once(&xml_once, xml_init);
     htmlDocPtr doc = htmlReadFile(path, NULL, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
                                               HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
     if (!doc)
