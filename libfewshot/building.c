@@ -235,9 +235,11 @@ static int read_u_values(reader *r, const json_t *root, fewshot_building *b)
         if (!row) {
             char list[512];
             type_list(list, sizeof list);
-            snprintf(r->path, sizeof r->path, "$.type");
-            return bad(r, "type '%s' has no built-in U-values and 'u_values' is missing "
-                          "(built-in types: %s)", b->type ? b->type : "(none)", list);
+            int named = json_object_get(root, "type") != NULL;
+            snprintf(r->path, sizeof r->path, named ? "$.type" : "$");
+            return bad(r, "%s '%s' has no built-in U-values and 'u_values' is missing (give "
+                          "all seven, or a 'type' among: %s)", named ? "type" : "name (the "
+                          "default type)", b->type, list);
         }
         memcpy(b->u, row->u, sizeof b->u);
         return 0;
