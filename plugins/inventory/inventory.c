@@ -120,7 +120,7 @@ static int read_demand(inventory *inv, const json_t *p)
                                       "inventory: parameter 'demand' must be \"poisson\", a "
                                       "list of values or a CSV file name");
     int rc = inv_demand_load(d, inv->m.periods, &inv->fixed);
-    if (rc == 0 && json_is_array(d)) {
+    if (rc == 0) {
         double sum = 0;
         for (long i = 0; i < inv->m.periods; i++)
             sum += inv->fixed[i];
