@@ -14,5 +14,9 @@
 #include "fewshot/space.h"
 #include "fewshot/env.h"
 #include "fewshot/policy.h"
+#include "fewshot/demo.h"
+#include "fewshot/buffer.h"
+#include "fewshot/index.h"
+#include "fewshot/kmeans.h"
 
 #endif /* FEWSHOT_H */

@@ -48,5 +48,7 @@ int cli_is_help(const char *arg);
 
 int cli_env(int argc, char **argv);
 void cli_env_usage(FILE *out);
+int cli_demos(int argc, char **argv);
+void cli_demos_usage(FILE *out);
 
 #endif
