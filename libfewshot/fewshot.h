@@ -18,5 +18,7 @@
 #include "fewshot/buffer.h"
 #include "fewshot/index.h"
 #include "fewshot/kmeans.h"
+#include "fewshot/embed.h"
+#include "fewshot/select.h"
 
 #endif /* FEWSHOT_H */

@@ -31,4 +31,20 @@ FEWSHOT_HIDDEN int fewshot__demo_check(const struct fewshot_demo *d, const char 
 struct fewshot_demos;
 FEWSHOT_HIDDEN void fewshot__demos_truncate(struct fewshot_demos *ds, size_t n);
 
+/* The built-in embedders: each fills its table and state from the options. */
+struct fewshot_embedder_ops;
+struct fewshot_embedder_options;
+FEWSHOT_HIDDEN int fewshot__embed_features_new(const struct fewshot_embedder_ops **ops,
+                                               void **self,
+                                               const struct fewshot_embedder_options *o);
+FEWSHOT_HIDDEN int fewshot__embed_text_hash_new(const struct fewshot_embedder_ops **ops,
+                                                void **self,
+                                                const struct fewshot_embedder_options *o);
+FEWSHOT_HIDDEN int fewshot__embed_remote_new(const struct fewshot_embedder_ops **ops,
+                                             void **self,
+                                             const struct fewshot_embedder_options *o);
+
+/* Scale each of n rows of dim floats to unit L2 norm (zero rows stay zero). */
+FEWSHOT_HIDDEN void fewshot__l2_normalize(float *x, size_t n, size_t dim);
+
 #endif
