@@ -15,5 +15,11 @@
 #include "fewshot/env.h"
 #include "fewshot/policy.h"
 #include "fewshot/building.h"
+#include "fewshot/demo.h"
+#include "fewshot/buffer.h"
+#include "fewshot/index.h"
+#include "fewshot/kmeans.h"
+#include "fewshot/embed.h"
+#include "fewshot/select.h"
 
 #endif /* FEWSHOT_H */

@@ -50,5 +50,7 @@ int cli_env(int argc, char **argv);
 void cli_env_usage(FILE *out);
 /* `fewshot env import-energyplus`, argv[0] = "import-energyplus" (import_cmd.c). */
 int cli_env_import(int argc, char **argv);
+int cli_demos(int argc, char **argv);
+void cli_demos_usage(FILE *out);
 
 #endif

@@ -14,6 +14,7 @@ static void usage(FILE *out);
 
 static const cli_command commands[] = {
     {"env", "list, inspect and roll out environment plugins", cli_env, cli_env_usage},
+    {"demos", "generate and summarize demonstration datasets", cli_demos, cli_demos_usage},
 };
 
 static const cli_command *find_command(const char *name)
