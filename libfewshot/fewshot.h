@@ -14,5 +14,7 @@
 #include "fewshot/space.h"
 #include "fewshot/env.h"
 #include "fewshot/policy.h"
+#include "fewshot/text.h"
+#include "fewshot/template.h"
 
 #endif /* FEWSHOT_H */

@@ -49,4 +49,7 @@ int cli_is_help(const char *arg);
 int cli_env(int argc, char **argv);
 void cli_env_usage(FILE *out);
 
+int cli_template(int argc, char **argv);
+void cli_template_usage(FILE *out);
+
 #endif
