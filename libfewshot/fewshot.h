@@ -16,5 +16,6 @@
 #include "fewshot/policy.h"
 #include "fewshot/text.h"
 #include "fewshot/template.h"
+#include "fewshot/parse.h"
 
 #endif /* FEWSHOT_H */

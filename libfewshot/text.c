@@ -132,6 +132,9 @@ int fewshot_text_shortest(char *buf, size_t size, double x)
         return nonfinite(buf, size, x);
     if (x == 0)
         return snprintf(buf, size, "0");
+    /* integral values print as integers ("100", not "1e+02") */
+    if (x == floor(x) && fabs(x) < 1e17)
+        return snprintf(buf, size, "%.0f", x);
     char tmp[40];
     for (int precision = 1; precision <= 17; precision++) {
         snprintf(tmp, sizeof tmp, "%.*g", precision, x);
