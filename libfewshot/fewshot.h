@@ -17,5 +17,6 @@
 #include "fewshot/text.h"
 #include "fewshot/template.h"
 #include "fewshot/parse.h"
+#include "fewshot/prompt.h"
 
 #endif /* FEWSHOT_H */
