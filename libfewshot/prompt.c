@@ -60,6 +60,7 @@ struct fewshot_prompt {
     double *low, *high;
     int integer_space;
     fewshot_text_buf scratch;
+    fewshot_text_buf sys, user, all;    /* reused from build to build */
 };
 
 const char *fewshot_demo_source_name(int source)
@@ -96,6 +97,9 @@ void fewshot_prompt_free(fewshot_prompt *p)
     free(p->low);
     free(p->high);
     fewshot_text_buf_free(&p->scratch);
+    fewshot_text_buf_free(&p->sys);
+    fewshot_text_buf_free(&p->user);
+    fewshot_text_buf_free(&p->all);
     free(p);
 }
 
@@ -633,8 +637,10 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
     json_decref(meta);
     json_decref(state);
     json_t *components = json_array();
-    fewshot_text_buf sys = FEWSHOT_TEXT_BUF_INIT, user = FEWSHOT_TEXT_BUF_INIT,
-                     all = FEWSHOT_TEXT_BUF_INIT;
+    fewshot_text_buf sys = p->sys, user = p->user, all = p->all;
+    fewshot_text_buf_reset(&sys);
+    fewshot_text_buf_reset(&user);
+    fewshot_text_buf_reset(&all);
     if (rc == 0 && !components)
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     int prev = -1, prev_sys = -1, prev_user = -1;
@@ -695,15 +701,20 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
         } else {
             out->tokens = total + nsep;   /* each separator is about one token */
         }
-        out->text = fewshot_text_buf_detach(&all);
+        out->text = malloc(all.len + 1);
+        if (out->text) {
+            if (all.len)
+                memcpy(out->text, all.data, all.len);
+            out->text[all.len] = '\0';
+        }
         if (!out->text)
             rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
     json_decref(components);
     json_decref(overlay);
-    fewshot_text_buf_free(&sys);
-    fewshot_text_buf_free(&user);
-    fewshot_text_buf_free(&all);
+    p->sys = sys;
+    p->user = user;
+    p->all = all;
     if (rc)
         fewshot_prompt_output_clear(out);
     return rc;
