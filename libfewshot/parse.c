@@ -29,9 +29,10 @@ static const char *const regex_text[] = {
     "(?i)\\bactions?\\b[ \\t]*(?:\\([^)\\n]{0,60}\\))?[ \\t]*[:=]",
     /* list: a bracketed list without nested brackets */
     "\\[([^\\[\\]]*)\\]",
-    /* lines: "Room 2: 45", "- zone #3 = 40%", "Room 1 (north): 35" */
-    "(?im)^[ \\t>#_+-]*[A-Za-z][A-Za-z_ ]{0,30}?[ \\t]*#?(\\d{1,4})[ \\t]*"
-    "(?:\\([^)\\n]{0,40}\\))?[ \\t]*[:=][ \\t]*([^\\n]*)",
+    /* lines: "Room 2: 45", "- zone #3 = 40%", "Room 1 (north): 35", also one after another
+     * on a line after "Actions:" or separated by ',' or ';' */
+    "(?im)(?:^|[,;]|\\bactions?[ \\t]*:)[ \\t>#_+-]*[A-Za-z][A-Za-z_ ]{0,30}?[ \\t]*#?(\\d{1,4})[ \\t]*"
+    "(?:\\([^)\\n]{0,40}\\))?[ \\t]*[:=][ \\t]*([^\\n,;]*)",
     /* numbers */
     "(?<![\\w.])(" NUM ")(?:(?:-(?=[+]?[\\d.])|[ \\t]+to[ \\t]+|[ \\t]*~[ \\t]*)(" NUM "))?"
     "(?:[ \\t]*%)?",
