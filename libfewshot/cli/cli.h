@@ -53,4 +53,7 @@ int cli_env_import(int argc, char **argv);
 int cli_demos(int argc, char **argv);
 void cli_demos_usage(FILE *out);
 
+int cli_template(int argc, char **argv);
+void cli_template_usage(FILE *out);
+
 #endif

@@ -15,6 +15,7 @@ static void usage(FILE *out);
 static const cli_command commands[] = {
     {"env", "list, inspect and roll out environment plugins", cli_env, cli_env_usage},
     {"demos", "generate and summarize demonstration datasets", cli_demos, cli_demos_usage},
+    {"template", "render Mustache templates with JSON data", cli_template, cli_template_usage},
 };
 
 static const cli_command *find_command(const char *name)
