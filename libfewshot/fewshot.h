@@ -14,5 +14,7 @@
 #include "fewshot/space.h"
 #include "fewshot/env.h"
 #include "fewshot/policy.h"
+#include "fewshot/llm.h"
+#include "fewshot/cache.h"
 
 #endif /* FEWSHOT_H */

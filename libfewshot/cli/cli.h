@@ -48,5 +48,9 @@ int cli_is_help(const char *arg);
 
 int cli_env(int argc, char **argv);
 void cli_env_usage(FILE *out);
+int cli_llm(int argc, char **argv);
+void cli_llm_usage(FILE *out);
+int cli_cache(int argc, char **argv);
+void cli_cache_usage(FILE *out);
 
 #endif

@@ -81,7 +81,9 @@ typedef struct fewshot_llm_options {
     const char *const *headers;   /* extra "Name: value" headers, NULL-terminated, or NULL */
 } fewshot_llm_options;
 
-#define FEWSHOT_LLM_OPTIONS_INIT {FEWSHOT_LLM_OPTIONS_VERSION}
+#define FEWSHOT_LLM_OPTIONS_INIT \
+    {FEWSHOT_LLM_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+     0, NULL, 0, NULL, 0, NULL, NULL}
 FEWSHOT_EXTERN(int) fewshot_llm_options_init(fewshot_llm_options *opts, unsigned int version);
 
 /* "Not sent": the server's default applies. */
