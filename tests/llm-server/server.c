@@ -106,14 +106,32 @@ static int parse_spec(const char *text, spec *s)
     return 0;
 }
 
-/* Sleep ms milliseconds, waking early when the server stops. */
+/* Sleep ms milliseconds (to an absolute deadline, so steps do not add up their overshoot),
+ * waking early when the server stops. */
 static void nap(long ms)
 {
-    while (ms > 0 && !stopping) {
-        long step = ms < 20 ? ms : 20;
-        struct timespec ts = {0, step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += ms / 1000;
+    end.tv_nsec += (ms % 1000) * 1000000L;
+    if (end.tv_nsec >= 1000000000L) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000L;
+    }
+    while (!stopping) {
+        struct timespec now, step;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+            return;
+        step = now;
+        step.tv_nsec += 50000000L; /* check the stop flag every 50 ms */
+        if (step.tv_nsec >= 1000000000L) {
+            step.tv_sec++;
+            step.tv_nsec -= 1000000000L;
+        }
+        if (step.tv_sec > end.tv_sec || (step.tv_sec == end.tv_sec && step.tv_nsec > end.tv_nsec))
+            step = end;
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &step, NULL);
     }
 }
 

@@ -291,7 +291,8 @@ static void test_timeout_and_budget(void **state)
     t0 = now();
     r = chat(llm, "a");
     dt = now() - t0;
-    assert_int_equal(r->status, FEWSHOT_EHTTP);
+    /* the last attempt may also be cut short by the budget on a loaded machine */
+    assert_true(r->status == FEWSHOT_EHTTP || r->status == FEWSHOT_ETIMEOUT);
     assert_true(r->attempts >= 2 && r->attempts < 10);
     assert_true(dt < 1.5);
     assert_non_null(strstr(r->error, "retry budget"));
