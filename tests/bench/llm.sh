@@ -33,7 +33,7 @@ for k in 1 8 64 256; do
 done
 
 # the cache: fill it (no latency), then rerun the same calls
-N=10000
+N=20000
 "$LOAD" --base-url "http://127.0.0.1:$PORT/delay=0/v1" --requests $N --in-flight 64 \
     --cache "$TMP/cache.sqlite" > "$TMP/fill.json" || status=1
 "$LOAD" --base-url "http://127.0.0.1:$PORT/delay=0/v1" --requests $N --in-flight 64 \
