@@ -16,6 +16,8 @@ static const cli_command commands[] = {
     {"env", "list, inspect and roll out environment plugins", cli_env, cli_env_usage},
     {"demos", "generate and summarize demonstration datasets", cli_demos, cli_demos_usage},
     {"template", "render Mustache templates with JSON data", cli_template, cli_template_usage},
+    {"llm", "call an OpenAI-compatible endpoint by hand", cli_llm, cli_llm_usage},
+    {"cache", "inspect, prune or clear the LLM response cache", cli_cache, cli_cache_usage},
 };
 
 static const cli_command *find_command(const char *name)
