@@ -626,11 +626,24 @@ static void test_cache(void **state)
     p.temperature = 0;
     json_t *m2 = fewshot_llm_messages(NULL, "fails");
     assert_int_equal(fewshot_llm_chat(llm, m2, &p, &r3), FEWSHOT_EHTTP);
+    assert_int_equal(strlen(r3->cache_key), 64);
+    fewshot_cache_entry e;
+    assert_true(fewshot_cache_get(cache, r3->cache_key, &e) != 0);
     fewshot_llm_reply_free(r3);
     fewshot_llm_free(llm);
     llm = client(NULL, &o);
     assert_int_equal(fewshot_llm_chat(llm, m2, &p, &r3), 0);
     assert_false(r3->cache_hit);
+    fewshot_llm_reply_free(r3);
+    fewshot_llm_free(llm);
+    /* the same request to another server is another entry */
+    llm = client("mode=echo", &o);
+    assert_int_equal(fewshot_llm_chat(llm, m, &p, &r3), 0);
+    assert_false(r3->cache_hit);
+    assert_string_not_equal(r3->cache_key, r1->cache_key);
+    fewshot_llm_reply_free(r3);
+    assert_int_equal(fewshot_llm_chat(llm, m, &p, &r3), 0);
+    assert_true(r3->cache_hit);
     fewshot_llm_reply_free(r3);
     fewshot_llm_free(llm);
     /* read-only mode: hits served, misses not stored */
