@@ -14,5 +14,9 @@
 #include "fewshot/space.h"
 #include "fewshot/env.h"
 #include "fewshot/policy.h"
+#include "fewshot/config.h"
+#include "fewshot/agent.h"
+#include "fewshot/sweep.h"
+#include "fewshot/report.h"
 
 #endif /* FEWSHOT_H */

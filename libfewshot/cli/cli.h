@@ -49,4 +49,13 @@ int cli_is_help(const char *arg);
 int cli_env(int argc, char **argv);
 void cli_env_usage(FILE *out);
 
+/* Load CONFIG and apply --set values; prints the error and returns the exit code on failure. */
+int cli_load_config(const char *path, char **sets, size_t n_sets, fewshot_config **out);
+int cli_sweep(int argc, char **argv);
+void cli_sweep_usage(FILE *out);
+int cli_merge(int argc, char **argv);
+void cli_merge_usage(FILE *out);
+int cli_report(int argc, char **argv);
+void cli_report_usage(FILE *out);
+
 #endif

@@ -14,6 +14,9 @@ static void usage(FILE *out);
 
 static const cli_command commands[] = {
     {"env", "list, inspect and roll out environment plugins", cli_env, cli_env_usage},
+    {"sweep", "run or resume an ablation sweep from a config", cli_sweep, cli_sweep_usage},
+    {"report", "summary table, CSV and plots of a run directory", cli_report, cli_report_usage},
+    {"merge", "combine the run directories of a sweep's shards", cli_merge, cli_merge_usage},
 };
 
 static const cli_command *find_command(const char *name)
