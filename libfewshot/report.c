@@ -663,7 +663,21 @@ static int open_report(report *rp, const char *dir, fewshot__results **db)
         return rc;
     rp->dir = dir;
     rp->reference = fewshot_config_reference(rp->cfg);
-    return fewshot__results_episodes(*db, &rp->episodes);
+    if ((rc = fewshot__results_episodes(*db, &rp->episodes)) != 0)
+        return rc;
+    /* a reference arm that did not run (skipped) gives way to the first arm that did */
+    if (!has_any(rp, rp->reference, NULL)) {
+        size_t i;
+        json_t *arm;
+        json_array_foreach(fewshot_config_arms(rp->cfg), i, arm) {
+            const char *arm_name = json_string_value(json_object_get(arm, "name"));
+            if (has_any(rp, arm_name, NULL)) {
+                rp->reference = arm_name;
+                break;
+            }
+        }
+    }
+    return 0;
 }
 
 static void close_report(report *rp, fewshot__results *db)
@@ -698,7 +712,7 @@ int fewshot_report_run(const char *run_dir, const fewshot_report_options *opts)
         print_table(&rp, opts->table, skipped);
         json_decref(skipped);
     }
-    int plots = opts->plots && json_is_true(json_object_get(
+    int plots = rc == 0 && opts->plots && json_is_true(json_object_get(
         json_object_get(fewshot_config_json(rp.cfg), "report"), "plots"));
     if (rc == 0 && plots && rp.n_rows) {
         json_t *scripts = json_array();

@@ -468,11 +468,24 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         if (sw.arms[i].blocker)
             result->skipped_arms++;
     }
-    /* Every scenario's environment must build before anything runs. */
+    /* Every scenario's environment and every runnable arm's agent must build before
+     * anything runs, so configuration mistakes stop the sweep at once. */
     for (size_t i = 0; i < sw.n_scenarios; i++) {
         fewshot_env *env;
         if ((rc = env_take(&sw, i, &env)) != 0)
             goto done;
+        for (size_t a = 0; i == 0 && a < sw.n_arms; a++) {
+            fewshot_agent *agent;
+            if (sw.arms[a].blocker)
+                continue;
+            if ((rc = fewshot__sweep_agent(&sw.arms[a], env, 0, &agent)) != 0) {
+                fewshot_error_prefix("arm %s",
+                                     json_string_value(json_object_get(sw.arms[a].arm, "name")));
+                env_give(&sw, i, env);
+                goto done;
+            }
+            fewshot_agent_free(agent);
+        }
         env_give(&sw, i, env);
     }
     if (opts->run_dir && !opts->dry_run) {
@@ -487,15 +500,19 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
             goto done;
     } else if (opts->run_dir) {
         if (fewshot__results_open(&sw.db, opts->run_dir, 0, fewshot_config_hash(cfg),
-                                  fewshot_config_json(cfg)) == 0) {
+                                  fewshot_config_json(cfg)) == 0)
             fewshot__results_finished(sw.db, &finished);
-        } else if (fewshot_error_last()->code == FEWSHOT_EMISMATCH) {
+        else if (fewshot_error_last()->code == FEWSHOT_EMISMATCH)
             rc = fewshot_error_last()->code;
-            goto done;
-        }
+        else
+            fewshot_error_clear();
     }
     if (opts->dry_run) {
+        char saved[1200];
+        fewshot_error_format(saved, sizeof saved);
         describe_plan(&sw, plan, finished);
+        if (rc)
+            fewshot_error_set(rc, "%s", saved);
         goto done;
     }
     /* skipped arms, recorded so the report can say why */
