@@ -63,42 +63,60 @@ static const field demos_fields[] = {
     END
 };
 static const field embedding_fields[] = {
-    {"type", T_STRING, "\"features\"", NULL, "features|text-hash|remote", 0, 0},
-    {"dim", T_INTEGER, "256", NULL, NULL, 0, 1},
+    {"kind", T_STRING, "\"features\"", NULL, "features|text-hash|remote", 0, 0},
+    {"dim", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"normalize", T_BOOLEAN, NULL, NULL, NULL, 0, 0},
+    {"ngram_min", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"ngram_max", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"seed", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"base_url", T_STRING, NULL, NULL, NULL, 0, 0},
     {"model", T_STRING, NULL, NULL, NULL, 0, 0},
-    {"normalize", T_BOOLEAN, "true", NULL, NULL, 0, 0},
+    {"api_key_env", T_STRING, NULL, NULL, NULL, 0, 0},
+    {"timeout_ms", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"batch", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"index", T_STRING, NULL, NULL, NULL, 0, 0},
+    {"metric", T_STRING, NULL, NULL, "l2|ip", 0, 0},
     END
 };
 static const field selection_fields[] = {
     {"knn", T_INTEGER, "4", NULL, NULL, 0, 1},
-    {"cluster", T_INTEGER, "0", NULL, NULL, 0, 1},
+    {"clusters", T_INTEGER, "0", NULL, NULL, 0, 1},
     {"representative", T_STRING, "\"nearest\"", NULL, "nearest|best", 0, 0},
     {"history", T_INTEGER, "0", NULL, NULL, 0, 1},
     {"history_order", T_STRING, "\"recent\"", NULL, "recent|best", 0, 0},
     {"random", T_INTEGER, "0", NULL, NULL, 0, 1},
-    {"mmr", T_NUMBER, "0", NULL, NULL, 0, 1},
-    {"reward_weight", T_NUMBER, "0", NULL, NULL, 0, 0},
-    {"budget", T_INTEGER, "0", NULL, NULL, 0, 1},
-    {"seed", T_INTEGER, "0", NULL, NULL, 0, 1},
+    {"reward_lambda", T_NUMBER, NULL, NULL, NULL, 0, 1},
+    {"mmr_lambda", T_NUMBER, NULL, NULL, NULL, 0, 1},
+    {"candidates", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"kmeans_iterations", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"budget", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"order", T_STRINGS, NULL, NULL, NULL, 0, 0},
+    {"buffer", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"seed", T_INTEGER, NULL, NULL, NULL, 0, 1},
     END
 };
-static const field numbers_fields[] = {
-    {"format", T_STRING, "\"integer\"", NULL, "integer|fixed", 0, 0},
-    {"decimals", T_INTEGER, "1", NULL, NULL, 0, 1},
-    END
-};
+/* prompt and parse are checked here for shape; the prompt generator and the action parser
+ * check the values when an arm's agent is built (before anything runs). */
 static const field prompt_fields[] = {
-    {"components", T_STRINGS, NULL, NULL, NULL, 0, 0},
+    {"order", T_STRINGS, NULL, NULL, NULL, 0, 0},
     {"drop", T_STRINGS, "[]", NULL, NULL, 0, 0},
     {"templates", T_OBJECT, "{}", NULL, NULL, 0, 0},
-    {"numbers", T_OBJECT, "{}", numbers_fields, NULL, 0, 0},
-    {"style", T_STRING, "\"chat\"", NULL, "chat|completion", 0, 0},
+    {"numbers", T_ANY, NULL, NULL, NULL, 0, 0},
+    {"style", T_STRING, NULL, NULL, "completion|chat", 0, 0},
+    {"system", T_STRINGS, NULL, NULL, NULL, 0, 0},
+    {"separator", T_STRING, NULL, NULL, NULL, 0, 0},
     END
 };
 static const field parse_fields[] = {
+    {"scale", T_NUMBER, NULL, NULL, NULL, 0, 0},
+    {"integers", T_BOOLEAN, NULL, NULL, NULL, 0, 0},
+    {"out_of_range", T_STRING, NULL, NULL, "clamp|reject", 0, 0},
+    {"non_integer", T_STRING, NULL, NULL, "round|reject", 0, 0},
+    {"extra_values", T_STRING, NULL, NULL, "reject|truncate", 0, 0},
+    {"ranges", T_STRING, NULL, NULL, "midpoint|reject", 0, 0},
+    {"patterns", T_STRINGS, NULL, NULL, NULL, 0, 0},
     {"reask", T_BOOLEAN, "true", NULL, NULL, 0, 0},
-    {"fallback", T_STRING, "\"hold\"", NULL, "hold|zero|expert", 0, 0},
-    {"clamp", T_BOOLEAN, "true", NULL, NULL, 0, 0},
+    {"fallback", T_STRING, "\"hold\"", NULL, "hold|zero|expert|none", 0, 0},
     END
 };
 static const field design_fields[] = {
@@ -858,12 +876,14 @@ static int design_leave_one_out(fewshot_config *cfg, json_t *base, const json_t 
                                 const char *ref)
 {
     json_t *components = json_object_get(design, "components");
+    json_t *dflt = NULL;
     if (!components)
-        components = json_object_get(json_object_get(base, "prompt"), "components");
-    if (!components || json_array_size(components) == 0)
+        components = dflt = json_pack("[sssss]", "objective", "meta", "instruction",
+                                      "demonstrations", "comments");
+    if (json_array_size(components) == 0)
         return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, "$.design.components",
-                                      "leave-one-out needs the components to leave out "
-                                      "(design.components or prompt.components)");
+                                      "leave-one-out needs at least one component to leave "
+                                      "out");
     json_t *empty = json_object();
     int rc = add_arm(cfg, ref, base, empty, "$.design.reference");
     json_decref(empty);
@@ -884,6 +904,7 @@ static int design_leave_one_out(fewshot_config *cfg, json_t *base, const json_t 
         rc = add_arm(cfg, name, base, over, "$.design.components");
         json_decref(over);
     }
+    json_decref(dflt);
     return rc;
 }
 

@@ -54,8 +54,8 @@ static void test_errors(void **state)
                 FEWSHOT_EINVAL, "$.selection.knn", "expected an integer, found a string");
     parse_fails("{\"env\": {\"plugin\": \"room\"}, \"selection\": {\"kn\": 4}}", FEWSHOT_EINVAL,
                 "$.selection.kn", "unknown key 'kn'");
-    parse_fails("{\"env\": {\"plugin\": \"room\"}, \"prompt\": {\"numbers\": {\"format\": \"x\"}}}",
-                FEWSHOT_EINVAL, "$.prompt.numbers.format", "not one of integer|fixed");
+    parse_fails("{\"env\": {\"plugin\": \"room\"}, \"prompt\": {\"style\": \"x\"}}",
+                FEWSHOT_EINVAL, "$.prompt.style", "not one of completion|chat");
     parse_fails("{\"env\": {\"plugin\": \"room\"}, \"episodes\": {\"seeds\": [1, -2]}}",
                 FEWSHOT_EINVAL, "$.episodes.seeds[1]", "non-negative");
     parse_fails("{\"env\": {\"plugin\": \"room\"}, \"episodes\": {\"seeds\": [1, 1]}}",
@@ -163,17 +163,17 @@ static void test_designs(void **state)
 {
     fewshot_config *cfg = parse_ok(
         "{\"env\": {\"plugin\": \"room\"}, \"design\": {\"type\": \"grid\", \"factors\": "
-        "{\"selection.knn\": [2, 4], \"prompt.numbers.format\": [\"integer\", \"fixed\"]}},"
+        "{\"selection.knn\": [2, 4], \"prompt.style\": [\"completion\", \"chat\"]}},"
         " \"baselines\": [\"zero\", \"expert\"]}");
     assert_int_equal(json_array_size(fewshot_config_arms(cfg)), 6);
-    assert_string_equal(arm_name(cfg, 0), "knn=2,format=integer");
-    assert_string_equal(arm_name(cfg, 3), "knn=4,format=fixed");
+    assert_string_equal(arm_name(cfg, 0), "knn=2,style=completion");
+    assert_string_equal(arm_name(cfg, 3), "knn=4,style=chat");
     assert_string_equal(arm_name(cfg, 4), "zero");
     const json_t *arm3 = json_array_get(fewshot_config_arms(cfg), 3);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(arm3, "selection"),
                                                         "knn")), 4);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
-                            arm3, "prompt"), "numbers"), "format")), "fixed");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(arm3, "prompt"),
+                                                          "style")), "chat");
     assert_string_equal(json_string_value(json_object_get(arm3, "kind")), "llm");
     assert_string_equal(json_string_value(json_object_get(json_array_get(
                             fewshot_config_arms(cfg), 5), "kind")), "policy");
