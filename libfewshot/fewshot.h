@@ -18,5 +18,11 @@
 #include "fewshot/agent.h"
 #include "fewshot/sweep.h"
 #include "fewshot/report.h"
+#include "fewshot/demo.h"
+#include "fewshot/buffer.h"
+#include "fewshot/index.h"
+#include "fewshot/kmeans.h"
+#include "fewshot/embed.h"
+#include "fewshot/select.h"
 
 #endif /* FEWSHOT_H */

@@ -48,6 +48,8 @@ int cli_is_help(const char *arg);
 
 int cli_env(int argc, char **argv);
 void cli_env_usage(FILE *out);
+int cli_demos(int argc, char **argv);
+void cli_demos_usage(FILE *out);
 
 /* Load CONFIG and apply --set values; prints the error and returns the exit code on failure. */
 int cli_load_config(const char *path, char **sets, size_t n_sets, fewshot_config **out);

@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"sweep", "run or resume an ablation sweep from a config", cli_sweep, cli_sweep_usage},
     {"report", "summary table, CSV and plots of a run directory", cli_report, cli_report_usage},
     {"merge", "combine the run directories of a sweep's shards", cli_merge, cli_merge_usage},
+    {"demos", "generate and summarize demonstration datasets", cli_demos, cli_demos_usage},
 };
 
 static const cli_command *find_command(const char *name)

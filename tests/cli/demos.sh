@@ -1,0 +1,66 @@
+#!/bin/sh
+# `fewshot demos generate|info`: files, statistics, several scenarios in one file, errors.
+. "$top_srcdir/tests/lib.sh"
+FEWSHOT_PLUGIN_PATH=$FEWSHOT_TEST_PLUGINS
+export FEWSHOT_PLUGIN_PATH
+
+expect_status 0 "help demos" -- run_fewshot help demos
+expect_grep 'demos generate ENV' "$TMP/out" "usage"
+
+expect_status 0 "generate" -- run_fewshot demos generate room -p horizon=6 --episodes 3 \
+    --seed 4 -o "$TMP/d.jsonl"
+[ "$(wc -l < "$TMP/d.jsonl")" -eq 19 ] && pass || fail "expected a header and 18 transitions"
+expect_grep '^\{"fewshot_demos": ?1,.*"plugin": ?"room".*"policy": ?"expert"' "$TMP/d.jsonl" "header"
+expect_grep '"episode": ?2, ?"step": ?5,' "$TMP/d.jsonl" "episode ids and steps"
+expect_status 0 "info" -- run_fewshot demos info "$TMP/d.jsonl"
+[ "$(head -1 "$TMP/out")" = "transitions: 18" ] && pass || fail "info first line: $(head -1 "$TMP/out")"
+expect_grep '^episodes: 3$' "$TMP/out" "info episodes"
+expect_grep '^scenarios: 1$' "$TMP/out" "info scenarios"
+expect_grep '^reward: mean -?[0-9.e-]+ std [0-9.e-]+ min' "$TMP/out" "info reward"
+expect_grep '^steps per episode: min 6 max 6$' "$TMP/out" "info steps"
+# info's mean reward agrees with the file
+mean=$(grep -o '"reward": \?-\?[0-9.e+-]*' "$TMP/d.jsonl" | sed 's/.*: *//' \
+       | awk '{s+=$1} END {printf "%.6g", s/NR}')
+expect_grep "^reward: mean $mean " "$TMP/out" "info mean reward = file's mean ($mean)"
+
+# the same seed gives the same file; another seed another one
+run_fewshot demos generate room -p horizon=6 --episodes 3 --seed 4 -o "$TMP/d2.jsonl"
+cmp -s "$TMP/d.jsonl" "$TMP/d2.jsonl" && pass || fail "generate is not deterministic"
+run_fewshot demos generate room -p horizon=6 --episodes 3 --seed 5 -o "$TMP/d3.jsonl"
+cmp -s "$TMP/d.jsonl" "$TMP/d3.jsonl" && fail "generate ignores the seed" || pass
+
+# several scenarios in one file; another plugin is refused
+expect_status 0 "append" -- run_fewshot demos generate room -p outdoor=30 -p horizon=4 \
+    --policy zero --append -o "$TMP/d.jsonl"
+expect_status 0 "info after append" -- run_fewshot demos info "$TMP/d.jsonl"
+expect_grep '^transitions: 22$' "$TMP/out" "appended transitions"
+expect_grep '^scenarios: 2$' "$TMP/out" "two scenarios"
+expect_grep '^source zero: 4$' "$TMP/out" "sources"
+expect_status 2 "append another plugin" -- run_fewshot demos generate rooms --append -o "$TMP/d.jsonl"
+expect_grep "plugin 'rooms' to a dataset of plugin 'room'" "$TMP/err" "mismatch message"
+expect_status 0 "file unchanged" -- run_fewshot demos info "$TMP/d.jsonl"
+expect_grep '^transitions: 22$' "$TMP/out" "nothing half-written"
+
+# --steps limits episodes; rooms with N rooms
+expect_status 0 "rooms" -- run_fewshot demos generate rooms -p rooms=5 --steps 2 -o "$TMP/r.jsonl"
+expect_grep '"obs": ?\[[^]]*,[^]]*,[^]]*,[^]]*,[^]]*,[^]]*\]' "$TMP/r.jsonl" "5 rooms + outdoor"
+[ "$(wc -l < "$TMP/r.jsonl")" -eq 3 ] && pass || fail "--steps 2"
+
+# bad input: file and line named, exit 2
+head -3 "$TMP/d3.jsonl" > "$TMP/trunc.jsonl"
+sed -n 4p "$TMP/d3.jsonl" | cut -c1-40 | tr -d '\n' >> "$TMP/trunc.jsonl"
+expect_status 2 "truncated file" -- run_fewshot demos info "$TMP/trunc.jsonl"
+expect_grep "trunc.jsonl:4:[0-9]+: truncated last line" "$TMP/err" "truncation located"
+sed '3s/"reward"/"rewards"/' "$TMP/d3.jsonl" > "$TMP/bad.jsonl"
+expect_status 2 "unknown field" -- run_fewshot demos info "$TMP/bad.jsonl"
+expect_grep "bad.jsonl:3: unknown field 'rewards'" "$TMP/err" "unknown field located"
+sed '2s/"obs":\[/"obs":["x",/' "$TMP/d3.jsonl" > "$TMP/bad2.jsonl"
+expect_status 2 "bad number" -- run_fewshot demos info "$TMP/bad2.jsonl"
+expect_grep 'bad2.jsonl:2: \$\.obs: element 0 is not a number' "$TMP/err" "field named"
+expect_status 2 "missing file" -- run_fewshot demos info "$TMP/none.jsonl"
+expect_status 2 "missing -o" -- run_fewshot demos generate room
+expect_status 2 "unknown env" -- run_fewshot demos generate nosuchenv -o "$TMP/x.jsonl"
+[ -e "$TMP/x.jsonl" ] && fail "a failed generate left a file" || pass
+expect_status 2 "bad policy" -- run_fewshot demos generate room --policy frobnicate -o "$TMP/x.jsonl"
+expect_status 2 "bad subcommand" -- run_fewshot demos frob
+finish
