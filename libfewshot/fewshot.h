@@ -24,5 +24,9 @@
 #include "fewshot/kmeans.h"
 #include "fewshot/embed.h"
 #include "fewshot/select.h"
+#include "fewshot/text.h"
+#include "fewshot/template.h"
+#include "fewshot/parse.h"
+#include "fewshot/prompt.h"
 
 #endif /* FEWSHOT_H */

@@ -60,4 +60,7 @@ void cli_merge_usage(FILE *out);
 int cli_report(int argc, char **argv);
 void cli_report_usage(FILE *out);
 
+int cli_template(int argc, char **argv);
+void cli_template_usage(FILE *out);
+
 #endif

@@ -18,6 +18,7 @@ static const cli_command commands[] = {
     {"report", "summary table, CSV and plots of a run directory", cli_report, cli_report_usage},
     {"merge", "combine the run directories of a sweep's shards", cli_merge, cli_merge_usage},
     {"demos", "generate and summarize demonstration datasets", cli_demos, cli_demos_usage},
+    {"template", "render Mustache templates with JSON data", cli_template, cli_template_usage},
 };
 
 static const cli_command *find_command(const char *name)

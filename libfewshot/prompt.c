@@ -1,0 +1,711 @@
+/*
+ * The prompt generator: compiles the component templates once, renders one prompt per decision.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fewshot/error.h"
+#include "fewshot/prompt.h"
+#include "fewshot/template.h"
+
+/* Templates, in the order of this table. */
+enum { T_OBJECTIVE, T_META, T_INSTRUCTION, T_STATE, T_ACTION, T_FEEDBACK, T_COMMENTS,
+       T_DEMONSTRATIONS, T_DEMONSTRATION, T_CURRENT, T_OUTPUT, T_COUNT };
+static const char *const tnames[T_COUNT] = {
+    "objective", "meta", "instruction", "state", "action", "feedback", "comments",
+    "demonstrations", "demonstration", "current", "output"};
+
+/* The generator's own defaults (the plugin's, when it has one, come first). */
+static const char *const tdefaults[T_COUNT] = {
+    [T_STATE] = "{{{.}}}",
+    [T_ACTION] = "{{{actions_text}}}",
+    [T_FEEDBACK] = "The reward is {{reward}}.",
+    [T_DEMONSTRATIONS] =
+        "For your reference, {{n}} {{#one}}demonstration is{{/one}}{{^one}}demonstrations "
+        "are{{/one}} provided below. The greater the reward a demonstration achieves, the more "
+        "effective it is.\n"
+        "{{#demonstrations}}{{{text}}}\n{{/demonstrations}}",
+    [T_DEMONSTRATION] =
+        "Description: {{{description}}}\n"
+        "Actions: {{{action}}}\n"
+        "{{#feedback}}Feedbacks: {{{feedback}}}\n{{/feedback}}",
+    [T_CURRENT] =
+        "Please decide the actions based on the following description:\n"
+        "Description: {{{description}}}",
+    [T_OUTPUT] = "Actions:",
+};
+
+/* Blocks, the positional components. */
+enum { B_OBJECTIVE, B_INSTRUCTION, B_DEMOS, B_CURRENT, B_OUTPUT, B_COUNT };
+static const char *const bnames[B_COUNT] = {"objective", "instruction", "demonstrations",
+                                            "current", "output"};
+
+static const char *const source_names[] = {"expert", "representative", "historical"};
+static const char *const selector_names[] = {"knn", "cluster", "buffer"};
+
+struct fewshot_prompt {
+    fewshot_template *t[T_COUNT];   /* NULL: dropped or absent */
+    int order[B_COUNT];
+    size_t norder;
+    int in_system[B_COUNT];
+    int style;
+    char *separator;
+    fewshot_text_options numbers;
+    size_t dim;
+    double *low, *high;
+    int integer_space;
+    fewshot_text_buf scratch;
+};
+
+const char *fewshot_demo_source_name(int source)
+{
+    return source >= 0 && source < 3 ? source_names[source] : "unknown";
+}
+
+int fewshot_prompt_options_init(fewshot_prompt_options *opts, unsigned int version)
+{
+    if (version != FEWSHOT_PROMPT_OPTIONS_VERSION)
+        return fewshot_error_set(FEWSHOT_EINVAL, "prompt options version %u is not supported",
+                                 version);
+    *opts = (fewshot_prompt_options)FEWSHOT_PROMPT_OPTIONS_INIT;
+    return 0;
+}
+
+void fewshot_prompt_output_clear(fewshot_prompt_output *out)
+{
+    if (!out)
+        return;
+    json_decref(out->messages);
+    json_decref(out->components);
+    free(out->text);
+    *out = (fewshot_prompt_output)FEWSHOT_PROMPT_OUTPUT_INIT;
+}
+
+void fewshot_prompt_free(fewshot_prompt *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < T_COUNT; i++)
+        fewshot_template_free(p->t[i]);
+    free(p->separator);
+    free(p->low);
+    free(p->high);
+    fewshot_text_buf_free(&p->scratch);
+    free(p);
+}
+
+/* ------------------------------------------------------------------ spec */
+
+static int find_name(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; s && i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static int spec_error(const fewshot_prompt_options *o, const char *path, const char *key,
+                      long index, const char *msg)
+{
+    char p[512];
+    if (index >= 0)
+        snprintf(p, sizeof p, "%s.%s[%ld]", path, key, index);
+    else if (key)
+        snprintf(p, sizeof p, "%s.%s", path, key);
+    else
+        snprintf(p, sizeof p, "%s", path);
+    return fewshot_error_set_path(FEWSHOT_EINVAL, o->file, p, "%s", msg);
+}
+
+static int block_of(const char *s)
+{
+    if (s && strcmp(s, "state") == 0)
+        return B_CURRENT;
+    return find_name(bnames, B_COUNT, s);
+}
+
+static int parse_numbers(fewshot_prompt *p, const json_t *v, const fewshot_prompt_options *o,
+                         const char *path)
+{
+    const char *s = json_string_value(v);
+    if (s && strcmp(s, "integer") == 0) {
+        p->numbers.numbers = FEWSHOT_NUMBERS_INTEGER;
+        return 0;
+    }
+    if (s && strcmp(s, "raw") == 0) {
+        p->numbers.numbers = FEWSHOT_NUMBERS_RAW;
+        return 0;
+    }
+    json_t *d = json_is_object(v) && json_object_size(v) == 1 ? json_object_get(v, "decimals")
+                                                               : NULL;
+    if (json_is_integer(d) && json_integer_value(d) >= 0 && json_integer_value(d) <= 17) {
+        p->numbers.numbers = FEWSHOT_NUMBERS_DECIMALS;
+        p->numbers.decimals = (int)json_integer_value(d);
+        return 0;
+    }
+    return spec_error(o, path, "numbers", -1,
+                      "expected \"integer\", \"raw\" or {\"decimals\": N} with N from 0 to 17");
+}
+
+static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const json_t *spec,
+                      int *dropped, const json_t **templates)
+{
+    const char *path = o->path ? o->path : "$";
+    *templates = NULL;
+    if (!spec)
+        return 0;
+    if (!json_is_object(spec))
+        return spec_error(o, path, NULL, -1, "expected an object");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)spec, key, v) {
+        if (strcmp(key, "order") == 0) {
+            size_t i;
+            json_t *item;
+            int seen[B_COUNT] = {0};
+            if (!json_is_array(v))
+                return spec_error(o, path, key, -1, "expected a list of component names");
+            p->norder = 0;
+            json_array_foreach(v, i, item) {
+                const char *s = json_string_value(item);
+                int b = block_of(s);
+                if (b < 0 && s && (strcmp(s, "meta") == 0 || strcmp(s, "comments") == 0))
+                    continue;   /* inline components have no position of their own */
+                if (b < 0)
+                    return spec_error(o, path, key, (long)i,
+                                      "expected objective, instruction, demonstrations, "
+                                      "current, output (meta and comments are inline)");
+                if (seen[b]++)
+                    return spec_error(o, path, key, (long)i, "component listed twice");
+                p->order[p->norder++] = b;
+            }
+        } else if (strcmp(key, "drop") == 0) {
+            size_t i;
+            json_t *item;
+            if (!json_is_array(v))
+                return spec_error(o, path, key, -1, "expected a list of component names");
+            json_array_foreach(v, i, item) {
+                int t = find_name(tnames, T_COUNT, json_string_value(item));
+                if (t < 0)
+                    return spec_error(o, path, key, (long)i,
+                                      "expected objective, meta, instruction, state, action, "
+                                      "feedback, comments, demonstrations, demonstration, "
+                                      "current or output");
+                dropped[t] = 1;
+            }
+        } else if (strcmp(key, "templates") == 0) {
+            const char *name;
+            json_t *text;
+            if (!json_is_object(v))
+                return spec_error(o, path, key, -1, "expected an object of template texts");
+            json_object_foreach(v, name, text) {
+                char sub[256];
+                snprintf(sub, sizeof sub, "%s.%s", key, name);
+                if (find_name(tnames, T_COUNT, name) < 0)
+                    return spec_error(o, path, sub, -1, "unknown component");
+                if (!json_is_string(text))
+                    return spec_error(o, path, sub, -1, "expected a template string");
+            }
+            *templates = v;
+        } else if (strcmp(key, "numbers") == 0) {
+            int rc = parse_numbers(p, v, o, path);
+            if (rc)
+                return rc;
+        } else if (strcmp(key, "style") == 0) {
+            const char *s = json_string_value(v);
+            if (s && strcmp(s, "chat") == 0)
+                p->style = FEWSHOT_PROMPT_CHAT;
+            else if (s && strcmp(s, "completion") == 0)
+                p->style = FEWSHOT_PROMPT_COMPLETION;
+            else
+                return spec_error(o, path, key, -1, "expected \"chat\" or \"completion\"");
+        } else if (strcmp(key, "system") == 0) {
+            size_t i;
+            json_t *item;
+            if (!json_is_array(v))
+                return spec_error(o, path, key, -1, "expected a list of block names");
+            memset(p->in_system, 0, sizeof p->in_system);
+            json_array_foreach(v, i, item) {
+                int b = block_of(json_string_value(item));
+                if (b < 0)
+                    return spec_error(o, path, key, (long)i,
+                                      "expected objective, instruction, demonstrations, "
+                                      "current or output");
+                p->in_system[b] = 1;
+            }
+        } else if (strcmp(key, "separator") == 0) {
+            if (!json_is_string(v))
+                return spec_error(o, path, key, -1, "expected a string");
+            free(p->separator);
+            p->separator = strdup(json_string_value(v));
+        } else {
+            return spec_error(o, path, key, -1, "unknown key (expected order, drop, templates, "
+                              "numbers, style, system, separator)");
+        }
+    }
+    return 0;
+}
+
+static double plugin_scale(fewshot_env *env)
+{
+    json_t *doc = NULL;
+    double scale = 1.0;
+    if (env && fewshot_env_plugin_params_doc(fewshot_env_plugin_of(env), &doc) == 0) {
+        json_t *s = json_object_get(doc, "action_scale");
+        if (json_is_number(s) && json_number_value(s) > 0)
+            scale = json_number_value(s);
+    }
+    json_decref(doc);
+    return scale;
+}
+
+int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_prompt_options *opts)
+{
+    *out = NULL;
+    fewshot_prompt_options o = opts ? *opts : (fewshot_prompt_options)FEWSHOT_PROMPT_OPTIONS_INIT;
+    if (o.version != FEWSHOT_PROMPT_OPTIONS_VERSION)
+        return fewshot_error_set(FEWSHOT_EINVAL, "prompt options version %u is not supported",
+                                 o.version);
+    const fewshot_space *act = o.act ? o.act : env ? fewshot_env_act_space(env) : NULL;
+    if (!act)
+        return fewshot_error_set(FEWSHOT_EINVAL, "prompt: no environment and no action space");
+    fewshot_prompt *p = calloc(1, sizeof *p);
+    if (!p)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    for (int b = 0; b < B_COUNT; b++)
+        p->order[b] = b;
+    p->norder = B_COUNT;
+    p->in_system[B_OBJECTIVE] = 1;
+    p->separator = strdup("\n\n");
+    p->numbers = (fewshot_text_options)FEWSHOT_TEXT_OPTIONS_INIT;
+    p->numbers.action_scale = o.action_scale > 0 ? o.action_scale : plugin_scale(env);
+    p->dim = act->dim;
+    p->integer_space = act->integer;
+    p->low = malloc((act->dim + 1) * sizeof *p->low);
+    p->high = malloc((act->dim + 1) * sizeof *p->high);
+    int rc = p->separator && p->low && p->high ? 0
+                                               : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < act->dim; i++) {
+        p->low[i] = act->low ? act->low[i] : -INFINITY;
+        p->high[i] = act->high ? act->high[i] : INFINITY;
+    }
+    int dropped[T_COUNT] = {0};
+    const json_t *templates = NULL;
+    if (rc == 0)
+        rc = parse_spec(p, &o, o.spec, dropped, &templates);
+    const char *path = o.path ? o.path : "$";
+    for (int t = 0; rc == 0 && t < T_COUNT; t++) {
+        if (dropped[t])
+            continue;
+        const char *text = json_string_value(json_object_get(templates, tnames[t]));
+        if (!text && env)
+            text = fewshot_env_template(env, tnames[t]);
+        if (!text && !env && o.templates)
+            text = o.templates(o.templates_data, tnames[t]);
+        if (!text)
+            text = tdefaults[t];
+        if (!text)
+            continue;
+        char name[512];
+        snprintf(name, sizeof name, "%s.templates.%s", path, tnames[t]);
+        fewshot_template_options to = FEWSHOT_TEMPLATE_OPTIONS_INIT;
+        to.escape = FEWSHOT_TEMPLATE_ESCAPE_NONE;
+        to.name = name;
+        rc = fewshot_template_new(&p->t[t], text, (size_t)-1, &to);
+    }
+    if (rc) {
+        fewshot_prompt_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+const fewshot_text_options *fewshot_prompt_text_options(const fewshot_prompt *p)
+{
+    return &p->numbers;
+}
+
+void fewshot_prompt_parse_options(const fewshot_prompt *p, fewshot_parse_options *opts)
+{
+    opts->action_scale = p->numbers.action_scale;
+    opts->integers = p->numbers.numbers == FEWSHOT_NUMBERS_INTEGER;
+}
+
+int fewshot_prompt_spec_merge(json_t **out, const json_t *base, const json_t *over)
+{
+    *out = NULL;
+    if ((base && !json_is_object(base)) || (over && !json_is_object(over)))
+        return fewshot_error_set(FEWSHOT_EINVAL, "prompt spec merge: expected objects");
+    json_t *m = base ? json_deep_copy(base) : json_object();
+    if (!m)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    const char *key;
+    json_t *v;
+    if (over) {
+        json_object_foreach((json_t *)over, key, v) {
+            json_t *old = json_object_get(m, key);
+            if (strcmp(key, "templates") == 0 && json_is_object(old) && json_is_object(v))
+                json_object_update(old, v);
+            else
+                json_object_set_new(m, key, json_deep_copy(v));
+        }
+    }
+    *out = m;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ tokens */
+
+size_t fewshot_prompt_tokens(const char *s, size_t len)
+{
+    size_t tokens = 0, i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ' || c == '\t' || c == '\r') {
+            i++;
+        } else if (c == '\n') {
+            while (i < len && (s[i] == '\n' || s[i] == '\r'))
+                i++;
+            tokens++;
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+            size_t n = 0;
+            while (i < len && ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z')) {
+                i++;
+                n++;
+            }
+            tokens += 1 + n / 10;
+        } else if (c >= '0' && c <= '9') {
+            size_t n = 0;
+            while (i < len && s[i] >= '0' && s[i] <= '9') {
+                i++;
+                n++;
+            }
+            tokens += (n + 2) / 3;
+        } else {
+            /* one code point */
+            i++;
+            while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
+                i++;
+            tokens++;
+        }
+    }
+    return tokens;
+}
+
+/* ------------------------------------------------------------------ build */
+
+/* Render template t with view into a new JSON string, trailing whitespace removed. */
+static int render_str(fewshot_prompt *p, int t, const json_t *view, json_t **out)
+{
+    *out = NULL;
+    if (!p->t[t])
+        return 0;
+    fewshot_text_buf_reset(&p->scratch);
+    int rc = fewshot_template_render(p->t[t], view, &p->scratch);
+    if (rc)
+        return rc;
+    size_t n = p->scratch.len;
+    while (n && strchr(" \t\r\n", p->scratch.data[n - 1]))
+        n--;
+    if (n == 0)
+        return 0;
+    *out = json_stringn(p->scratch.data, n);
+    return *out ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+}
+
+/* a + " " + b, skipping empty parts; new reference or NULL when both are empty. */
+static json_t *join(const json_t *a, const json_t *b)
+{
+    if (!a && !b)
+        return NULL;
+    if (!a || !b)
+        return json_incref((json_t *)(a ? a : b));
+    size_t la = json_string_length(a), lb = json_string_length(b);
+    char *s = malloc(la + lb + 2);
+    if (!s)
+        return NULL;
+    memcpy(s, json_string_value(a), la);
+    s[la] = ' ';
+    memcpy(s + la + 1, json_string_value(b), lb);
+    json_t *j = json_stringn(s, la + lb + 1);
+    free(s);
+    return j;
+}
+
+static int set(json_t *obj, const char *key, json_t *v)
+{
+    if (!v)
+        return 0;
+    return json_object_set_new(obj, key, v) ? fewshot_error_set(FEWSHOT_ENOMEM, "out of memory")
+                                             : 0;
+}
+
+/* Translate ctx and add the extras it lacks. */
+static int view_of(fewshot_prompt *p, const json_t *ctx, const json_t *extra1,
+                   const json_t *extra2, json_t **out)
+{
+    json_t *v;
+    int rc = ctx ? fewshot_text_translate(&v, ctx, &p->numbers) : 0;
+    if (rc)
+        return rc;
+    if (!ctx)
+        v = json_object();
+    if (!json_is_object(v)) {
+        json_t *o = json_pack("{s:o}", "value", v);
+        v = o;
+    }
+    json_t *tmp;
+    if (extra1 && json_is_object(extra1) && fewshot_text_translate(&tmp, extra1, &p->numbers) == 0) {
+        json_object_update_missing(v, tmp);
+        json_decref(tmp);
+    }
+    if (extra2 && json_is_object(extra2) && fewshot_text_translate(&tmp, extra2, &p->numbers) == 0) {
+        json_object_update_missing(v, tmp);
+        json_decref(tmp);
+    }
+    *out = v;
+    return v ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+}
+
+static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
+                       const json_t *extra, json_t *list)
+{
+    json_t *view = NULL, *next = NULL, *item = json_object(), *meta = NULL, *state = NULL,
+           *action = NULL, *feedback = NULL, *comments = NULL, *actions = NULL;
+    char *actions_text = NULL;
+    int rc = item ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    int src = d->source >= 0 && d->source < 3 ? d->source : 0;
+    if (rc == 0)
+        rc = view_of(p, d->context, d->extra, extra, &view);
+    if (rc == 0)
+        rc = render_str(p, T_META, view, &meta);
+    if (rc == 0)
+        rc = render_str(p, T_STATE, view, &state);
+    if (rc == 0 && d->action)
+        rc = fewshot_text_actions(&actions, &actions_text, d->action, p->dim, &p->numbers);
+    if (rc == 0 && d->action) {
+        json_object_set(view, "actions", actions);
+        json_object_set_new(view, "actions_text", json_string(actions_text));
+        rc = render_str(p, T_ACTION, view, &action);
+    }
+    if (rc == 0 && d->next_context && p->t[T_FEEDBACK]) {
+        rc = view_of(p, d->next_context, d->extra, extra, &next);
+        if (rc == 0) {
+            json_object_set_new(next, "reward", fewshot_text_number_json(d->reward, &p->numbers));
+            if (actions) {
+                json_object_set(next, "actions", actions);
+                json_object_set_new(next, "actions_text", json_string(actions_text));
+            }
+            rc = render_str(p, T_FEEDBACK, next, &feedback);
+        }
+        if (rc == 0)
+            rc = render_str(p, T_COMMENTS, next, &comments);
+    }
+    if (rc == 0) {
+        json_object_set_new(item, "index", json_integer((json_int_t)index + 1));
+        json_object_set_new(item, "source", json_string(source_names[src]));
+        json_object_set_new(item, "selector", json_string(selector_names[src]));
+        json_object_set_new(item, source_names[src], json_true());
+        json_object_set_new(item, "reward", fewshot_text_number_json(d->reward, &p->numbers));
+        rc = set(item, "description", join(meta, state));
+        if (rc == 0)
+            rc = set(item, "feedback", join(feedback, comments));
+        if (rc == 0 && meta)
+            rc = set(item, "meta", json_incref(meta));
+        if (rc == 0 && state)
+            rc = set(item, "state", json_incref(state));
+        if (rc == 0 && action)
+            rc = set(item, "action", json_incref(action));
+        if (rc == 0 && comments)
+            rc = set(item, "comments", json_incref(comments));
+        if (rc == 0 && actions_text)
+            rc = set(item, "actions_text", json_string(actions_text));
+    }
+    json_t *text = NULL;
+    if (rc == 0)
+        rc = render_str(p, T_DEMONSTRATION, item, &text);
+    if (rc == 0) {
+        json_object_set_new(item, "text", text ? text : json_string(""));
+        json_array_append(list, item);
+    }
+    json_decref(view);
+    json_decref(next);
+    json_decref(item);
+    json_decref(meta);
+    json_decref(state);
+    json_decref(action);
+    json_decref(feedback);
+    json_decref(comments);
+    json_decref(actions);
+    free(actions_text);
+    return rc;
+}
+
+static int render_block(fewshot_prompt *p, int b, const fewshot_prompt_input *in,
+                        json_t *cur, json_t **text, json_t **sources)
+{
+    *text = NULL;
+    switch (b) {
+    case B_OBJECTIVE:
+        return render_str(p, T_OBJECTIVE, cur, text);
+    case B_INSTRUCTION:
+        return render_str(p, T_INSTRUCTION, cur, text);
+    case B_CURRENT:
+        return render_str(p, T_CURRENT, cur, text);
+    case B_OUTPUT:
+        return render_str(p, T_OUTPUT, cur, text);
+    default:
+        break;
+    }
+    if (!p->t[T_DEMONSTRATIONS] || in->n_demos == 0)
+        return 0;
+    json_t *list = json_array(), *view = json_object(), *src = json_array();
+    int rc = list && view && src ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    size_t counts[3] = {0};
+    for (size_t i = 0; rc == 0 && i < in->n_demos; i++) {
+        rc = render_demo(p, &in->demos[i], i, in->extra, list);
+        int s = in->demos[i].source >= 0 && in->demos[i].source < 3 ? in->demos[i].source : 0;
+        counts[s]++;
+        json_array_append_new(src, json_string(source_names[s]));
+    }
+    if (rc == 0) {
+        json_object_set_new(view, "n", json_integer((json_int_t)in->n_demos));
+        json_object_set_new(view, "one", json_boolean(in->n_demos == 1));
+        json_object_set_new(view, "n_expert", json_integer((json_int_t)counts[0]));
+        json_object_set_new(view, "n_representative", json_integer((json_int_t)counts[1]));
+        json_object_set_new(view, "n_historical", json_integer((json_int_t)counts[2]));
+        json_object_set(view, "demonstrations", list);
+        json_object_update_missing(view, cur);
+        rc = render_str(p, T_DEMONSTRATIONS, view, text);
+    }
+    json_decref(list);
+    json_decref(view);
+    if (rc == 0)
+        *sources = src;
+    else
+        json_decref(src);
+    return rc;
+}
+
+static int add_output_view(fewshot_prompt *p, json_t *cur)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < p->dim; i++) {
+        lo = fmin(lo, p->low[i] * p->numbers.action_scale);
+        hi = fmax(hi, p->high[i] * p->numbers.action_scale);
+    }
+    json_object_set_new(cur, "n_actions", json_integer((json_int_t)p->dim));
+    if (isfinite(lo))
+        json_object_set_new(cur, "action_low", fewshot_text_number_json(lo, &p->numbers));
+    if (isfinite(hi))
+        json_object_set_new(cur, "action_high", fewshot_text_number_json(hi, &p->numbers));
+    json_object_set_new(cur, "integers",
+                        json_boolean(p->numbers.numbers == FEWSHOT_NUMBERS_INTEGER ||
+                                     p->integer_space));
+    return 0;
+}
+
+int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
+                         fewshot_prompt_output *out)
+{
+    fewshot_prompt_output_clear(out);
+    if (!p || !in || !in->context)
+        return fewshot_error_set(FEWSHOT_EINVAL, "prompt build: no current context");
+    if (in->version != FEWSHOT_PROMPT_INPUT_VERSION)
+        return fewshot_error_set(FEWSHOT_EINVAL, "prompt input version %u is not supported",
+                                 in->version);
+    if (in->n_demos && !in->demos)
+        return fewshot_error_set(FEWSHOT_EINVAL, "prompt build: n_demos without demos");
+    json_t *cur = NULL, *meta = NULL, *state = NULL;
+    int rc = view_of(p, in->context, in->extra, NULL, &cur);
+    if (rc == 0)
+        rc = render_str(p, T_META, cur, &meta);
+    if (rc == 0)
+        rc = render_str(p, T_STATE, cur, &state);
+    if (rc == 0) {
+        json_t *desc = join(meta, state);
+        if (desc)
+            json_object_set_new(cur, "description", desc);
+        if (meta)
+            json_object_set(cur, "meta", meta);
+        if (state)
+            json_object_set(cur, "state", state);
+        add_output_view(p, cur);
+    }
+    json_decref(meta);
+    json_decref(state);
+    json_t *components = json_array();
+    fewshot_text_buf sys = FEWSHOT_TEXT_BUF_INIT, user = FEWSHOT_TEXT_BUF_INIT,
+                     all = FEWSHOT_TEXT_BUF_INIT;
+    if (rc == 0 && !components)
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    int prev = -1, prev_sys = -1, prev_user = -1;
+    for (size_t k = 0; rc == 0 && k < p->norder; k++) {
+        int b = p->order[k];
+        json_t *text = NULL, *sources = NULL;
+        rc = render_block(p, b, in, cur, &text, &sources);
+        if (rc || !text) {
+            json_decref(sources);
+            continue;
+        }
+        const char *s = json_string_value(text);
+        size_t len = json_string_length(text);
+        size_t tokens = fewshot_prompt_tokens(s, len);
+        json_t *c = json_pack("{s:s, s:O, s:I}", "name", bnames[b], "text", text, "tokens",
+                              (json_int_t)tokens);
+        if (c && sources)
+            json_object_set(c, "sources", sources);
+        json_array_append_new(components, c);
+        json_decref(sources);
+        /* the output format continues the current description on the next line */
+        int to_sys = p->style == FEWSHOT_PROMPT_CHAT && p->in_system[b];
+        fewshot_text_buf *dst = to_sys ? &sys : &user;
+        int *prev_dst = to_sys ? &prev_sys : &prev_user;
+        if (dst->len)
+            rc = fewshot_text_buf_puts(dst, *prev_dst == B_CURRENT && b == B_OUTPUT
+                                                ? "\n" : p->separator);
+        if (rc == 0)
+            rc = fewshot_text_buf_append(dst, s, len);
+        if (rc == 0 && all.len)
+            rc = fewshot_text_buf_puts(&all, prev == B_CURRENT && b == B_OUTPUT ? "\n"
+                                                                                : p->separator);
+        if (rc == 0)
+            rc = fewshot_text_buf_append(&all, s, len);
+        *prev_dst = b;
+        prev = b;
+        json_decref(text);
+    }
+    if (rc == 0) {
+        out->style = p->style;
+        out->components = components;
+        components = NULL;
+        if (p->style == FEWSHOT_PROMPT_CHAT) {
+            out->messages = json_array();
+            if (sys.len)
+                json_array_append_new(out->messages, json_pack("{s:s, s:s}", "role", "system",
+                                                               "content", sys.data));
+            json_array_append_new(out->messages, json_pack("{s:s, s:s}", "role", "user",
+                                                           "content", user.data ? user.data : ""));
+            out->tokens = fewshot_prompt_tokens(sys.data ? sys.data : "", sys.len) +
+                          fewshot_prompt_tokens(user.data ? user.data : "", user.len) + 8;
+        } else {
+            out->tokens = fewshot_prompt_tokens(all.data ? all.data : "", all.len);
+        }
+        out->text = fewshot_text_buf_detach(&all);
+        if (!out->text)
+            rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    json_decref(components);
+    json_decref(cur);
+    fewshot_text_buf_free(&sys);
+    fewshot_text_buf_free(&user);
+    fewshot_text_buf_free(&all);
+    if (rc)
+        fewshot_prompt_output_clear(out);
+    return rc;
+}
