@@ -28,5 +28,7 @@
 #include "fewshot/template.h"
 #include "fewshot/parse.h"
 #include "fewshot/prompt.h"
+#include "fewshot/llm.h"
+#include "fewshot/cache.h"
 
 #endif /* FEWSHOT_H */

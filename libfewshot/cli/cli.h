@@ -62,5 +62,9 @@ void cli_report_usage(FILE *out);
 
 int cli_template(int argc, char **argv);
 void cli_template_usage(FILE *out);
+int cli_llm(int argc, char **argv);
+void cli_llm_usage(FILE *out);
+int cli_cache(int argc, char **argv);
+void cli_cache_usage(FILE *out);
 
 #endif

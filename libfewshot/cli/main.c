@@ -19,6 +19,8 @@ static const cli_command commands[] = {
     {"merge", "combine the run directories of a sweep's shards", cli_merge, cli_merge_usage},
     {"demos", "generate and summarize demonstration datasets", cli_demos, cli_demos_usage},
     {"template", "render Mustache templates with JSON data", cli_template, cli_template_usage},
+    {"llm", "call an OpenAI-compatible endpoint by hand", cli_llm, cli_llm_usage},
+    {"cache", "inspect, prune or clear the LLM response cache", cli_cache, cli_cache_usage},
 };
 
 static const cli_command *find_command(const char *name)
