@@ -30,5 +30,6 @@
 #include "fewshot/prompt.h"
 #include "fewshot/llm.h"
 #include "fewshot/cache.h"
+#include "fewshot/building.h"
 
 #endif /* FEWSHOT_H */

@@ -66,5 +66,7 @@ int cli_llm(int argc, char **argv);
 void cli_llm_usage(FILE *out);
 int cli_cache(int argc, char **argv);
 void cli_cache_usage(FILE *out);
+/* `fewshot env import-energyplus`, argv[0] = "import-energyplus" (import_cmd.c). */
+int cli_env_import(int argc, char **argv);
 
 #endif

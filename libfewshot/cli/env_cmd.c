@@ -17,11 +17,15 @@ void cli_env_usage(FILE *out)
             "       fewshot env info NAME [-p key=value ...]\n"
             "       fewshot env rollout NAME [-p key=value ...] --policy POLICY\n"
             "                           [--steps N] [--seed S] [--format csv|jsonl]\n"
+            "       fewshot env import-energyplus FILE.table.htm [-t TYPE] [-n NAME]\n"
+            "                           -o building.json\n"
             "\n"
             "POLICY is zero, random, expert, const:V, const:V1,V2,..., file:ACTIONS.csv, or a\n"
             "policy the plugin names in `fewshot env info`. Rollout prints one row per step:\n"
             "step,reward,obs_0..obs_{k-1},act_0..act_{m-1} (obs is the observation after the\n"
-            "step). Parameter values are parsed as JSON when they parse, as strings otherwise.\n");
+            "step). Parameter values are parsed as JSON when they parse, as strings otherwise.\n"
+            "import-energyplus writes a building file (fewshot-building(5)) from the \"Zone\n"
+            "Information\" table of EnergyPlus tabular output; TYPE picks the U-values.\n");
 }
 
 static int env_list(int argc, char **argv)
@@ -302,9 +306,11 @@ int cli_env(int argc, char **argv)
     const char *sub = argv[1];
     if (strcmp(sub, "list") == 0)
         return env_list(argc - 1, argv + 1);
+    if (strcmp(sub, "import-energyplus") == 0)
+        return cli_env_import(argc - 1, argv + 1);
     int is_info = strcmp(sub, "info") == 0, is_rollout = strcmp(sub, "rollout") == 0;
     if (!is_info && !is_rollout)
-        return cli_usage_error("env: unknown subcommand '%s' (list, info, rollout)", sub);
+        return cli_usage_error("env: unknown subcommand '%s' (list, info, rollout, import-energyplus)", sub);
     env_args a = {.params = json_object()};
     int rc = parse_env_args(argc - 1, argv + 1, &a, is_rollout);
     if (rc == 0)

@@ -1,0 +1,354 @@
+/*
+ * Model predictive control: condensed box- and L1-regularised QP solved by FISTA.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fewshot/error.h>
+
+#include "linalg.h"
+#include "mpc.h"
+
+void hvac_mpc_free(hvac_mpc *mpc)
+{
+    if (!mpc)
+        return;
+    free(mpc->G);
+    free(mpc->H);
+    free(mpc->plan);
+    free(mpc->work);
+    free(mpc->sub);
+    free(mpc->index);
+    memset(mpc, 0, sizeof *mpc);
+}
+
+void hvac_mpc_reset(hvac_mpc *mpc)
+{
+    memset(mpc->plan, 0, mpc->dim * sizeof *mpc->plan);
+}
+
+/* Largest eigenvalue of the symmetric positive semi-definite H by power iteration. */
+static double largest_eigenvalue(const double *H, size_t d, double *v, double *w)
+{
+    for (size_t i = 0; i < d; i++)
+        v[i] = 1.0 / sqrt((double)d) * (1.0 + 0.01 * (double)(i % 7));
+    double lambda = 0;
+    for (int it = 0; it < 500; it++) {
+        hvac_matmul(H, v, w, d, d, 1);
+        double norm = 0;
+        for (size_t i = 0; i < d; i++)
+            norm += w[i] * w[i];
+        norm = sqrt(norm);
+        if (norm == 0)
+            return 0;
+        for (size_t i = 0; i < d; i++)
+            v[i] = w[i] / norm;
+        if (fabs(norm - lambda) <= 1e-10 * norm) {
+            lambda = norm;
+            break;
+        }
+        lambda = norm;
+    }
+    return lambda;
+}
+
+int hvac_mpc_init(hvac_mpc *mpc, const hvac_model *model, size_t horizon, double q, double r,
+                  double target, int solver)
+{
+    size_t n = model->n, m = model->m, d = n * horizon;
+    memset(mpc, 0, sizeof *mpc);
+    mpc->model = model;
+    mpc->n = n;
+    mpc->horizon = horizon;
+    mpc->dim = d;
+    mpc->q = q;
+    mpc->r = r;
+    mpc->target = target;
+    mpc->tol = 1e-6;
+    mpc->solver = solver;
+    mpc->max_iter = 2000;
+    mpc->G = calloc(d * d, sizeof *mpc->G);
+    mpc->H = calloc(d * d, sizeof *mpc->H);
+    mpc->plan = calloc(d, sizeof *mpc->plan);
+    mpc->work = calloc(7 * d + 2 * n, sizeof *mpc->work);
+    mpc->sub = calloc(d * d, sizeof *mpc->sub);
+    mpc->index = calloc(d, sizeof *mpc->index);
+    if (!mpc->G || !mpc->H || !mpc->plan || !mpc->work || !mpc->sub || !mpc->index) {
+        hvac_mpc_free(mpc);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    }
+    /* Block (k, j) of G, j <= k: Ad^(k-j) Ba, Ba = the action columns of Bd. */
+    double *P = calloc(n * n, sizeof *P), *T = calloc(n * n, sizeof *T);
+    if (!P || !T) {
+        free(P);
+        free(T);
+        hvac_mpc_free(mpc);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            P[i * n + j] = model->Bd[i * m + HVAC_U_ACT + j];
+    for (size_t lag = 0; lag < horizon; lag++) {
+        for (size_t k = lag; k < horizon; k++) {
+            size_t j = k - lag;
+            for (size_t i = 0; i < n; i++)
+                memcpy(mpc->G + (k * n + i) * d + j * n, P + i * n, n * sizeof *P);
+        }
+        hvac_matmul(model->Ad, P, T, n, n, n);
+        memcpy(P, T, n * n * sizeof *P);
+    }
+    free(P);
+    free(T);
+    /* H = 2 q G'G */
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = a; b < d; b++) {
+            double s = 0;
+            for (size_t k = 0; k < d; k++)
+                s += mpc->G[k * d + a] * mpc->G[k * d + b];
+            mpc->H[a * d + b] = mpc->H[b * d + a] = 2 * q * s;
+        }
+    /* FISTA's step is 1 / the largest eigenvalue of H */
+    mpc->lipschitz = solver == HVAC_MPC_FISTA ? largest_eigenvalue(mpc->H, d, mpc->work,
+                                                                   mpc->work + d)
+                                              : 1;
+    if (!(mpc->lipschitz > 0))
+        mpc->lipschitz = 1;
+    for (size_t i = 0; i < d; i++)
+        mpc->hmax = fmax(mpc->hmax, mpc->H[i * d + i]);
+    return 0;
+}
+
+static double prox(double v, double thresh)
+{
+    double s = v > thresh ? v - thresh : v < -thresh ? v + thresh : 0.0;
+    return s > 1 ? 1 : s < -1 ? -1 : s;
+}
+
+/* Free response and the constant part of the gradient: g0 = 2 q G'(f - T). */
+static void linear_term(hvac_mpc *mpc, const double *x0, const double *exo, double *g0)
+{
+    const hvac_model *model = mpc->model;
+    size_t n = mpc->n, m = model->m, d = mpc->dim, N = mpc->horizon;
+    double *f = mpc->work + 5 * d, *x = f + d, *xn = x + n;
+    memcpy(x, x0, n * sizeof *x);
+    for (size_t k = 0; k < N; k++) {
+        const double *u = exo + k * m;
+        for (size_t i = 0; i < n; i++) {
+            const double *arow = model->Ad + i * n, *brow = model->Bd + i * m;
+            double s = 0;
+            for (size_t j = 0; j < n; j++)
+                s += arow[j] * x[j];
+            for (size_t j = 0; j < HVAC_U_ACT; j++)
+                s += brow[j] * u[j];
+            s += brow[m - 1] * u[m - 1];
+            xn[i] = s;
+        }
+        memcpy(x, xn, n * sizeof *x);
+        for (size_t i = 0; i < n; i++)
+            f[k * n + i] = x[i] - mpc->target;
+    }
+    for (size_t b = 0; b < d; b++) {
+        double s = 0;
+        for (size_t k = b - b % n; k < d; k++)  /* G is block lower triangular */
+            s += mpc->G[k * d + b] * f[k];
+        g0[b] = 2 * mpc->q * s;
+    }
+}
+
+/* FISTA with adaptive restart: the textbook method, kept as a cross-check of active-set. */
+static int solve_fista(hvac_mpc *mpc, const double *g0, double *a)
+{
+    size_t d = mpc->dim;
+    double *y = mpc->work + d, *a_prev = y + 3 * d, *grad = y + d;
+    memcpy(y, a, d * sizeof *y);
+    double t = 1, step = 1.0 / mpc->lipschitz, thresh = mpc->r * step;
+    int it;
+    for (it = 1; it <= mpc->max_iter; it++) {
+        hvac_matmul(mpc->H, y, grad, d, d, 1);
+        memcpy(a_prev, a, d * sizeof *a);
+        double change = 0, restart = 0;
+        for (size_t i = 0; i < d; i++) {
+            a[i] = prox(y[i] - step * (grad[i] + g0[i]), thresh);
+            change += (y[i] - a[i]) * (y[i] - a[i]);
+            restart += (y[i] - a[i]) * (a[i] - a_prev[i]);
+        }
+        if (sqrt(change) < mpc->tol)  /* gradient-mapping norm, in action units */
+            break;
+        double t_next = 0.5 * (1 + sqrt(1 + 4 * t * t));
+        if (restart > 0) {  /* adaptive restart (O'Donoghue and Candes 2015) */
+            t_next = 1;
+            memcpy(y, a, d * sizeof *y);
+        } else {
+            double beta = (t - 1) / t_next;
+            for (size_t i = 0; i < d; i++)
+                y[i] = a[i] + beta * (a[i] - a_prev[i]);
+        }
+        t = t_next;
+    }
+    return it;
+}
+
+/* Solve the symmetric positive definite system a x = b in place (a overwritten by its
+ * Cholesky factor). Small and dense: faster here than a threaded LAPACK call. */
+static int cholesky_solve(double *a, size_t n, double *b)
+{
+    for (size_t j = 0; j < n; j++) {
+        double s = a[j * n + j];
+        for (size_t k = 0; k < j; k++)
+            s -= a[j * n + k] * a[j * n + k];
+        if (!(s > 0))
+            return -1;
+        double l = sqrt(s);
+        a[j * n + j] = l;
+        for (size_t i = j + 1; i < n; i++) {
+            double t = a[i * n + j];
+            for (size_t k = 0; k < j; k++)
+                t -= a[i * n + k] * a[j * n + k];
+            a[i * n + j] = t / l;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {   /* L y = b */
+        double t = b[i];
+        for (size_t k = 0; k < i; k++)
+            t -= a[i * n + k] * b[k];
+        b[i] = t / a[i * n + i];
+    }
+    for (size_t i = n; i-- > 0;) {     /* L' x = y */
+        double t = b[i];
+        for (size_t k = i + 1; k < n; k++)
+            t -= a[k * n + i] * b[k];
+        b[i] = t / a[i * n + i];
+    }
+    return 0;
+}
+
+static int sign_of(double v)
+{
+    return (v > 0) - (v < 0);
+}
+
+/* KKT of  min 1/2 a'Ha + g0'a + r|a|_1, |a| <= 1  at a with gradient g = Ha + g0. */
+static int kkt_holds(const hvac_mpc *mpc, const double *a, const double *g, double tol)
+{
+    double r = mpc->r;
+    for (size_t i = 0; i < mpc->dim; i++) {
+        if (a[i] >= 1) {
+            if (g[i] + r > tol)
+                return 0;
+        } else if (a[i] <= -1) {
+            if (g[i] - r < -tol)
+                return 0;
+        } else if (a[i] == 0) {
+            if (fabs(g[i]) > r + tol)
+                return 0;
+        } else if (fabs(g[i] + r * sign_of(a[i])) > tol)
+            return 0;
+    }
+    return 1;
+}
+
+static void move(const hvac_mpc *mpc, double *a, double *g, size_t i, double next)
+{
+    double delta = next - a[i];
+    a[i] = next;
+    if (delta != 0) {
+        const double *hrow = mpc->H + i * mpc->dim;
+        for (size_t j = 0; j < mpc->dim; j++)
+            g[j] += delta * hrow[j];
+    }
+}
+
+/* Coordinate descent sweeps (exact minimisation along each action, gradient kept up to date)
+ * alternate with a Newton step on the free actions, the others fixed at -1, 0 or 1: when the
+ * Newton point keeps the free actions' signs and bounds it minimises the cost on that face,
+ * otherwise we move towards it until the first action reaches a bound. Both steps only
+ * decrease the cost; the loop ends when the KKT conditions hold. */
+static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
+{
+    size_t d = mpc->dim;
+    const double *H = mpc->H;
+    double *g = mpc->work + d, *rhs = g + d, *Hff = mpc->sub;
+    size_t *free_idx = mpc->index;
+    double tol = mpc->tol * mpc->hmax;
+    hvac_matmul(H, a, g, d, d, 1);
+    for (size_t i = 0; i < d; i++)
+        g[i] += g0[i];
+    int sweeps = 0;
+    for (int round = 0; round < 100; round++) {
+        for (int k = 0; k < 3; k++, sweeps++) {
+            double moved = 0;
+            for (size_t i = 0; i < d; i++) {
+                double hii = H[i * d + i], before = a[i];
+                move(mpc, a, g, i, prox(a[i] - g[i] / hii, mpc->r / hii));
+                moved = fmax(moved, fabs(a[i] - before));
+            }
+            if (moved < 1e-12)
+                break;
+        }
+        if (kkt_holds(mpc, a, g, tol))
+            break;
+        size_t nf = 0;
+        for (size_t i = 0; i < d; i++)
+            if (a[i] != 0 && a[i] > -1 && a[i] < 1)
+                free_idx[nf++] = i;
+        if (nf == 0)
+            continue;
+        /* H_FF y = -(g0_F + r s_F + H_FA a_A) = H_FF a_F - (g_F + r s_F) */
+        for (size_t p = 0; p < nf; p++) {
+            size_t i = free_idx[p];
+            double s = 0;
+            for (size_t q = 0; q < nf; q++) {
+                Hff[p * nf + q] = H[i * d + free_idx[q]];
+                s += Hff[p * nf + q] * a[free_idx[q]];
+            }
+            rhs[p] = s - (g[i] + mpc->r * sign_of(a[i]));
+        }
+        if (cholesky_solve(Hff, nf, rhs) != 0)
+            return -1;
+        /* the largest step t in (0, 1] that keeps every free action's sign and bound */
+        double t = 1;
+        for (size_t p = 0; p < nf; p++) {
+            double cur = a[free_idx[p]], dir = rhs[p] - cur;
+            double lo = cur > 0 ? 0 : -1, hi = cur > 0 ? 1 : 0;
+            if (dir > 0 && cur + dir > hi)
+                t = fmin(t, (hi - cur) / dir);
+            else if (dir < 0 && cur + dir < lo)
+                t = fmin(t, (lo - cur) / dir);
+        }
+        for (size_t p = 0; p < nf; p++) {
+            size_t i = free_idx[p];
+            double cur = a[i], lo = cur > 0 ? 0 : -1, hi = cur > 0 ? 1 : 0;
+            double next = fmin(hi, fmax(lo, cur + t * (rhs[p] - cur)));
+            if (fabs(next - lo) < 1e-12)  /* land exactly on the bound that limited t */
+                next = lo;
+            else if (fabs(next - hi) < 1e-12)
+                next = hi;
+            move(mpc, a, g, i, next);
+        }
+        if (kkt_holds(mpc, a, g, tol))
+            break;
+    }
+    return sweeps;
+}
+
+int hvac_mpc_solve(hvac_mpc *mpc, const double *x0, const double *exo, double *action)
+{
+    size_t n = mpc->n, d = mpc->dim;
+    double *g0 = mpc->work, *a = mpc->work + 3 * d;
+    linear_term(mpc, x0, exo, g0);
+    /* warm start: the previous plan shifted by one step */
+    memmove(a, mpc->plan + n, (d - n) * sizeof *a);
+    memcpy(a + d - n, mpc->plan + d - n, n * sizeof *a);
+    int it = mpc->solver == HVAC_MPC_FISTA ? solve_fista(mpc, g0, a)
+                                           : solve_active_set(mpc, g0, a);
+    if (it < 0)
+        return fewshot_error_set(FEWSHOT_ERANGE, "hvac: MPC: the reduced Hessian is not "
+                                 "positive definite");
+    mpc->last_iter = it;
+    memcpy(mpc->plan, a, d * sizeof *a);
+    memcpy(action, a, n * sizeof *action);
+    return 0;
+}

@@ -1,0 +1,21 @@
+#!/bin/sh
+# hvac benchmark, CPU time (the machine may be shared): step rates against NumPy steps of the
+# same matrices timed in the same run (model update alone; BEAR's per-step work against our
+# library env step), model build time, MPC decision time for OfficeMedium with a 6-hour
+# horizon. Aims: >= 50x, MPC < 5 ms.
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}"
+PYTHON3=${PYTHON3:-/usr/bin/python3}
+FEWSHOT_PLUGIN_PATH=$top_builddir/plugins/.libs
+export FEWSHOT_PLUGIN_PATH
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fewshot-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+"$top_builddir/tests/bench/hvac_bench" "$tmp" > "$tmp/c.txt"
+cat "$tmp/c.txt"
+while read -r name zones build model env first mean max; do
+    set -- $("$PYTHON3" "$top_srcdir/tests/bench/hvac_numpy.py" "$tmp/$name.matrices")
+    awk -v name="$name" -v c="${model#*=}" -v e="${env#*=}" -v pm="$1" -v pe="$2" 'BEGIN {
+        printf "%s: model step: C %.0f/s, NumPy %.0f/s, %.1fx; env step: C (library) %.0f/s, NumPy (BEAR step) %.0f/s, %.1fx\n",
+            name, c, pm, c / pm, e, pe, e / pe}'
+    echo "$name: $zones; model $build; MPC horizon 6: first decision (builds the QP) $first, $mean, $max"
+done < "$tmp/c.txt"

@@ -1,0 +1,165 @@
+/* hvac plugin through the library: context, features, templates, rewards, NaN actions. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <fewshot.h>
+
+static int setup(void **state)
+{
+    const char *dir = getenv("top_builddir");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/plugins/.libs", dir ? dir : ".");
+    setenv("FEWSHOT_PLUGIN_PATH", path, 1);
+    return 0;
+}
+
+static fewshot_env *make(const char *building, const char *weather)
+{
+    fewshot_env *env;
+    json_t *p = json_pack("{s:s, s:s}", "building", building, "weather", weather);
+    if (fewshot_env_new(&env, "hvac", p) != 0)
+        fail_msg("%s", fewshot_error_last()->message);
+    json_decref(p);
+    return env;
+}
+
+static void test_context(void **state)
+{
+    fewshot_env *env = make("OfficeSmall", "Cool_Humid");
+    json_t *opts = json_pack("{s:[f, f, f, f, f, f]}", "initial", 18.0, 22.2, 25.0, 22.0, 21.6,
+                             30.0);
+    double obs[10];
+    assert_int_equal(fewshot_env_reset(env, 1, opts, obs), 0);
+    json_decref(opts);
+    json_t *ctx;
+    assert_int_equal(fewshot_env_context(env, NULL, &ctx), 0);
+    json_t *rooms = json_object_get(ctx, "rooms");
+    assert_int_equal(json_array_size(rooms), 6);
+    json_t *r0 = json_array_get(rooms, 0), *r1 = json_array_get(rooms, 1);
+    json_t *r2 = json_array_get(rooms, 2);
+    assert_string_equal(json_string_value(json_object_get(r0, "name")), "Room 1");
+    assert_true(json_number_value(json_object_get(r0, "temperature")) == 18.0);
+    assert_true(json_is_true(json_object_get(r0, "below_target")));
+    assert_true(json_is_false(json_object_get(r0, "above_target")));
+    /* 22.2 shows as 22: neither */
+    assert_true(json_is_false(json_object_get(r1, "below_target")));
+    assert_true(json_is_false(json_object_get(r1, "above_target")));
+    assert_true(json_is_true(json_object_get(r2, "above_target")));
+    assert_int_equal(json_integer_value(json_object_get(ctx, "n_rooms")), 6);
+    assert_string_equal(json_string_value(json_object_get(ctx, "weather")), "Cool and Humid");
+    assert_string_equal(json_string_value(json_object_get(ctx, "city")), "Buffalo");
+    assert_string_equal(json_string_value(json_object_get(ctx, "building")), "OfficeSmall");
+    /* January in Buffalo: heating */
+    assert_string_equal(json_string_value(json_object_get(ctx, "mode")), "heating");
+    assert_true(json_is_true(json_object_get(ctx, "heating")));
+    assert_true(json_is_false(json_object_get(ctx, "cooling")));
+    assert_true(json_number_value(json_object_get(ctx, "target")) == 22);
+    assert_true(json_number_value(json_object_get(ctx, "outdoor_temperature")) == obs[6]);
+    assert_non_null(json_object_get(ctx, "ghi"));
+    assert_non_null(json_object_get(ctx, "ground_temperature"));
+    assert_true(json_number_value(json_object_get(ctx, "occupant_power")) == 0);
+    json_decref(ctx);
+    fewshot_env_free(env);
+}
+
+static void test_features_fixed_size(void **state)
+{
+    fewshot_env *a = make("OfficeSmall", "Hot_Dry"), *b = make("OfficeMedium", "Hot_Dry");
+    float fa[32], fb[32];
+    size_t da, db;
+    fewshot_env_reset(a, 0, NULL, NULL);
+    fewshot_env_reset(b, 0, NULL, NULL);
+    assert_int_equal(fewshot_env_features(a, NULL, fa, 32, &da), 0);
+    assert_int_equal(fewshot_env_features(b, NULL, fb, 32, &db), 0);
+    assert_int_equal(da, 12);
+    assert_int_equal(db, 12);
+    /* both start at the target: zero error statistics; midnight: sin(hour) = 0, cos = 1 */
+    for (int i = 0; i < 4; i++)
+        assert_true(fabsf(fa[i]) < 1e-6f && fabsf(fb[i]) < 1e-6f);
+    assert_true(fabsf(fa[8]) < 1e-6f && fabsf(fa[9] - 1) < 1e-6f);
+    fewshot_env_free(a);
+    fewshot_env_free(b);
+}
+
+static void test_templates(void **state)
+{
+    fewshot_env *env = make("OfficeSmall", "Hot_Dry");
+    static const char *const parts[] = {"objective", "meta", "instruction", "state", "action",
+                                        "feedback", "comments"};
+    for (size_t i = 0; i < 7; i++)
+        assert_non_null(fewshot_env_template(env, parts[i]));
+    assert_null(fewshot_env_template(env, "nonsense"));
+    assert_non_null(strstr(fewshot_env_template(env, "objective"), "You are an HVAC administrator"));
+    const char *ins = fewshot_env_template(env, "instruction");
+    assert_non_null(strstr(ins, "{{#heating}}"));
+    assert_non_null(strstr(ins, "{{#cooling}}"));
+    assert_non_null(strstr(ins, "from -100 to 0"));
+    assert_non_null(strstr(fewshot_env_template(env, "comments"),
+                           "The action for {{name}} shall be increased as its temperature is "
+                           "lower than the target temperature."));
+    json_t *doc;
+    assert_int_equal(fewshot_env_plugin_params_doc(fewshot_env_plugin_of(env), &doc), 0);
+    assert_int_equal(json_integer_value(json_object_get(doc, "action_scale")), 100);
+    json_decref(doc);
+    fewshot_env_free(env);
+}
+
+static void test_paper_reward(void **state)
+{
+    fewshot_env *env = make("OfficeSmall", "Hot_Dry");
+    double obs[10], act[6] = {0.5, -0.5, 0, 0, 0.25, 0}, next[10];
+    fewshot_env_reset(env, 0, NULL, obs);
+    fewshot_step st = {.obs = next};
+    assert_int_equal(fewshot_env_step(env, act, &st), 0);
+    double sq = 0;
+    for (int i = 0; i < 6; i++)
+        sq += (next[i] - 22) * (next[i] - 22);
+    double want = (1 - 1.25 / 6) + 1.0 * (1 - sq / (22 * 6));
+    assert_true(fabs(st.reward - want) < 1e-12);
+    assert_true(fabs(json_number_value(json_object_get(st.terms, "energy")) - (1 - 1.25 / 6)) <
+                1e-12);
+    json_decref(st.terms);
+    /* NaN actions are refused with the element named */
+    act[3] = NAN;
+    st.terms = NULL;
+    assert_int_equal(fewshot_env_step(env, act, &st), FEWSHOT_ERANGE);
+    assert_non_null(strstr(fewshot_error_last()->message, "action element 3"));
+    fewshot_env_free(env);
+}
+
+static void test_heating_moves_temperature(void **state)
+{
+    /* a = +1 in every zone heats far above the target in an hour; a = -1 cools below */
+    fewshot_env *env = make("OfficeSmall", "Hot_Dry");
+    double obs[10], up[6] = {1, 1, 1, 1, 1, 1}, down[6] = {-1, -1, -1, -1, -1, -1}, n1[10];
+    fewshot_step st = {.obs = n1};
+    fewshot_env_reset(env, 0, NULL, obs);
+    assert_int_equal(fewshot_env_step(env, up, &st), 0);
+    json_decref(st.terms);
+    for (int i = 0; i < 6; i++)
+        assert_true(n1[i] > 35);
+    fewshot_env_reset(env, 0, NULL, obs);
+    assert_int_equal(fewshot_env_step(env, down, &st), 0);
+    json_decref(st.terms);
+    for (int i = 0; i < 6; i++)
+        assert_true(n1[i] < 10);
+    fewshot_env_free(env);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_context),
+        cmocka_unit_test(test_features_fixed_size),
+        cmocka_unit_test(test_templates),
+        cmocka_unit_test(test_paper_reward),
+        cmocka_unit_test(test_heating_moves_temperature),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
