@@ -105,6 +105,7 @@ static const field prompt_fields[] = {
     {"style", T_STRING, NULL, NULL, "completion|chat", 0, 0},
     {"system", T_STRINGS, NULL, NULL, NULL, 0, 0},
     {"separator", T_STRING, NULL, NULL, NULL, 0, 0},
+    {"action_scale", T_NUMBER, NULL, NULL, NULL, 0, 0},
     END
 };
 static const field parse_fields[] = {

@@ -428,6 +428,31 @@ static void describe_plan(sweep *sw, const json_t *plan, const json_t *finished)
     fprintf(out, ", %zu already finished\n", done);
 }
 
+/* Build each runnable arm's resources and one agent, on the first scenario: baselines
+ * (policies only) or the others (demonstrations, retrieval, prompt, parser, LLM client). */
+static int check_arms(sweep *sw, int baselines)
+{
+    fewshot_env *env;
+    int rc = env_take(sw, 0, &env);
+    if (rc)
+        return rc;
+    for (size_t a = 0; rc == 0 && a < sw->n_arms; a++) {
+        const char *kind = json_string_value(json_object_get(sw->arms[a].arm, "kind"));
+        fewshot_agent *agent;
+        if (sw->arms[a].blocker || (strcmp(kind, "policy") == 0) != baselines)
+            continue;
+        rc = fewshot__sweep_arm_prepare(sw->arms, a, env,
+                                        sw->opts->dry_run ? NULL : sw->opts->run_dir);
+        if (rc == 0 && (rc = fewshot__sweep_agent(&sw->arms[a], env, 0, &agent)) != 0)
+            fewshot_error_prefix("arm %s",
+                                 json_string_value(json_object_get(sw->arms[a].arm, "name")));
+        if (rc == 0)
+            fewshot_agent_free(agent);
+    }
+    env_give(sw, 0, env);
+    return rc;
+}
+
 int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *opts,
                       fewshot_sweep_result *result)
 {
@@ -468,26 +493,16 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         if (sw.arms[i].blocker)
             result->skipped_arms++;
     }
-    /* Every scenario's environment and every runnable arm's agent must build before
-     * anything runs, so configuration mistakes stop the sweep at once. */
+    /* Every scenario's environment and every baseline's policy must build before anything
+     * runs, so configuration mistakes stop the sweep before it writes anything. */
     for (size_t i = 0; i < sw.n_scenarios; i++) {
         fewshot_env *env;
         if ((rc = env_take(&sw, i, &env)) != 0)
             goto done;
-        for (size_t a = 0; i == 0 && a < sw.n_arms; a++) {
-            fewshot_agent *agent;
-            if (sw.arms[a].blocker)
-                continue;
-            if ((rc = fewshot__sweep_agent(&sw.arms[a], env, 0, &agent)) != 0) {
-                fewshot_error_prefix("arm %s",
-                                     json_string_value(json_object_get(sw.arms[a].arm, "name")));
-                env_give(&sw, i, env);
-                goto done;
-            }
-            fewshot_agent_free(agent);
-        }
         env_give(&sw, i, env);
     }
+    if ((rc = check_arms(&sw, 1)) != 0)
+        goto done;
     if (opts->run_dir && !opts->dry_run) {
         if ((rc = fewshot__results_open(&sw.db, opts->run_dir, 1, fewshot_config_hash(cfg),
                                         fewshot_config_json(cfg))) != 0)
@@ -507,6 +522,9 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         else
             fewshot_error_clear();
     }
+    /* then the arms with demonstrations, retrieval and an LLM client */
+    if (rc == 0 && (rc = check_arms(&sw, 0)) != 0)
+        goto done;
     if (opts->dry_run) {
         char saved[1200];
         fewshot_error_format(saved, sizeof saved);

@@ -59,6 +59,8 @@ int cli_merge(int argc, char **argv);
 void cli_merge_usage(FILE *out);
 int cli_report(int argc, char **argv);
 void cli_report_usage(FILE *out);
+int cli_prompt(int argc, char **argv);
+void cli_prompt_usage(FILE *out);
 
 int cli_template(int argc, char **argv);
 void cli_template_usage(FILE *out);

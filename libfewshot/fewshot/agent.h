@@ -11,10 +11,11 @@
  *     ... fewshot_env_step(env, action, &step) ...
  *     fewshot_agent_observe(agent, action, &step);    feed back the outcome
  *
- * Event-loop use (many agents, one thread): fewshot_agent_start() begins a decision and
- * returns 0 when the action is ready or FEWSHOT_EAGAIN while the LLM is asked; the owner
- * drives the LLM client and calls fewshot_agent_poll() until it returns 0, then reads the
- * action with fewshot_agent_action().
+ * Event-loop use (many agents sharing one LLM client, one thread): fewshot_agent_start()
+ * begins a decision and returns 0 when the action is ready or FEWSHOT_EAGAIN while the LLM is
+ * asked. The owner drives the client with fewshot_llm_poll() and hands every reply to
+ * fewshot_agent_deliver() (the reply's user pointer is the agent); fewshot_agent_poll() then
+ * says whether the action is ready and fewshot_agent_action() reads it.
  *
  * Thread-safety: an agent belongs to one thread at a time.
  */
@@ -23,7 +24,9 @@
 
 #include <jansson.h>
 #include "fewshot/common.h"
+#include "fewshot/demo.h"
 #include "fewshot/env.h"
+#include "fewshot/llm.h"
 #include "fewshot/plugin.h"
 
 FEWSHOT_BEGIN_DECLS
@@ -40,11 +43,12 @@ typedef struct fewshot_agent_options {
     const json_t *arm;
     /* Seeds the agent's own randomness (the random policy, random selection). */
     uint64_t seed;
-    /* An LLM client shared with other agents (a fewshot_llm *), or NULL: the agent makes its
-     * own from the arm's llm section when it needs one. */
-    void *llm;
-    /* Demonstrations shared with other agents (a fewshot_demos *), or NULL. */
-    void *demos;
+    /* An LLM client shared with other agents (borrowed), or NULL: the agent makes its own
+     * from the arm's llm section when it needs one. */
+    fewshot_llm *llm;
+    /* The demonstrations to retrieve from (borrowed), or NULL: none, unless the arm's demos
+     * section names a file, which the agent then loads. */
+    fewshot_demos *demos;
 } fewshot_agent_options;
 
 #define FEWSHOT_AGENT_OPTIONS_VERSION 1
@@ -76,6 +80,20 @@ FEWSHOT_EXTERN(int) fewshot_agent_poll(fewshot_agent *agent);
 
 /* The decided action (after start or poll returned 0). */
 FEWSHOT_EXTERN(int) fewshot_agent_action(fewshot_agent *agent, double *action);
+
+/* Hand a reply of the shared LLM client to the agent that asked (reply->user); takes
+ * ownership of the reply. FEWSHOT_EINVAL for a reply no agent is waiting for. */
+FEWSHOT_EXTERN(int) fewshot_agent_deliver(fewshot_llm_reply *reply);
+
+/* The agent's LLM client (NULL for baselines, and before an LLM agent's first request when
+ * it makes its own). */
+FEWSHOT_EXTERN(fewshot_llm *) fewshot_agent_llm(const fewshot_agent *agent);
+
+/* The prompt the agent would send for obs, without sending it, as a new JSON object:
+ *   {"style": "chat"|"completion", "messages": [...] (chat), "text": "...",
+ *    "tokens": N, "components": [...], "demos": [{"id", "selector", "role", "score"}]} */
+FEWSHOT_EXTERN(int) fewshot_agent_prompt(fewshot_agent *agent, const double *obs,
+                                         json_t **out);
 
 /* Record the outcome of the last action: step holds the next observation, reward, terms and
  * done/truncated as fewshot_env_step() filled them. */

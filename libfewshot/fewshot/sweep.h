@@ -70,6 +70,15 @@ FEWSHOT_EXTERN(int) fewshot_sweep_run(const fewshot_config *cfg,
                                       const fewshot_sweep_options *opts,
                                       fewshot_sweep_result *result);
 
+/* The prompt arm `arm` (NULL: the first LLM arm) would send at step `step` of the episode on
+ * scenario `scenario` (NULL: the first) with the first seed, without asking any LLM: steps
+ * before it are taken by the plugin's expert (zero when it has none) and fed to the agent, so
+ * the online buffer and history are as they would be. A new JSON object, see
+ * fewshot_agent_prompt(), plus "arm", "scenario", "seed" and "step". */
+FEWSHOT_EXTERN(int) fewshot_sweep_prompt(const fewshot_config *cfg, const char *arm,
+                                         const char *scenario, unsigned int step,
+                                         json_t **out);
+
 /* Combine the run directories in dirs into out_dir. Every input must hold the same config
  * (FEWSHOT_EMISMATCH otherwise), and so must out_dir when it exists. Successful episodes are
  * copied; *copied (may be NULL) receives how many. */
