@@ -118,6 +118,7 @@ typedef struct row {
     double reward_mean, reward_ci, diff_mean, diff_ci, steps_mean;
     double *term_means;
     long long calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
+    long long decisions;            /* steps decided by the LLM */
     double cost;
 } row;
 
@@ -178,6 +179,8 @@ static void compute_row(report *rp, row *r)
             r->term_means[t] += json_number_value(json_object_get(
                 terms, json_string_value(json_array_get(rp->terms, t))));
         r->calls += json_integer_value(json_object_get(ep, "llm_calls"));
+        if (json_integer_value(json_object_get(ep, "llm_calls")) > 0)
+            r->decisions += json_integer_value(json_object_get(ep, "steps"));
         r->prompt_tokens += json_integer_value(json_object_get(ep, "prompt_tokens"));
         r->completion_tokens += json_integer_value(json_object_get(ep, "completion_tokens"));
         r->parse_failures += json_integer_value(json_object_get(ep, "parse_failures"));
@@ -320,7 +323,7 @@ static int write_csv(report *rp)
             csv_num(f, r->term_means[t]);
         fprintf(f, ",%lld,%lld", r->prompt_tokens, r->completion_tokens);
         csv_num(f, r->cost);
-        csv_num(f, r->calls ? (double)r->parse_failures / (double)r->calls : 0.0);
+        csv_num(f, r->decisions ? (double)r->parse_failures / (double)r->decisions : 0.0);
         fprintf(f, ",%lld,%zu", r->cache_hits, r->failed);
         csv_num(f, r->steps_mean);
         if (strcmp(r->arm, rp->reference) == 0) {
@@ -378,7 +381,7 @@ static void print_table(report *rp, FILE *out, const json_t *skipped)
             fmt_num(a, sizeof a, r->term_means[t]);
             fprintf(out, "  %10s", a);
         }
-        double pf = r->calls ? 100.0 * (double)r->parse_failures / (double)r->calls : 0;
+        double pf = r->decisions ? 100.0 * (double)r->parse_failures / (double)r->decisions : 0;
         fprintf(out, "  %6lld  %9lld  %8.4f  %5.1f%%  %5lld", r->calls,
                 r->prompt_tokens + r->completion_tokens, r->cost, pf, r->cache_hits);
         if (strcmp(r->arm, rp->reference) == 0) {
