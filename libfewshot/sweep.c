@@ -107,10 +107,16 @@ char *fewshot_sweep_arm_blocker(const json_t *arm)
                  "llm.model=NAME)", url);
         return strdup(buf);
     }
-    if (key_env && key_env[0] && !is_local_url(url) && !getenv(key_env)) {
-        snprintf(buf, sizeof buf, "the API key variable %s (llm.api_key_env) is not set for "
-                 "%s: export %s=... or point llm.base_url at a local server", key_env, url,
-                 key_env);
+    if (key_env && key_env[0] && (!getenv(key_env) || !getenv(key_env)[0])) {
+        if (is_local_url(url))
+            snprintf(buf, sizeof buf, "the API key variable %s (llm.api_key_env) is not set: "
+                     "export %s=..., or --set llm.api_key_env= for a server without a key",
+                     key_env, key_env);
+        else
+            snprintf(buf, sizeof buf, "the API key variable %s (llm.api_key_env) is not set "
+                     "for %s: export %s=..., or point llm.base_url at a local server (e.g. "
+                     "--set llm.base_url=http://127.0.0.1:8080/v1 --set llm.api_key_env=)",
+                     key_env, url, key_env);
         return strdup(buf);
     }
     return NULL;

@@ -275,6 +275,11 @@ static void test_blocker(void **state)
     free(why);
     json_object_set_new(json_object_get(arm, "llm"), "base_url",
                         json_string("http://127.0.0.1:9/v1"));
+    why = fewshot_sweep_arm_blocker(arm);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "--set llm.api_key_env="));
+    free(why);
+    json_object_set_new(json_object_get(arm, "llm"), "api_key_env", json_string(""));
     assert_null(fewshot_sweep_arm_blocker(arm));
     json_object_set_new(arm, "kind", json_string("policy"));
     assert_null(fewshot_sweep_arm_blocker(arm));
