@@ -57,13 +57,16 @@ static const char *const u_names[FEWSHOT_U_COUNT] = {
     "interior_wall", "floor", "exterior_wall", "roof", "ceiling", "ground_floor", "window",
 };
 
-static const char *type_names[N_TYPES + 1];
+/* The same names as u_table, in its order (test_building checks each has U-values). */
+static const char *const type_names[] = {
+    "OfficeSmall", "OfficeMedium", "OfficeLarge", "RestaurantFastFood", "RestaurantSitDown",
+    "RetailStandalone", "RetailStripmall", "Warehouse", "Hospital", "HotelLarge", "HotelSmall",
+    "ApartmentHighRise", "ApartmentMidRise", "OutPatientHealthCare", "SchoolPrimary",
+    "SchoolSecondary", NULL,
+};
 
 const char *const *fewshot_building_types(void)
 {
-    if (!type_names[0])
-        for (size_t i = 0; i < N_TYPES; i++)
-            type_names[i] = u_table[i].type;
     return type_names;
 }
 
@@ -232,9 +235,11 @@ static int read_u_values(reader *r, const json_t *root, fewshot_building *b)
         if (!row) {
             char list[512];
             type_list(list, sizeof list);
-            snprintf(r->path, sizeof r->path, "$.type");
-            return bad(r, "type '%s' has no built-in U-values and 'u_values' is missing "
-                          "(built-in types: %s)", b->type ? b->type : "(none)", list);
+            int named = json_object_get(root, "type") != NULL;
+            snprintf(r->path, sizeof r->path, named ? "$.type" : "$");
+            return bad(r, "%s '%s' has no built-in U-values and 'u_values' is missing (give "
+                          "all seven, or a 'type' among: %s)", named ? "type" : "name (the "
+                          "default type)", b->type, list);
         }
         memcpy(b->u, row->u, sizeof b->u);
         return 0;

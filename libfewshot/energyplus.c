@@ -1,18 +1,25 @@
 /*
  * The EnergyPlus side of the building importer: parse a tabular HTML output file (*.table.htm)
  * with libxml2's HTML parser, find the "Zone Information" table of the Initialization Summary
- * and read the cells by their column headers, so column order and formatting do not matter.
+ * (the table after the bold title of that name) and read the cells by their column headers, so
+ * column order and formatting do not matter.
+ *
+ * The parser runs in SAX mode: the table sits in the first few percent of a report of several
+ * megabytes, so we keep only that table's cells and stop the parser when the table closes,
+ * instead of building a tree of the whole document.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <libxml/HTMLparser.h>
-#include <libxml/tree.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 
 #include "building_internal.h"
 #include "fewshot/error.h"
@@ -29,87 +36,241 @@ static const char *const column_titles[N_COLUMNS] = {
     "Minimum Z", "Maximum Z", "Floor Area", "Exterior Net Wall Area", "Exterior Window Area",
 };
 
-static int is_element(const xmlNode *n, const char *name)
+/* ------------------------------------------------------------------ collecting the table */
+
+typedef struct text {
+    char *data;
+    size_t len, cap;
+} text;
+
+typedef struct cell {
+    char *text;    /* trimmed */
+    int line;
+} cell;
+
+typedef struct row {
+    cell *cells;
+    size_t n, cap;
+    int line;
+} row;
+
+enum stage { SEEK_TITLE, SEEK_TABLE, IN_TABLE, DONE };
+
+typedef struct collector {
+    htmlParserCtxtPtr ctxt;
+    enum stage stage;
+    int in_title;      /* inside <b> while seeking the title */
+    int depth;         /* <table> nesting inside the zone table */
+    int in_cell;
+    int cell_line;     /* line of the open cell */
+    int table_line;
+    text buf;
+    row *rows;
+    size_t n_rows, cap_rows;
+    int oom;
+} collector;
+
+static int line_now(const collector *c)
 {
-    return n && n->type == XML_ELEMENT_NODE && strcasecmp((const char *)n->name, name) == 0;
+    return c->ctxt && c->ctxt->input ? c->ctxt->input->line : 0;
 }
 
-/* The node's text with surrounding white space removed (malloc'd). */
-static char *node_text(const xmlNode *n)
+static void text_add(collector *c, const char *s, size_t n)
 {
-    xmlChar *raw = xmlNodeGetContent(n);
-    const char *s = raw ? (const char *)raw : "";
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+    if (c->buf.len + n + 1 > c->buf.cap) {
+        size_t cap = c->buf.cap ? c->buf.cap : 64;
+        while (cap < c->buf.len + n + 1)
+            cap *= 2;
+        char *grown = realloc(c->buf.data, cap);
+        if (!grown) {
+            c->oom = 1;
+            return;
+        }
+        c->buf.data = grown;
+        c->buf.cap = cap;
+    }
+    memcpy(c->buf.data + c->buf.len, s, n);
+    c->buf.len += n;
+    c->buf.data[c->buf.len] = '\0';
+}
+
+/* The collected text with surrounding white space removed (malloc'd). */
+static char *text_take(collector *c)
+{
+    const char *s = c->buf.data ? c->buf.data : "";
+    size_t len = c->buf.len;
+    while (len && strchr(" \t\r\n", *s)) {
         s++;
-    size_t len = strlen(s);
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' ||
-                   s[len - 1] == '\r'))
+        len--;
+    }
+    while (len && strchr(" \t\r\n", s[len - 1]))
         len--;
     char *out = strndup(s, len);
-    xmlFree(raw);
+    if (!out)
+        c->oom = 1;
+    c->buf.len = 0;
     return out;
 }
 
-/* Next node in document order after n, not descending into n. */
-static xmlNode *next_in_order(xmlNode *n)
+static int is(const xmlChar *name, const char *tag)
 {
-    while (n && !n->next)
-        n = n->parent;
-    return n ? n->next : NULL;
+    return strcasecmp((const char *)name, tag) == 0;
 }
 
-/* Next node in document order, descending. */
-static xmlNode *walk(xmlNode *n)
+static row *add_row(collector *c, int line)
 {
-    return n->children ? n->children : next_in_order(n);
-}
-
-/* The first <table> after the bold title "Zone Information". */
-static xmlNode *find_table(xmlNode *root)
-{
-    for (xmlNode *n = root; n; n = walk(n)) {
-        if (!is_element(n, "b"))
-            continue;
-        char *text = node_text(n);
-        int match = text && strcmp(text, TABLE_TITLE) == 0;
-        free(text);
-        if (!match)
-            continue;
-        for (xmlNode *m = next_in_order(n); m; m = walk(m))
-            if (is_element(m, "table"))
-                return m;
-        return NULL;
+    if (c->n_rows == c->cap_rows) {
+        size_t cap = c->cap_rows ? 2 * c->cap_rows : 16;
+        row *grown = realloc(c->rows, cap * sizeof *grown);
+        if (!grown) {
+            c->oom = 1;
+            return NULL;
+        }
+        c->rows = grown;
+        c->cap_rows = cap;
     }
-    return NULL;
+    row *r = &c->rows[c->n_rows++];
+    *r = (row){.line = line};
+    return r;
 }
 
-/* Rows of a table (its own <tr>s, also inside <thead>/<tbody>, not nested tables'). */
-static size_t table_rows(xmlNode *table, xmlNode **rows, size_t cap)
+static void add_cell(collector *c, char *value, int line)
 {
-    size_t n = 0;
-    for (xmlNode *c = table->children; c; c = c->next) {
-        if (is_element(c, "tr")) {
-            if (n < cap)
-                rows[n] = c;
-            n++;
-        } else if (is_element(c, "thead") || is_element(c, "tbody") || is_element(c, "tfoot")) {
-            n += table_rows(c, n < cap ? rows + n : NULL, n < cap ? cap - n : 0);
+    row *r = c->n_rows ? &c->rows[c->n_rows - 1] : add_row(c, line);
+    if (!r || !value) {
+        free(value);
+        return;
+    }
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 32;
+        cell *grown = realloc(r->cells, cap * sizeof *grown);
+        if (!grown) {
+            c->oom = 1;
+            free(value);
+            return;
+        }
+        r->cells = grown;
+        r->cap = cap;
+    }
+    r->cells[r->n++] = (cell){value, line};
+}
+
+static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+    collector *c = ctx;
+    switch (c->stage) {
+    case SEEK_TITLE:
+        if (is(name, "b")) {
+            c->in_title = 1;
+            c->buf.len = 0;
+        }
+        break;
+    case SEEK_TABLE:
+        if (is(name, "table")) {
+            c->stage = IN_TABLE;
+            c->depth = 1;
+            c->table_line = line_now(c);
+        }
+        break;
+    case IN_TABLE:
+        if (is(name, "table"))
+            c->depth++;
+        else if (c->depth == 1 && is(name, "tr"))
+            add_row(c, line_now(c));
+        else if (c->depth == 1 && (is(name, "td") || is(name, "th"))) {
+            c->in_cell = 1;
+            c->buf.len = 0;
+            c->cell_line = line_now(c);
+        }
+        break;
+    case DONE:
+        break;
+    }
+}
+
+static void on_end(void *ctx, const xmlChar *name)
+{
+    collector *c = ctx;
+    if (c->stage == SEEK_TITLE && c->in_title && is(name, "b")) {
+        c->in_title = 0;
+        char *title = text_take(c);
+        if (title && strcmp(title, TABLE_TITLE) == 0)
+            c->stage = SEEK_TABLE;
+        free(title);
+    } else if (c->stage == IN_TABLE) {
+        if (is(name, "table") && --c->depth == 0) {
+            c->stage = DONE;
+            xmlStopParser(c->ctxt);
+        } else if (c->depth == 1 && c->in_cell && (is(name, "td") || is(name, "th"))) {
+            c->in_cell = 0;
+            add_cell(c, text_take(c), c->cell_line);
         }
     }
-    return n;
 }
 
-static size_t row_cells(xmlNode *row, xmlNode **cells, size_t cap)
+static void on_text(void *ctx, const xmlChar *ch, int len)
 {
-    size_t n = 0;
-    for (xmlNode *c = row->children; c; c = c->next)
-        if (is_element(c, "td") || is_element(c, "th")) {
-            if (n < cap)
-                cells[n] = c;
-            n++;
-        }
-    return n;
+    collector *c = ctx;
+    if ((c->stage == SEEK_TITLE && c->in_title) || (c->stage == IN_TABLE && c->in_cell))
+        text_add(c, (const char *)ch, (size_t)len);
 }
+
+static void collector_free(collector *c)
+{
+    for (size_t i = 0; i < c->n_rows; i++) {
+        for (size_t j = 0; j < c->rows[i].n; j++)
+            free(c->rows[i].cells[j].text);
+        free(c->rows[i].cells);
+    }
+    free(c->rows);
+    free(c->buf.data);
+}
+
+/* libxml2 must be initialised once before threads may parse concurrently. */
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+static void xml_init(void)
+{
+    xmlInitParser();
+}
+
+static int collect(const char *path, collector *c)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    fclose(f);
+    pthread_once(&xml_once, xml_init);
+    htmlParserCtxtPtr ctxt = htmlCreateFileParserCtxt(path, NULL);
+    if (!ctxt)
+        return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot read the file as HTML");
+    /* our handlers only: no document tree is built */
+    memset(ctxt->sax, 0, sizeof *ctxt->sax);
+    ctxt->sax->startElement = on_start;
+    ctxt->sax->endElement = on_end;
+    ctxt->sax->characters = on_text;
+    ctxt->sax->cdataBlock = on_text;
+    ctxt->userData = c;
+    c->ctxt = ctxt;
+    htmlCtxtUseOptions(ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                                 HTML_PARSE_NONET);
+    ctxt->linenumbers = 1;
+    htmlParseDocument(ctxt);
+    if (ctxt->myDoc)
+        xmlFreeDoc(ctxt->myDoc);
+    ctxt->myDoc = NULL;
+    htmlFreeParserCtxt(ctxt);
+    c->ctxt = NULL;
+    if (c->oom)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory reading %s", path);
+    if (c->stage < IN_TABLE)
+        return fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0,
+                                    "no '" TABLE_TITLE "' table (expected EnergyPlus tabular "
+                                    "output, *.table.htm, with the Initialization Summary "
+                                    "report)");
+    return 0;
+}
+
+/* ------------------------------------------------------------------ reading the zones */
 
 /* Does a header cell's text name this column ("Floor Area {m2}" names "Floor Area")? */
 static int header_matches(const char *header, const char *title)
@@ -120,145 +281,81 @@ static int header_matches(const char *header, const char *title)
     return header[n] == '\0' || header[n] == ' ' || header[n] == '{';
 }
 
-typedef struct import {
-    const char *file;
-    xmlNode **rows;
-    size_t n_rows, n_header;
-    int col[N_COLUMNS];
-} import;
-
-static int read_header(import *im)
+static int find_columns(const char *path, const row *header, int col[N_COLUMNS])
 {
-    size_t n = row_cells(im->rows[0], NULL, 0), cap = n;
-    xmlNode **cells = malloc((cap ? cap : 1) * sizeof *cells);
-    char **texts = calloc(cap ? cap : 1, sizeof *texts);
-    int rc = 0;
-    if (!cells || !texts) {
-        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-        goto done;
+    for (int c = 0; c < N_COLUMNS; c++) {
+        col[c] = -1;
+        for (size_t i = 0; i < header->n && col[c] < 0; i++)
+            if (header_matches(header->cells[i].text, column_titles[c]))
+                col[c] = (int)i;
+        if (col[c] < 0)
+            return fewshot_error_set_at(FEWSHOT_EPARSE, path, header->line, 0,
+                                        "the '" TABLE_TITLE "' table has no '%s' column",
+                                        column_titles[c]);
     }
-    row_cells(im->rows[0], cells, cap);
-    for (size_t i = 0; i < n; i++)
-        texts[i] = node_text(cells[i]);
-    im->n_header = n;
-    for (int c = 0; c < N_COLUMNS && rc == 0; c++) {
-        im->col[c] = -1;
-        for (size_t i = 0; i < n; i++)
-            if (texts[i] && header_matches(texts[i], column_titles[c])) {
-                im->col[c] = (int)i;
-                break;
-            }
-        if (im->col[c] < 0)
-            rc = fewshot_error_set_at(FEWSHOT_EPARSE, im->file, (int)xmlGetLineNo(im->rows[0]), 0,
-                                      "the '" TABLE_TITLE "' table has no '%s' column",
-                                      column_titles[c]);
-    }
-done:
-    for (size_t i = 0; texts && i < n; i++)
-        free(texts[i]);
-    free(texts);
-    free(cells);
-    return rc;
+    return 0;
 }
 
-static int read_number(import *im, xmlNode *cell, const char *zone, int c, double *out)
+static int read_number(const char *path, const cell *cl, const char *zone, int c, double *out)
 {
-    char *text = node_text(cell);
     char *end = NULL;
     errno = 0;
-    double v = text && *text ? strtod(text, &end) : NAN;
-    int ok = text && *text && end && *end == '\0' && errno == 0 && isfinite(v);
-    int rc = 0;
-    if (!ok)
-        rc = fewshot_error_set_at(FEWSHOT_EPARSE, im->file, (int)xmlGetLineNo(cell), 0,
-                                  "zone '%s': '%s' is '%s', expected a number", zone,
-                                  column_titles[c], text ? text : "");
+    double v = cl->text[0] ? strtod(cl->text, &end) : NAN;
+    if (!cl->text[0] || !end || *end || errno || !isfinite(v))
+        return fewshot_error_set_at(FEWSHOT_EPARSE, path, cl->line, 0,
+                                    "zone '%s': '%s' is '%s', expected a number", zone,
+                                    column_titles[c], cl->text);
     *out = v;
-    free(text);
-    return rc;
+    return 0;
 }
 
-static int read_zone(import *im, xmlNode *row, fewshot_building_zone *z)
+static int read_zone(const char *path, const row *r, size_t n_header, const int col[N_COLUMNS],
+                     fewshot_building_zone *z)
 {
-    size_t n = row_cells(row, NULL, 0);
-    xmlNode **cells = malloc((n ? n : 1) * sizeof *cells);
-    if (!cells)
+    if (r->n < n_header)
+        return fewshot_error_set_at(FEWSHOT_EPARSE, path, r->line, 0,
+                                    "a '" TABLE_TITLE "' row has %zu cells, the header %zu",
+                                    r->n, n_header);
+    const cell *name = &r->cells[col[COL_NAME]];
+    if (!name->text[0])
+        return fewshot_error_set_at(FEWSHOT_EPARSE, path, name->line, 0,
+                                    "a zone without a name in the '" TABLE_TITLE "' table");
+    if (!(z->name = strdup(name->text)))
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    row_cells(row, cells, n);
-    int rc = 0;
-    if (n < im->n_header) {
-        rc = fewshot_error_set_at(FEWSHOT_EPARSE, im->file, (int)xmlGetLineNo(row), 0,
-                                  "a '" TABLE_TITLE "' row has %zu cells, the header %zu", n,
-                                  im->n_header);
-        goto done;
-    }
-    z->name = node_text(cells[im->col[COL_NAME]]);
-    if (!z->name || !z->name[0]) {
-        rc = fewshot_error_set_at(FEWSHOT_EPARSE, im->file,
-                                  (int)xmlGetLineNo(cells[im->col[COL_NAME]]), 0,
-                                  "a zone without a name in the '" TABLE_TITLE "' table");
-        goto done;
-    }
     double *targets[N_COLUMNS] = {
         [COL_CZ] = &z->centroid_z, [COL_XMIN] = &z->xmin, [COL_XMAX] = &z->xmax,
         [COL_YMIN] = &z->ymin, [COL_YMAX] = &z->ymax, [COL_ZMIN] = &z->zmin,
         [COL_ZMAX] = &z->zmax, [COL_FLOOR] = &z->floor_area, [COL_WALL] = &z->wall_area,
         [COL_WINDOW] = &z->window_area,
     };
-    for (int c = COL_CZ; c < N_COLUMNS && rc == 0; c++)
-        rc = read_number(im, cells[im->col[c]], z->name, c, targets[c]);
-done:
-    free(cells);
-    return rc;
+    for (int c = COL_CZ; c < N_COLUMNS; c++) {
+        int rc = read_number(path, &r->cells[col[c]], z->name, c, targets[c]);
+        if (rc)
+            return rc;
+    }
+    if (!(z->xmax > z->xmin && z->ymax > z->ymin && z->zmax > z->zmin))
+        return fewshot_error_set_at(FEWSHOT_EPARSE, path, r->line, 0,
+                                    "zone '%s' has an empty extent (minimum >= maximum)",
+                                    z->name);
+    return 0;
 }
 
 int fewshot__energyplus_zones(const char *path, fewshot_building *b)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-    fclose(f);
-    htmlDocPtr doc = htmlReadFile(path, NULL, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-                                              HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
-    if (!doc)
-        return fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0,
-                                    "not an HTML document (expected an EnergyPlus tabular "
-                                    "output file, *.table.htm)");
-    import im = {.file = path};
-    int rc = 0;
-    xmlNode *table = find_table(xmlDocGetRootElement(doc));
-    if (!table) {
-        rc = fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0,
-                                  "no '" TABLE_TITLE "' table (expected EnergyPlus tabular output "
-                                  "with the Initialization Summary report)");
-        goto done;
-    }
-    im.n_rows = table_rows(table, NULL, 0);
-    if (im.n_rows < 2) {
-        rc = fewshot_error_set_at(FEWSHOT_EPARSE, path, (int)xmlGetLineNo(table), 0,
+    collector c = {.stage = SEEK_TITLE};
+    int rc = collect(path, &c);
+    if (rc == 0 && c.n_rows < 2)
+        rc = fewshot_error_set_at(FEWSHOT_EPARSE, path, c.table_line, 0,
                                   "the '" TABLE_TITLE "' table has no zone rows");
-        goto done;
-    }
-    im.rows = malloc(im.n_rows * sizeof *im.rows);
-    b->zones = calloc(im.n_rows - 1, sizeof *b->zones);
-    if (!im.rows || !b->zones) {
+    int col[N_COLUMNS];
+    if (rc == 0)
+        rc = find_columns(path, &c.rows[0], col);
+    if (rc == 0 && !(b->zones = calloc(c.n_rows - 1, sizeof *b->zones)))
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-        goto done;
-    }
-    table_rows(table, im.rows, im.n_rows);
-    if ((rc = read_header(&im)) != 0)
-        goto done;
-    for (size_t i = 1; i < im.n_rows && rc == 0; i++) {
+    for (size_t i = 1; rc == 0 && i < c.n_rows; i++) {
         b->n_zones = i;
-        fewshot_building_zone *z = &b->zones[i - 1];
-        rc = read_zone(&im, im.rows[i], z);
-        if (rc == 0 && !(z->xmax > z->xmin && z->ymax > z->ymin && z->zmax > z->zmin))
-            rc = fewshot_error_set_at(FEWSHOT_EPARSE, path, (int)xmlGetLineNo(im.rows[i]), 0,
-                                      "zone '%s' has an empty extent (minimum >= maximum)",
-                                      z->name);
+        rc = read_zone(path, &c.rows[i], c.rows[0].n, col, &b->zones[i - 1]);
     }
-done:
-    free(im.rows);
-    xmlFreeDoc(doc);
+    collector_free(&c);
     return rc;
 }

@@ -159,7 +159,7 @@ static void print_params_doc(const fewshot_env_plugin *plugin, const json_t *res
         json_t *value = resolved ? json_object_get(resolved, key) : NULL;
         if (!value)
             value = json_object_get(p, "default");
-        char *text = value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+        char *text = value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
         printf("  %-16s %-8s = %-20s %s\n", key,
                json_string_value(json_object_get(p, "type")) ?: "any", text ? text : "(none)",
                json_string_value(json_object_get(p, "doc")) ?: "");

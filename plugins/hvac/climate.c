@@ -105,6 +105,7 @@ typedef struct synth {
     double log_shape[DAYS][24]; /* its logarithm where positive */
     double noise[DAYS];         /* temperature anomaly, C, zero mean per month */
     double cloud[DAYS];         /* GHI factor, mean 1 per month */
+    double exponent[DAYS];      /* the day's GHI shape exponent, kept between rounds */
     double anchor[12][HVAC_N_STATS];
 } synth;
 
@@ -165,6 +166,7 @@ static void prepare(synth *s, uint64_t seed)
             anomaly = phi * anomaly + sqrt(1 - phi * phi) * c->temp_sd * fewshot_rng_normal(&rng);
         s->noise[d] = anomaly;
         s->cloud[d] = fmin(fmax(1 + c->ghi_cv * fewshot_rng_normal(&rng), 0.1), upper);
+        s->exponent[d] = 1;
     }
     for (int m = 0; m < 12; m++) {
         double mean_noise = 0, mean_cloud = 0;
@@ -181,24 +183,37 @@ static void prepare(synth *s, uint64_t seed)
     }
 }
 
-/* Exponent k with sum(u^k) = ratio over the day's shape u (decreasing in k), by bisection on
- * log k; log_u = log(u) where u > 0. */
-static double shape_exponent(const double *u, const double *log_u, double ratio)
+/* Exponent k with sum(u^k) = ratio over the day's shape u (log_u = log u where u > 0). The sum
+ * is convex and decreasing in k: Newton's method from the previous round's k, kept inside a
+ * shrinking bracket (bisection when a step leaves it). */
+static double shape_exponent(const double *u, const double *log_u, double ratio, double k)
 {
-    double lo = log(0.02), hi = log(50);
-    for (int i = 0; i < 40; i++) {
-        double mid = 0.5 * (lo + hi), k = exp(mid), sum = 0;
+    double lo = 0.02, hi = 50;
+    k = fmin(fmax(k, lo), hi);
+    for (int i = 0; i < 100; i++) {
+        double sum = 0, slope = 0;
         for (int h = 0; h < 24; h++)
-            sum += u[h] > 0 ? exp(k * log_u[h]) : 0;
-        if (sum > ratio)
-            lo = mid;
+            if (u[h] > 0) {
+                double p = exp(k * log_u[h]);
+                sum += p;
+                slope += p * log_u[h];
+            }
+        double f = sum - ratio;
+        if (fabs(f) <= 1e-10 * ratio)
+            break;
+        if (f > 0)
+            lo = k;
         else
-            hi = mid;
+            hi = k;
+        double next = slope < 0 ? k - f / slope : 0.5 * (lo + hi);
+        k = next > lo && next < hi ? next : 0.5 * (lo + hi);
+        if (hi - lo < 1e-12)
+            break;
     }
-    return exp(0.5 * (lo + hi));
+    return k;
 }
 
-static void generate(const synth *s, hvac_weather *w)
+static void generate(synth *s, hvac_weather *w)
 {
     double tmax[DAYS], tmin[DAYS];
     for (int d = 0; d < DAYS; d++) {
@@ -230,9 +245,10 @@ static void generate(const synth *s, hvac_weather *w)
         int daylight = 0;
         for (int h = 0; h < 24; h++)
             daylight += u[h] > 0;
-        double ratio = peak > 0 ? total / peak : 0, k = 1;
+        double ratio = peak > 0 ? total / peak : 0, k = s->exponent[d];
         if (daylight && ratio > 0)
-            k = shape_exponent(u, s->log_shape[d], fmin(fmax(ratio, 1.0), (double)daylight));
+            k = s->exponent[d] = shape_exponent(u, s->log_shape[d],
+                                                fmin(fmax(ratio, 1.0), (double)daylight), k);
         for (int h = 0; h < 24; h++)
             w->ghi[24 * d + h] = daylight && peak > 0 && u[h] > 0 ? peak * exp(k * s->log_shape[d][h]) : 0;
     }

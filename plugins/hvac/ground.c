@@ -73,6 +73,20 @@ const char *hvac_ground_city(const char *city)
     return row ? row->city : NULL;
 }
 
+const char *hvac_city_words(const char *city)
+{
+    static const char *const spaced[][2] = {
+        {"ElPaso", "El Paso"}, {"GreatFalls", "Great Falls"}, {"HoChiMinh", "Ho Chi Minh"},
+        {"InternationalFalls", "International Falls"}, {"NewDelhi", "New Delhi"},
+        {"NewYork", "New York"}, {"PortAngeles", "Port Angeles"}, {"SanDiego", "San Diego"},
+    };
+    const char *name = hvac_ground_city(city);
+    for (size_t i = 0; name && i < sizeof spaced / sizeof spaced[0]; i++)
+        if (strcmp(spaced[i][0], name) == 0)
+            return spaced[i][1];
+    return name;
+}
+
 int hvac_ground_temperatures(const char *city, double out[12])
 {
     const ground_row *row = find(city);

@@ -251,6 +251,7 @@ static int load_weather(hvac *h, const json_t *params)
         if ((rc = hvac_ground_temperatures(city, h->ground)) != 0)
             return rc;
         h->city = strdup(city);
+        json_object_set_new(h->params, "city", json_string(city));  /* the resolved value */
     } else if (h->weather.has_ground) {
         memcpy(h->ground, h->weather.ground, sizeof h->ground);
         h->city = strdup("the weather file's location");

@@ -55,7 +55,8 @@ void hvac_model_free(hvac_model *model)
     free(model->B);
     free(model->Ad);
     free(model->Bd);
-    free(model->ABt);
+    free(model->AB);
+    free(model->z);
     memset(model, 0, sizeof *model);
 }
 
@@ -156,17 +157,16 @@ int hvac_model_build(hvac_model *model, const fewshot_building *b, const hvac_mo
     hvac_matmul(Adt, model->B, model->Bd, n, n, m);
     if ((rc = hvac_solve(model->A, n, model->Bd, m)) != 0)
         goto done;
-    /* columns of [Ad Bd], for the step */
-    model->ABt = malloc((n + m) * n * sizeof *model->ABt);
-    if (!model->ABt) {
+    /* rows of [Ad Bd], for the step */
+    model->AB = malloc((n + m) * n * sizeof *model->AB);
+    model->z = malloc((n + m) * sizeof *model->z);
+    if (!model->AB || !model->z) {
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < n; j++)
-            model->ABt[j * n + i] = model->Ad[i * n + j];
-        for (size_t j = 0; j < m; j++)
-            model->ABt[(n + j) * n + i] = model->Bd[i * m + j];
+        memcpy(model->AB + i * (n + m), model->Ad + i * n, n * sizeof *model->AB);
+        memcpy(model->AB + i * (n + m) + n, model->Bd + i * m, m * sizeof *model->AB);
     }
 done:
     free(ua);
@@ -177,24 +177,29 @@ done:
     return rc;
 }
 
+/* Two doubles in one SIMD register (SSE2, NEON), loadable from any double address. */
+typedef double v2d __attribute__((vector_size(16), aligned(8), may_alias));
+
 void hvac_model_step(const hvac_model *model, const double *x, const double *u, double *x_next)
 {
-    /* x' = [Ad Bd] [x; u] as a sum of columns (axpy), which the compiler can vectorise */
-    size_t n = model->n, m = model->m;
-    const double *col = model->ABt;
-    memset(x_next, 0, n * sizeof *x_next);
-    for (size_t j = 0; j < n + m; j++, col += n) {
-        double v = j < n ? x[j] : u[j - n];
-        if (v == 0)
-            continue;
-        size_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            x_next[i] += col[i] * v;
-            x_next[i + 1] += col[i + 1] * v;
-            x_next[i + 2] += col[i + 2] * v;
-            x_next[i + 3] += col[i + 3] * v;
+    /* x'_i = [Ad Bd]_i . [x; u]: dot products two elements at a time, two accumulators */
+    size_t n = model->n, m = model->m, len = n + m, quads = len / 4;
+    double *z = model->z;
+    memcpy(z, x, n * sizeof *z);
+    memcpy(z + n, u, m * sizeof *z);
+    const v2d *zv = (const v2d *)z;
+    for (size_t i = 0; i < n; i++) {
+        const double *row = model->AB + i * len;
+        const v2d *rv = (const v2d *)row;
+        v2d s0 = {0, 0}, s1 = {0, 0};
+        for (size_t k = 0; k < quads; k++) {
+            s0 += rv[2 * k] * zv[2 * k];
+            s1 += rv[2 * k + 1] * zv[2 * k + 1];
         }
-        for (; i < n; i++)
-            x_next[i] += col[i] * v;
+        s0 += s1;
+        double s = s0[0] + s0[1];
+        for (size_t k = 4 * quads; k < len; k++)
+            s += row[k] * z[k];
+        x_next[i] = s;
     }
 }

@@ -32,7 +32,8 @@ typedef struct hvac_model {
     double *cap;            /* n: air heat capacity C_i, J/K */
     double *A, *B;          /* continuous: n x n, n x m (row-major) */
     double *Ad, *Bd;        /* discrete: n x n, n x m */
-    double *ABt;            /* (n + m) x n: the columns of [Ad Bd], for hvac_model_step */
+    double *AB;             /* n x (n + m): [Ad Bd], for hvac_model_step */
+    double *z;              /* n + m: hvac_model_step's scratch (one step at a time) */
 } hvac_model;
 
 /* Build and discretise the model of building b. On failure the error is set and m is left
@@ -40,7 +41,8 @@ typedef struct hvac_model {
 int hvac_model_build(hvac_model *model, const fewshot_building *b, const hvac_model_options *o);
 void hvac_model_free(hvac_model *model);
 
-/* x' = Ad x + Bd u (x and x_next may not alias). */
+/* x' = Ad x + Bd u (x and x_next may not alias). Uses the model's scratch: one call at a
+ * time per model. */
 void hvac_model_step(const hvac_model *model, const double *x, const double *u, double *x_next);
 
 /* Occupant heat per person (W) at activity m (W/person) and mean zone temperature t, without

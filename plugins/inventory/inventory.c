@@ -120,7 +120,7 @@ static int read_demand(inventory *inv, const json_t *p)
                                       "inventory: parameter 'demand' must be \"poisson\", a "
                                       "list of values or a CSV file name");
     int rc = inv_demand_load(d, inv->m.periods, &inv->fixed);
-    if (rc == 0 && json_is_array(d)) {
+    if (rc == 0) {
         double sum = 0;
         for (long i = 0; i < inv->m.periods; i++)
             sum += inv->fixed[i];
@@ -372,12 +372,13 @@ static int inventory_context(void *self, const double *obs, json_t **ctx)
     inventory *inv = self;
     const inv_model *m = &inv->m;
     json_t *stages = json_array();
+    double need = 0, position = 0;
     for (size_t i = 0; i < m->n; i++) {
+        /* echelon view, as the base-stock rule: stock and orders of this stage and those
+         * below it, against mean demand over their lead times */
         double ordered = on_order(m, obs, i);
-        double need = inv->mean * (double)(m->lead[i] + 1) * (double)(i + 1);
-        double position = obs[i] + ordered;
-        for (size_t j = 0; j < i; j++)     /* echelon: downstream stock counts too */
-            position += obs[j] + on_order(m, obs, j);
+        need += inv->mean * (double)(m->lead[i] + 1);
+        position += obs[i] + ordered;
         char name[64];
         snprintf(name, sizeof name, "%s", stage_name(i, m->n));
         json_array_append_new(

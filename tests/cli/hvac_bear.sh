@@ -27,4 +27,15 @@ check() {   # check WHAT BUILDING
 }
 check "EnergyPlus table" "$htm"
 check "shipped building file" OfficeSmall
+
+# a bad number in the EnergyPlus table: the error names the file and line
+bad=$TMP/ASHRAE901_OfficeSmall_STD2019_Tucson.table.htm
+awk '!done && /<td align="right">PERIMETER_ZN_1<\/td>/ {seen = 1}
+     seen && !done && /<td align="right">5.00<\/td>/ {sub(/5.00/, "abc"); done = 1} {print}' "$htm" > "$bad"
+expect_status 2 "bad EnergyPlus cell" -- run_fewshot env rollout hvac -p "building=$bad" \
+    -p "weather=$epw" --policy zero --steps 1
+expect_grep "table.htm:[0-9]+: .*parameter 'building': zone .*is 'abc', expected a number" \
+    "$TMP/err" "bad EnergyPlus cell names file:line"
+# the EPW's own ground temperatures when no city is given
+expect_status 0 "EPW without city" -- run_fewshot env rollout hvac -p "weather=$epw" --policy zero --steps 1
 finish

@@ -183,6 +183,8 @@ static void test_bad_values(void **state)
         {"[1]", "$", "must be a JSON object"},
         {"{\"name\": \"X\", \"type\": \"Shed\", \"zones\": [%s]}", "$.type",
          "no built-in U-values"},
+        {"{\"name\": \"X\", \"zones\": [%s]}", "$", "name (the default type) 'X' has no "
+         "built-in U-values"},
         {"{\"name\": \"X\", \"type\": \"OfficeSmall\", \"zones\": []}", "$.zones", "non-empty"},
         {"{\"name\": \"X\", \"type\": \"OfficeSmall\", \"colour\": 1, \"zones\": [%s]}",
          "$.colour", "unknown key 'colour'"},

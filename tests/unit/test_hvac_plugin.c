@@ -152,6 +152,28 @@ static void test_heating_moves_temperature(void **state)
     fewshot_env_free(env);
 }
 
+static void test_mpc_solvers_agree(void **state)
+{
+    /* the active-set solver stops at the KKT point; FISTA approaches it */
+    double first[2][18];
+    for (int k = 0; k < 2; k++) {
+        fewshot_env *env;
+        json_t *p = json_pack("{s:s, s:s, s:s, s:i}", "building", "OfficeMedium", "weather",
+                              "Cool_Humid", "mpc_solver", k ? "fista" : "active-set",
+                              "start_day", 20);
+        assert_int_equal(fewshot_env_new(&env, "hvac", p), 0);
+        json_decref(p);
+        double obs[22];
+        fewshot_env_reset(env, 0, NULL, obs);
+        assert_int_equal(fewshot_env_policy(env, "mpc", obs, first[k]), 0);
+        fewshot_env_free(env);
+    }
+    for (int i = 0; i < 18; i++) {
+        assert_true(first[0][i] >= -1 && first[0][i] <= 1);
+        assert_true(fabs(first[0][i] - first[1][i]) < 2e-3);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_paper_reward),
         cmocka_unit_test(test_heating_moves_temperature),
+        cmocka_unit_test(test_mpc_solvers_agree),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -88,6 +88,10 @@ static void test_ground(void **state)
     assert_non_null(strstr(m, "Tucson"));
     assert_int_equal(hvac_ground_temperatures("", g), FEWSHOT_ENOTFOUND);
     assert_null(hvac_ground_city("Atlantis"));
+    assert_string_equal(hvac_city_words("new_york"), "New York");
+    assert_string_equal(hvac_city_words("Buffalo"), "Buffalo");
+    assert_string_equal(hvac_city_words(hvac_condition_city("Very_Cold")), "International Falls");
+    assert_null(hvac_city_words("Atlantis"));
 }
 
 /* ------------------------------------------------------------------ EPW */
