@@ -29,9 +29,10 @@ static const char *const regex_text[] = {
     "(?i)\\bactions?\\b[ \\t]*(?:\\([^)\\n]{0,60}\\))?[ \\t]*[:=]",
     /* list: a bracketed list without nested brackets */
     "\\[([^\\[\\]]*)\\]",
-    /* lines: "Room 2: 45", "- zone #3 = 40%", "Room 1 (north): 35" */
-    "(?im)^[ \\t>#_+-]*[A-Za-z][A-Za-z_ ]{0,30}?[ \\t]*#?(\\d{1,4})[ \\t]*"
-    "(?:\\([^)\\n]{0,40}\\))?[ \\t]*[:=][ \\t]*([^\\n]*)",
+    /* lines: "Room 2: 45", "- zone #3 = 40%", "Room 1 (north): 35", also one after another
+     * on a line after "Actions:" or separated by ',' or ';' */
+    "(?im)(?:^|[,;]|\\bactions?[ \\t]*:)[ \\t>#_+-]*[A-Za-z][A-Za-z_ ]{0,30}?[ \\t]*#?(\\d{1,4})[ \\t]*"
+    "(?:\\([^)\\n]{0,40}\\))?[ \\t]*[:=][ \\t]*([^\\n,;]*)",
     /* numbers */
     "(?<![\\w.])(" NUM ")(?:(?:-(?=[+]?[\\d.])|[ \\t]+to[ \\t]+|[ \\t]*~[ \\t]*)(" NUM "))?"
     "(?:[ \\t]*%)?",
@@ -260,9 +261,9 @@ int fewshot_parser_new(fewshot_parser **out, const fewshot_space *act,
             pcre2_get_error_message(err, msg, sizeof msg);
             rc = fewshot_error_set(FEWSHOT_ERROR, "parse: pattern %d at offset %zu: %s", i,
                                    (size_t)off, (char *)msg);
-        } else {
-            pcre2_jit_compile(p->re[i], PCRE2_JIT_COMPLETE);
         }
+        /* no JIT: replies are short, the interpreter is fast enough, and JIT code reads past
+         * the subject in ways memory checkers report */
     }
     if (rc == 0 && !(p->md = pcre2_match_data_create(8, NULL)))
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
@@ -322,11 +323,12 @@ static int add_value(fewshot_parser *p, double v)
 static int clean(fewshot_parser *p, const char *reply, size_t len)
 {
     if (len + 1 > p->workcap) {
-        char *w = realloc(p->work, len + 1);
+        size_t cap = len + 64;
+        char *w = realloc(p->work, cap);
         if (!w)
             return -1;
         p->work = w;
-        p->workcap = len + 1;
+        p->workcap = cap;
     }
     size_t o = 0;
     int open_think = 0;

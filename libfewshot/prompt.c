@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ struct fewshot_prompt {
     double *low, *high;
     int integer_space;
     fewshot_text_buf scratch;
+    fewshot_text_buf sys, user, all;    /* reused from build to build */
 };
 
 const char *fewshot_demo_source_name(int source)
@@ -95,6 +97,9 @@ void fewshot_prompt_free(fewshot_prompt *p)
     free(p->low);
     free(p->high);
     fewshot_text_buf_free(&p->scratch);
+    fewshot_text_buf_free(&p->sys);
+    fewshot_text_buf_free(&p->user);
+    fewshot_text_buf_free(&p->all);
     free(p);
 }
 
@@ -312,6 +317,12 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
             continue;
         char name[512];
         snprintf(name, sizeof name, "%s.templates.%s", path, tnames[t]);
+        json_t *check = json_string(text);
+        if (!check) {
+            rc = fewshot_error_set_at(FEWSHOT_EPARSE, name, 0, 0, "template is not valid UTF-8");
+            break;
+        }
+        json_decref(check);
         fewshot_template_options to = FEWSHOT_TEMPLATE_OPTIONS_INIT;
         to.escape = FEWSHOT_TEMPLATE_ESCAPE_NONE;
         to.name = name;
@@ -361,36 +372,60 @@ int fewshot_prompt_spec_merge(json_t **out, const json_t *base, const json_t *ov
 
 /* ------------------------------------------------------------------ tokens */
 
-size_t fewshot_prompt_tokens(const char *s, size_t len)
+/* Character classes for the estimate: 0 blank, 1 newline, 2 letter, 3 digit, 4 other,
+ * 5 UTF-8 continuation byte. */
+static unsigned char token_class[256];
+
+static void token_classes(void)
 {
-    size_t tokens = 0, i = 0;
-    while (i < len) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == ' ' || c == '\t' || c == '\r') {
-            i++;
-        } else if (c == '\n') {
-            while (i < len && (s[i] == '\n' || s[i] == '\r'))
-                i++;
+    for (int c = 0; c < 256; c++) {
+        unsigned char k = 4;
+        if (c == ' ' || c == '\t' || c == '\r')
+            k = 0;
+        else if (c == '\n')
+            k = 1;
+        else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+            k = 2;
+        else if (c >= '0' && c <= '9')
+            k = 3;
+        else if ((c & 0xC0) == 0x80)
+            k = 5;
+        token_class[c] = k;
+    }
+}
+
+size_t fewshot_prompt_tokens(const char *text, size_t len)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, token_classes);
+    const unsigned char *s = (const unsigned char *)text, *end = s + len;
+    size_t tokens = 0;
+    while (s < end) {
+        const unsigned char *start = s;
+        switch (token_class[*s]) {
+        case 0:
+            s++;
+            break;
+        case 1:
+            while (s < end && (*s == '\n' || *s == '\r'))
+                s++;
             tokens++;
-        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
-            size_t n = 0;
-            while (i < len && ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z')) {
-                i++;
-                n++;
-            }
-            tokens += 1 + n / 10;
-        } else if (c >= '0' && c <= '9') {
-            size_t n = 0;
-            while (i < len && s[i] >= '0' && s[i] <= '9') {
-                i++;
-                n++;
-            }
-            tokens += (n + 2) / 3;
-        } else {
+            break;
+        case 2:
+            while (s < end && token_class[*s] == 2)
+                s++;
+            tokens += 1 + (size_t)(s - start) / 10;
+            break;
+        case 3:
+            while (s < end && token_class[*s] == 3)
+                s++;
+            tokens += ((size_t)(s - start) + 2) / 3;
+            break;
+        default:
             /* one code point */
-            i++;
-            while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
-                i++;
+            s++;
+            while (s < end && token_class[*s] == 5)
+                s++;
             tokens++;
         }
     }
@@ -399,22 +434,26 @@ size_t fewshot_prompt_tokens(const char *s, size_t len)
 
 /* ------------------------------------------------------------------ build */
 
-/* Render template t with view into a new JSON string, trailing whitespace removed. */
-static int render_str(fewshot_prompt *p, int t, const json_t *view, json_t **out)
+/* Render template t over a stack of contexts (bottom first) into a new JSON string, trailing
+ * whitespace removed; *out stays NULL when the template is absent or renders empty. Real
+ * numbers are formatted as the prompt's numbers say (the translator, applied in place). */
+static int render_str(fewshot_prompt *p, int t, const json_t *const *stack, size_t n,
+                      json_t **out)
 {
     *out = NULL;
     if (!p->t[t])
         return 0;
     fewshot_text_buf_reset(&p->scratch);
-    int rc = fewshot_template_render(p->t[t], view, &p->scratch);
+    int rc = fewshot_template_render_stack(p->t[t], stack, n, &p->numbers, &p->scratch);
     if (rc)
         return rc;
-    size_t n = p->scratch.len;
-    while (n && strchr(" \t\r\n", p->scratch.data[n - 1]))
-        n--;
-    if (n == 0)
+    size_t len = p->scratch.len;
+    while (len && strchr(" \t\r\n", p->scratch.data[len - 1]))
+        len--;
+    if (len == 0)
         return 0;
-    *out = json_stringn(p->scratch.data, n);
+    /* templates were checked to be UTF-8 and JSON strings are, so the rendering is too */
+    *out = json_stringn_nocheck(p->scratch.data, len);
     return *out ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
 }
 
@@ -432,109 +471,69 @@ static json_t *join(const json_t *a, const json_t *b)
     memcpy(s, json_string_value(a), la);
     s[la] = ' ';
     memcpy(s + la + 1, json_string_value(b), lb);
-    json_t *j = json_stringn(s, la + lb + 1);
+    json_t *j = json_stringn_nocheck(s, la + lb + 1);
     free(s);
     return j;
 }
 
-static int set(json_t *obj, const char *key, json_t *v)
+static void set(json_t *obj, const char *key, json_t *v)
 {
-    if (!v)
-        return 0;
-    return json_object_set_new(obj, key, v) ? fewshot_error_set(FEWSHOT_ENOMEM, "out of memory")
-                                             : 0;
-}
-
-/* Translate ctx and add the extras it lacks. */
-static int view_of(fewshot_prompt *p, const json_t *ctx, const json_t *extra1,
-                   const json_t *extra2, json_t **out)
-{
-    json_t *v;
-    int rc = ctx ? fewshot_text_translate(&v, ctx, &p->numbers) : 0;
-    if (rc)
-        return rc;
-    if (!ctx)
-        v = json_object();
-    if (!json_is_object(v)) {
-        json_t *o = json_pack("{s:o}", "value", v);
-        v = o;
-    }
-    json_t *tmp;
-    if (extra1 && json_is_object(extra1) && fewshot_text_translate(&tmp, extra1, &p->numbers) == 0) {
-        json_object_update_missing(v, tmp);
-        json_decref(tmp);
-    }
-    if (extra2 && json_is_object(extra2) && fewshot_text_translate(&tmp, extra2, &p->numbers) == 0) {
-        json_object_update_missing(v, tmp);
-        json_decref(tmp);
-    }
-    *out = v;
-    return v ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    if (v)
+        json_object_set_new(obj, key, v);
 }
 
 static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
                        const json_t *extra, json_t *list)
 {
-    json_t *view = NULL, *next = NULL, *item = json_object(), *meta = NULL, *state = NULL,
+    json_t *overlay = json_object(), *item = json_object(), *meta = NULL, *state = NULL,
            *action = NULL, *feedback = NULL, *comments = NULL, *actions = NULL;
     char *actions_text = NULL;
-    int rc = item ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    int rc = overlay && item ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     int src = d->source >= 0 && d->source < 3 ? d->source : 0;
+    /* views: the run's extra, the demonstration's extra, its context, then what we add */
+    const json_t *stack[4] = {extra, d->extra, d->context, overlay};
     if (rc == 0)
-        rc = view_of(p, d->context, d->extra, extra, &view);
+        rc = render_str(p, T_META, stack, 3, &meta);
     if (rc == 0)
-        rc = render_str(p, T_META, view, &meta);
-    if (rc == 0)
-        rc = render_str(p, T_STATE, view, &state);
+        rc = render_str(p, T_STATE, stack, 3, &state);
     if (rc == 0 && d->action)
         rc = fewshot_text_actions(&actions, &actions_text, d->action, p->dim, &p->numbers);
     if (rc == 0 && d->action) {
-        json_object_set(view, "actions", actions);
-        json_object_set_new(view, "actions_text", json_string(actions_text));
-        rc = render_str(p, T_ACTION, view, &action);
+        json_object_set(overlay, "actions", actions);
+        json_object_set_new(overlay, "actions_text", json_string(actions_text));
+        rc = render_str(p, T_ACTION, stack, 4, &action);
     }
     if (rc == 0 && d->next_context && p->t[T_FEEDBACK]) {
-        rc = view_of(p, d->next_context, d->extra, extra, &next);
-        if (rc == 0) {
-            json_object_set_new(next, "reward", fewshot_text_number_json(d->reward, &p->numbers));
-            if (actions) {
-                json_object_set(next, "actions", actions);
-                json_object_set_new(next, "actions_text", json_string(actions_text));
-            }
-            rc = render_str(p, T_FEEDBACK, next, &feedback);
-        }
+        json_object_set_new(overlay, "reward", json_real(d->reward));
+        stack[2] = d->next_context;
+        rc = render_str(p, T_FEEDBACK, stack, 4, &feedback);
         if (rc == 0)
-            rc = render_str(p, T_COMMENTS, next, &comments);
+            rc = render_str(p, T_COMMENTS, stack, 4, &comments);
     }
     if (rc == 0) {
         json_object_set_new(item, "index", json_integer((json_int_t)index + 1));
         json_object_set_new(item, "source", json_string(source_names[src]));
         json_object_set_new(item, "selector", json_string(selector_names[src]));
         json_object_set_new(item, source_names[src], json_true());
-        json_object_set_new(item, "reward", fewshot_text_number_json(d->reward, &p->numbers));
-        rc = set(item, "description", join(meta, state));
-        if (rc == 0)
-            rc = set(item, "feedback", join(feedback, comments));
-        if (rc == 0 && meta)
-            rc = set(item, "meta", json_incref(meta));
-        if (rc == 0 && state)
-            rc = set(item, "state", json_incref(state));
-        if (rc == 0 && action)
-            rc = set(item, "action", json_incref(action));
-        if (rc == 0 && comments)
-            rc = set(item, "comments", json_incref(comments));
-        if (rc == 0 && actions_text)
-            rc = set(item, "actions_text", json_string(actions_text));
+        json_object_set_new(item, "reward", json_real(d->reward));
+        set(item, "description", join(meta, state));
+        set(item, "feedback", join(feedback, comments));
+        set(item, "meta", json_incref(meta));
+        set(item, "state", json_incref(state));
+        set(item, "action", json_incref(action));
+        set(item, "comments", json_incref(comments));
+        if (actions_text)
+            set(item, "actions_text", json_string(actions_text));
     }
     json_t *text = NULL;
+    const json_t *istack[1] = {item};
     if (rc == 0)
-        rc = render_str(p, T_DEMONSTRATION, item, &text);
+        rc = render_str(p, T_DEMONSTRATION, istack, 1, &text);
     if (rc == 0) {
         json_object_set_new(item, "text", text ? text : json_string(""));
         json_array_append(list, item);
     }
-    json_decref(view);
-    json_decref(next);
+    json_decref(overlay);
     json_decref(item);
     json_decref(meta);
     json_decref(state);
@@ -546,19 +545,20 @@ static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t i
     return rc;
 }
 
+/* cur: the current state's view (extra, context, overlay), bottom first */
 static int render_block(fewshot_prompt *p, int b, const fewshot_prompt_input *in,
-                        json_t *cur, json_t **text, json_t **sources)
+                        const json_t *const *cur, json_t **text, json_t **sources)
 {
     *text = NULL;
     switch (b) {
     case B_OBJECTIVE:
-        return render_str(p, T_OBJECTIVE, cur, text);
+        return render_str(p, T_OBJECTIVE, cur, 3, text);
     case B_INSTRUCTION:
-        return render_str(p, T_INSTRUCTION, cur, text);
+        return render_str(p, T_INSTRUCTION, cur, 3, text);
     case B_CURRENT:
-        return render_str(p, T_CURRENT, cur, text);
+        return render_str(p, T_CURRENT, cur, 3, text);
     case B_OUTPUT:
-        return render_str(p, T_OUTPUT, cur, text);
+        return render_str(p, T_OUTPUT, cur, 3, text);
     default:
         break;
     }
@@ -580,8 +580,8 @@ static int render_block(fewshot_prompt *p, int b, const fewshot_prompt_input *in
         json_object_set_new(view, "n_representative", json_integer((json_int_t)counts[1]));
         json_object_set_new(view, "n_historical", json_integer((json_int_t)counts[2]));
         json_object_set(view, "demonstrations", list);
-        json_object_update_missing(view, cur);
-        rc = render_str(p, T_DEMONSTRATIONS, view, text);
+        const json_t *stack[4] = {cur[0], cur[1], cur[2], view};
+        rc = render_str(p, T_DEMONSTRATIONS, stack, 4, text);
     }
     json_decref(list);
     json_decref(view);
@@ -621,30 +621,30 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
                                  in->version);
     if (in->n_demos && !in->demos)
         return fewshot_error_set(FEWSHOT_EINVAL, "prompt build: n_demos without demos");
-    json_t *cur = NULL, *meta = NULL, *state = NULL;
-    int rc = view_of(p, in->context, in->extra, NULL, &cur);
+    json_t *overlay = json_object(), *meta = NULL, *state = NULL;
+    const json_t *cur[3] = {in->extra, in->context, overlay};
+    int rc = overlay ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = render_str(p, T_META, cur, &meta);
+        rc = render_str(p, T_META, cur, 2, &meta);
     if (rc == 0)
-        rc = render_str(p, T_STATE, cur, &state);
+        rc = render_str(p, T_STATE, cur, 2, &state);
     if (rc == 0) {
-        json_t *desc = join(meta, state);
-        if (desc)
-            json_object_set_new(cur, "description", desc);
-        if (meta)
-            json_object_set(cur, "meta", meta);
-        if (state)
-            json_object_set(cur, "state", state);
-        add_output_view(p, cur);
+        set(overlay, "description", join(meta, state));
+        set(overlay, "meta", json_incref(meta));
+        set(overlay, "state", json_incref(state));
+        add_output_view(p, overlay);
     }
     json_decref(meta);
     json_decref(state);
     json_t *components = json_array();
-    fewshot_text_buf sys = FEWSHOT_TEXT_BUF_INIT, user = FEWSHOT_TEXT_BUF_INIT,
-                     all = FEWSHOT_TEXT_BUF_INIT;
+    fewshot_text_buf sys = p->sys, user = p->user, all = p->all;
+    fewshot_text_buf_reset(&sys);
+    fewshot_text_buf_reset(&user);
+    fewshot_text_buf_reset(&all);
     if (rc == 0 && !components)
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     int prev = -1, prev_sys = -1, prev_user = -1;
+    size_t total = 0, nsep = 0;
     for (size_t k = 0; rc == 0 && k < p->norder; k++) {
         int b = p->order[k];
         json_t *text = NULL, *sources = NULL;
@@ -656,6 +656,8 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
         const char *s = json_string_value(text);
         size_t len = json_string_length(text);
         size_t tokens = fewshot_prompt_tokens(s, len);
+        total += tokens;
+        nsep += prev >= 0;
         json_t *c = json_pack("{s:s, s:O, s:I}", "name", bnames[b], "text", text, "tokens",
                               (json_int_t)tokens);
         if (c && sources)
@@ -687,24 +689,32 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
         if (p->style == FEWSHOT_PROMPT_CHAT) {
             out->messages = json_array();
             if (sys.len)
-                json_array_append_new(out->messages, json_pack("{s:s, s:s}", "role", "system",
-                                                               "content", sys.data));
-            json_array_append_new(out->messages, json_pack("{s:s, s:s}", "role", "user",
-                                                           "content", user.data ? user.data : ""));
-            out->tokens = fewshot_prompt_tokens(sys.data ? sys.data : "", sys.len) +
-                          fewshot_prompt_tokens(user.data ? user.data : "", user.len) + 8;
+                json_array_append_new(out->messages,
+                                      json_pack("{s:s, s:o}", "role", "system", "content",
+                                                json_stringn_nocheck(sys.data, sys.len)));
+            json_array_append_new(out->messages,
+                                  json_pack("{s:s, s:o}", "role", "user", "content",
+                                            json_stringn_nocheck(user.data ? user.data : "",
+                                                                 user.len)));
+            /* about 4 tokens of framing per message */
+            out->tokens = total + nsep + 4 * json_array_size(out->messages);
         } else {
-            out->tokens = fewshot_prompt_tokens(all.data ? all.data : "", all.len);
+            out->tokens = total + nsep;   /* each separator is about one token */
         }
-        out->text = fewshot_text_buf_detach(&all);
+        out->text = malloc(all.len + 1);
+        if (out->text) {
+            if (all.len)
+                memcpy(out->text, all.data, all.len);
+            out->text[all.len] = '\0';
+        }
         if (!out->text)
             rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
     json_decref(components);
-    json_decref(cur);
-    fewshot_text_buf_free(&sys);
-    fewshot_text_buf_free(&user);
-    fewshot_text_buf_free(&all);
+    json_decref(overlay);
+    p->sys = sys;
+    p->user = user;
+    p->all = all;
     if (rc)
         fewshot_prompt_output_clear(out);
     return rc;

@@ -682,6 +682,8 @@ typedef struct render {
     const json_t **stack;
     size_t depth;
     unsigned int nest;
+    size_t base;            /* contexts given by the caller */
+    const fewshot_text_options *numbers;
 } render;
 
 static int emit(render *r, const char *s, size_t len)
@@ -749,7 +751,10 @@ static int emit_value(render *r, const json_t *v, int escape)
         snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return emit(r, tmp, strlen(tmp));
     case JSON_REAL:
-        fewshot_text_shortest(tmp, sizeof tmp, json_real_value(v));
+        if (r->numbers)
+            fewshot_text_number(tmp, sizeof tmp, json_real_value(v), r->numbers);
+        else
+            fewshot_text_shortest(tmp, sizeof tmp, json_real_value(v));
         return emit(r, tmp, strlen(tmp));
     case JSON_TRUE:
         return emit(r, "true", 4);
@@ -772,7 +777,7 @@ static int render_nodes(render *r, const nodes *ns);
 
 static int push(render *r, const json_t *v)
 {
-    if (r->depth >= (size_t)r->tpl->max_depth + 1)
+    if (r->depth - r->base >= (size_t)r->tpl->max_depth)
         return fewshot_error_set(FEWSHOT_ERANGE, "template nesting deeper than %u",
                                  r->tpl->max_depth);
     r->stack[r->depth++] = v;
@@ -840,29 +845,42 @@ static int render_nodes(render *r, const nodes *ns)
     return 0;
 }
 
-int fewshot_template_render(fewshot_template *tpl, const json_t *data, fewshot_text_buf *out)
+int fewshot_template_render_stack(fewshot_template *tpl, const json_t *const *stack, size_t n,
+                                  const fewshot_text_options *numbers, fewshot_text_buf *out)
 {
-    if (!tpl || !out)
+    if (!tpl || !out || (n && !stack))
         return fewshot_error_set(FEWSHOT_EINVAL, "template render: NULL argument");
-    json_t *empty = NULL;
-    if (!data)
-        data = empty = json_object();
-    const json_t **stack = malloc(((size_t)tpl->max_depth + 2) * sizeof *stack);
-    if (!stack) {
-        json_decref(empty);
+    if (n > 64)
+        return fewshot_error_set(FEWSHOT_EINVAL, "template render: more than 64 contexts");
+    const json_t *local[128];
+    const json_t **st = local;
+    size_t need = (size_t)tpl->max_depth + n + 2;
+    if (need > sizeof local / sizeof local[0] && !(st = malloc(need * sizeof *st)))
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    }
-    render r = {.tpl = tpl, .out = out, .start = out->len, .stack = stack};
-    r.stack[r.depth++] = data;
+    render r = {.tpl = tpl, .out = out, .start = out->len, .stack = st, .numbers = numbers};
+    json_t *empty = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (stack[i])
+            st[r.depth++] = stack[i];
+    if (r.depth == 0)
+        st[r.depth++] = empty = json_object();
+    r.base = r.depth;
     /* make sure out->data is a string even when nothing is rendered */
     int rc = fewshot_text_buf_append(out, "", 0);
     if (rc == 0)
         rc = render_nodes(&r, &tpl->main->root);
-    free(stack);
+    if (st != local)
+        free(st);
     json_decref(empty);
     if (rc && tpl->name)
         fewshot_error_prefix("%s", tpl->name);
     return rc;
+}
+
+int fewshot_template_render(fewshot_template *tpl, const json_t *data, fewshot_text_buf *out)
+{
+    const json_t *stack[1] = {data};
+    return fewshot_template_render_stack(tpl, stack, 1, NULL, out);
 }
 
 int fewshot_template_render_text(char **out, const char *text, const json_t *data,

@@ -155,8 +155,27 @@ int fewshot_text_number(char *buf, size_t size, double x, const fewshot_text_opt
     case FEWSHOT_NUMBERS_RAW:
         return fewshot_text_shortest(buf, size, x);
     default:
-        return fewshot_text_fixed(buf, size, fewshot_text_round(x), 0);
+        break;
     }
+    double r = fewshot_text_round(x);
+    if (fabs(r) >= 1e15 || size < 24)
+        return fewshot_text_fixed(buf, size, r, 0);
+    /* the common case, without printf */
+    long long v = (long long)r;
+    char tmp[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? (unsigned long long)(-v) : (unsigned long long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t o = 0;
+    if (v < 0)
+        buf[o++] = '-';
+    while (n)
+        buf[o++] = tmp[--n];
+    buf[o] = '\0';
+    return (int)o;
 }
 
 json_t *fewshot_text_number_json(double x, const fewshot_text_options *opts)
@@ -245,8 +264,12 @@ int fewshot_text_actions(json_t **list, char **text, const double *action, size_
     for (size_t i = 0; rc == 0 && i < dim; i++) {
         char tmp[512];
         double v = action[i] * scale;
-        fewshot_text_number(tmp, sizeof tmp, v, opts);
-        rc = fewshot_text_buf_printf(&buf, "%s%s", i ? ", " : "", tmp);
+        int n = fewshot_text_number(tmp, sizeof tmp, v, opts);
+        if (i)
+            rc = fewshot_text_buf_append(&buf, ", ", 2);
+        if (rc == 0)
+            rc = fewshot_text_buf_append(&buf, tmp, n > 0 && (size_t)n < sizeof tmp ? (size_t)n
+                                                                                 : strlen(tmp));
         if (rc == 0 && a && json_array_append_new(a, fewshot_text_number_json(v, opts)))
             rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }

@@ -63,6 +63,15 @@ FEWSHOT_EXTERN(void) fewshot_template_free(fewshot_template *tpl);
 FEWSHOT_EXTERN(int) fewshot_template_render(fewshot_template *tpl, const json_t *data,
                                             fewshot_text_buf *out);
 
+/* Render with a stack of n contexts, bottom first: names resolve from the top down, as if
+ * each had been pushed by an enclosing section (so a view can be layered without copying).
+ * numbers (may be NULL) formats every real number interpolated, as fewshot_text_number()
+ * does (integers by rounding, fixed decimals); NULL prints the shortest round-trip form. */
+FEWSHOT_EXTERN(int) fewshot_template_render_stack(fewshot_template *tpl,
+                                                  const json_t *const *stack, size_t n,
+                                                  const fewshot_text_options *numbers,
+                                                  fewshot_text_buf *out);
+
 /* Compile, render and free in one call; *out is malloc'd. */
 FEWSHOT_EXTERN(int) fewshot_template_render_text(char **out, const char *text,
                                                  const json_t *data,
