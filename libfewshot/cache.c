@@ -32,7 +32,11 @@ struct fewshot_cache {
     sqlite3_stmt *get, *put, *hit;
     char (*hits)[65];
     size_t n_hits;
+    int in_read;           /* a read transaction spans a batch of lookups */
+    int reads;
 };
+
+#define READ_BATCH 256
 
 int fewshot_cache_options_init(fewshot_cache_options *opts, unsigned int version)
 {
@@ -120,6 +124,17 @@ static int exec(fewshot_cache *c, const char *sql)
     return 0;
 }
 
+/* Lookups share one read transaction per READ_BATCH, which saves the locking system calls
+ * of a transaction per lookup; it ends before any write and when the handle closes. */
+static void end_read(fewshot_cache *c)
+{
+    if (c->in_read) {
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+        c->in_read = 0;
+        c->reads = 0;
+    }
+}
+
 int fewshot_cache_open(fewshot_cache **out, const char *path, const fewshot_cache_options *opts)
 {
     fewshot_cache_options defaults = FEWSHOT_CACHE_OPTIONS_INIT;
@@ -158,6 +173,7 @@ int fewshot_cache_open(fewshot_cache **out, const char *path, const fewshot_cach
     int rc = 0;
     if (!opts->read_only) {
         rc = exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     "PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;"
                      "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);"
                      "INSERT OR IGNORE INTO meta VALUES('schema', '" SCHEMA_VERSION "');"
                      "CREATE TABLE IF NOT EXISTS responses("
@@ -201,6 +217,7 @@ int fewshot_cache_open(fewshot_cache **out, const char *path, const fewshot_cach
 
 static int flush_hits(fewshot_cache *c)
 {
+    end_read(c);
     if (c->n_hits == 0 || c->read_only)
         return 0;
     double now = unix_now();
@@ -226,6 +243,7 @@ void fewshot_cache_free(fewshot_cache *c)
         return;
     if (c->db)
         flush_hits(c);
+    end_read(c);
     free(c->hits);
     sqlite3_finalize(c->get);
     sqlite3_finalize(c->put);
@@ -278,6 +296,10 @@ int fewshot_cache_get(fewshot_cache *c, const char *key, fewshot_cache_entry *e)
     memset(e, 0, sizeof *e);
     if (!key || strlen(key) != 64)
         return fewshot_error_set(FEWSHOT_EINVAL, "cache key must be 64 hex digits");
+    if (!c->in_read && sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+        c->in_read = 1;
+    if (++c->reads >= READ_BATCH)
+        c->reads = 0; /* ended below, after this lookup */
     sqlite3_bind_text(c->get, 1, key, 64, SQLITE_STATIC);
     int step = sqlite3_step(c->get);
     int rc;
@@ -298,6 +320,8 @@ int fewshot_cache_get(fewshot_cache *c, const char *key, fewshot_cache_entry *e)
         rc = db_error(c, "lookup");
     }
     sqlite3_reset(c->get);
+    if (c->reads == 0)
+        end_read(c);
     if (rc == 0 && !c->read_only) {
         if (!c->hits)
             c->hits = malloc(HIT_BATCH * sizeof *c->hits);
@@ -319,6 +343,7 @@ int fewshot_cache_put(fewshot_cache *c, const char *key, const char *endpoint, c
                                  c->path);
     if (!key || strlen(key) != 64 || !reply)
         return fewshot_error_set(FEWSHOT_EINVAL, "cache put: needs a key and a reply");
+    end_read(c);
     char *text = json_dumps(reply, JSON_COMPACT);
     if (!text)
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
@@ -450,6 +475,7 @@ int fewshot_cache_clear(fewshot_cache *c, uint64_t *removed)
         return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the cache is open read-only",
                                  c->path);
     c->n_hits = 0;
+    end_read(c);
     int rc = delete_where(c, "DELETE FROM responses", 0, 0, 0, 0, &n);
     if (!rc)
         rc = compact(c);

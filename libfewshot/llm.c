@@ -321,28 +321,34 @@ int fewshot_llm_submit(fewshot_llm *llm, int endpoint, const json_t *input,
     q->retry_after = -1;
     const char *model = json_string_value(json_object_get(body, "model"));
     q->model = strdup(model ? model : (llm->model ? llm->model : ""));
-    q->url = llm_build_url(llm, endpoint, model);
-    if (body)
-        q->body_text = json_dumps(body, JSON_COMPACT);
-    if (!q->model || !q->url || (body && !q->body_text)) {
+    if (!q->model) {
         json_decref(body);
         llm_req_free(q);
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
     q->t_submit = llm_now();
     q->deadline = q->t_submit + llm->retry.budget;
-    q->est_tokens = llm_estimate_tokens(body, q->body_text);
     llm->stats.submitted++;
     if (id)
         *id = q->id;
+    /* a cache hit needs neither URL nor body text */
     if (body && llm->cache && llm->cache_mode != FEWSHOT_LLM_CACHE_OFF && !p->no_cache
         && fewshot_cache_key(llm_endpoint_path(endpoint), body, p->sample, q->key) == 0) {
-        json_decref(body);
-        if (try_cache(llm, q))
+        if (try_cache(llm, q)) {
+            json_decref(body);
             return 0;
+        }
         q->cache_store = llm->cache_mode == FEWSHOT_LLM_CACHE_READWRITE;
-    } else {
-        json_decref(body);
+    }
+    q->url = llm_build_url(llm, endpoint, model);
+    if (body)
+        q->body_text = json_dumps(body, JSON_COMPACT);
+    q->est_tokens = llm_estimate_tokens(body, q->body_text);
+    json_decref(body);
+    if (!q->url || (endpoint != FEWSHOT_LLM_MODELS && !q->body_text)) {
+        llm->stats.submitted--;
+        llm_req_free(q);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
     llm_queue_waiting(llm, q);
     return 0;

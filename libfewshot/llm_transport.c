@@ -237,7 +237,17 @@ static void attempt_failed(fewshot_llm *llm, llm_req *q, int code, char *msg, in
                            double now)
 {
     llm_redact(llm, msg);
-    if (retryable && (llm->retry.max_retries < 0 ? 0 : (int)q->attempts <= llm->retry.max_retries)) {
+    int budget_spent = now >= q->deadline - 1e-3;
+    if (retryable && budget_spent) {
+        size_t size = (msg ? strlen(msg) : 0) + 128;
+        char *full = malloc(size);
+        if (full)
+            snprintf(full, size, "%s (gave up after %u attempts: the retry budget of %gs is "
+                     "spent)", msg ? msg : "", q->attempts, llm->retry.budget);
+        free(msg);
+        msg = full;
+    } else if (retryable
+               && (llm->retry.max_retries < 0 ? 0 : (int)q->attempts <= llm->retry.max_retries)) {
         double wait = llm_backoff(&llm->retry, q->attempts, q->retry_after, &llm->rng);
         if (now + wait < q->deadline) {
             free(q->last_error);

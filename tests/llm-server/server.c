@@ -106,14 +106,32 @@ static int parse_spec(const char *text, spec *s)
     return 0;
 }
 
-/* Sleep ms milliseconds, waking early when the server stops. */
+/* Sleep ms milliseconds (to an absolute deadline, so steps do not add up their overshoot),
+ * waking early when the server stops. */
 static void nap(long ms)
 {
-    while (ms > 0 && !stopping) {
-        long step = ms < 20 ? ms : 20;
-        struct timespec ts = {0, step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += ms / 1000;
+    end.tv_nsec += (ms % 1000) * 1000000L;
+    if (end.tv_nsec >= 1000000000L) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000L;
+    }
+    while (!stopping) {
+        struct timespec now, step;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+            return;
+        step = now;
+        step.tv_nsec += 50000000L; /* check the stop flag every 50 ms */
+        if (step.tv_nsec >= 1000000000L) {
+            step.tv_sec++;
+            step.tv_nsec -= 1000000000L;
+        }
+        if (step.tv_sec > end.tv_sec || (step.tv_sec == end.tv_sec && step.tv_nsec > end.tv_nsec))
+            step = end;
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &step, NULL);
     }
 }
 
@@ -340,9 +358,22 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url,
         ;
     atomic_fetch_add(&n_requests, 1);
 
-    /* /[SPEC/]v1/ENDPOINT */
-    const char *v1 = strstr(url, "/v1/");
-    if (!v1)
+    /* /[SPEC/]v1/ENDPOINT, or Azure's /[SPEC/]openai/deployments/NAME/ENDPOINT */
+    const char *v1 = strstr(url, "/v1/"), *endpoint = NULL, *deployment = "";
+    char deployment_buf[128] = "";
+    if (v1) {
+        endpoint = v1 + 4;
+    } else if ((v1 = strstr(url, "/openai/deployments/")) != NULL) {
+        const char *name = v1 + 20, *slash = strchr(name, '/');
+        if (slash) {
+            snprintf(deployment_buf, sizeof deployment_buf, "%.*s", (int)(slash - name), name);
+            deployment = deployment_buf;
+            endpoint = slash + 1;
+        }
+    } else if ((v1 = strstr(url, "/openai/models")) != NULL) {
+        endpoint = "models";
+    }
+    if (!endpoint)
         return send_json(c, 404, json_pack("{s:{s:s}}", "error", "message",
                                            "unknown path (expected .../v1/ENDPOINT)"), -1, -1);
     spec s = defaults;
@@ -353,8 +384,9 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url,
             return send_json(c, 400, json_pack("{s:{s:s}}", "error", "message",
                                                "bad spec in the URL"), -1, -1);
     }
+    const char *api_version = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "api-version");
     request q = {0};
-    q.endpoint = v1 + 4;
+    q.endpoint = endpoint;
     int auth_ok;
     const char *auth = auth_kind(c, &auth_ok);
     if (strcmp(auth, "none") != 0)
@@ -363,8 +395,10 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url,
     if (k->body)
         q.body = json_loads(k->body, 0, &jerr);
     if (log_file) {
-        json_t *line = json_pack("{s:s,s:s,s:s,s:s,s:O*}", "method", method, "endpoint",
-                                 q.endpoint, "spec", spec_text, "auth", auth, "body", q.body);
+        json_t *line = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O*}", "method", method, "endpoint",
+                                 q.endpoint, "spec", spec_text, "auth", auth, "deployment",
+                                 deployment, "api_version", api_version ? api_version : "",
+                                 "body", q.body);
         char *t = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
         pthread_mutex_lock(&lock);
         fprintf(log_file, "%s\n", t);
@@ -372,6 +406,19 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url,
         pthread_mutex_unlock(&lock);
         free(t);
         json_decref(line);
+    }
+    if (strcmp(s.mode, "leak") == 0) {
+        /* like OpenAI's 401: the message quotes the key the client presented */
+        const char *b = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "api-key");
+        const char *presented = b && strncmp(b, "Bearer ", 7) == 0 ? b + 7 : a ? a : "";
+        char msg[600];
+        snprintf(msg, sizeof msg, "Incorrect API key provided: %s. You can find your API key "
+                 "in your account settings.", presented);
+        json_decref(q.body);
+        atomic_fetch_add(&n_faults, 1);
+        return send_json(c, 401, json_pack("{s:{s:s,s:s}}", "error", "message", msg, "type",
+                                           "invalid_request_error"), -1, -1);
     }
     if (!auth_ok) {
         json_decref(q.body);
@@ -518,6 +565,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--list-modes") == 0) {
             for (const mode *m = modes; m->name; m++)
                 printf("%-11s %s\n", m->name, m->summary);
+            printf("%-11s %s\n", "leak", "401 whose message quotes the API key presented");
             return 0;
         } else {
             usage(stderr);
@@ -525,7 +573,7 @@ int main(int argc, char **argv)
         }
 #undef TAKE
     }
-    if (!mode_find(defaults.mode)) {
+    if (!mode_find(defaults.mode) && strcmp(defaults.mode, "leak") != 0) {
         fprintf(stderr, "llm-server: unknown mode '%s' (see --list-modes)\n", defaults.mode);
         return 2;
     }
@@ -543,7 +591,7 @@ int main(int argc, char **argv)
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
         (uint16_t)port, NULL, NULL, handler, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,

@@ -1,0 +1,95 @@
+#!/bin/sh
+# Integration with a real llama.cpp llama-server (built by .ci/build-llama-server from the
+# node-llama-cpp 3.21.1 bundle) serving a tiny random-weight model: chat, completions,
+# embeddings, structured output under a JSON schema, concurrency. Skips when not built.
+. "$top_srcdir/tests/lib.sh"
+LLAMA_DIR=${FEWSHOT_LLAMA_DIR:-$(sh "$top_srcdir/.ci/build-llama-server" --print-dir)}
+LLAMA=$LLAMA_DIR/llama-server
+MODEL=$LLAMA_DIR/test-model.gguf
+[ -x "$LLAMA" ] && [ -s "$MODEL" ] || skip "no llama-server in $LLAMA_DIR (run .ci/build-llama-server)"
+LOAD=$top_builddir/tests/bench/llm-load
+[ -x "$LOAD" ] || skip "tests/bench/llm-load is not built"
+PIDS=
+trap 'for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+XDG_CACHE_HOME=$TMP/xdg
+export XDG_CACHE_HOME
+unset OPENAI_API_KEY FEWSHOT_BASE_URL OPENAI_BASE_URL
+
+# start_llama NAME ARGS...: on a free port, waits for /health; sets PORT_<NAME>
+start_llama() {
+    name=$1; shift
+    for try in 1 2 3 4 5; do
+        port=$(( 20000 + ($$ * 7 + try * 131 + ${#name} * 17) % 30000 ))
+        "$LLAMA" -m "$MODEL" --host 127.0.0.1 --port "$port" --offline -t 2 -s 42 -c 4096 \
+            "$@" > "$TMP/$name.log" 2>&1 &
+        pid=$!
+        i=0
+        while [ $i -lt 600 ]; do
+            if ! kill -0 "$pid" 2>/dev/null; then break; fi
+            if curl -sf "http://127.0.0.1:$port/health" > /dev/null 2>&1; then
+                PIDS="$PIDS $pid"
+                eval "PORT_$name=$port"
+                return 0
+            fi
+            sleep 0.1
+            i=$((i + 1))
+        done
+        kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    done
+    tail -20 "$TMP/$name.log" >&2
+    fail "llama-server ($name) did not start"
+    finish
+    exit 1
+}
+
+start_llama gen -np 4
+start_llama emb --embeddings --pooling mean
+GEN="--base-url http://127.0.0.1:$PORT_gen/v1 --api-key-env= --model test --no-cache"
+EMB="--base-url http://127.0.0.1:$PORT_emb/v1 --api-key-env= --model test --no-cache"
+
+expect_status 0 "models" -- run_fewshot llm models $GEN
+[ -s "$TMP/out" ] && pass || fail "models lists the loaded model"
+
+expect_status 0 "chat" -- run_fewshot llm chat $GEN --max-tokens 8 --temperature 0 --seed 42 "Hello"
+expect_grep 'completion_tokens=[1-9]' "$TMP/err" "chat generated tokens"
+expect_grep 'finish_reason=(length|stop)' "$TMP/err" "chat finish reason"
+run_fewshot llm chat $GEN --max-tokens 8 --temperature 0 --seed 42 "Hello" > "$TMP/again" 2>/dev/null
+cmp -s "$TMP/out" "$TMP/again" && pass || fail "temperature 0 with a seed is repeatable"
+
+expect_status 0 "completion" -- run_fewshot llm complete $GEN --max-tokens 8 --temperature 0 "Once upon a time"
+expect_grep 'completion_tokens=[1-9]' "$TMP/err" "completion generated tokens"
+expect_status 0 "stream" -- run_fewshot llm complete $GEN --max-tokens 8 --temperature 0 --stream "Once upon a time"
+expect_grep 'completion_tokens=[0-9]' "$TMP/err" "streamed completion"
+
+expect_status 0 "embed" -- run_fewshot llm embed $EMB "a sentence to embed"
+expect_grep 'dimension=64 ' "$TMP/err" "embedding has the model's width"
+expect_grep '^\[-?[0-9]' "$TMP/out" "embedding printed"
+
+# structured output: even random weights must produce schema-valid actions
+cat > "$TMP/schema.json" <<'JSON'
+{"type": "object", "properties": {"actions": {"type": "array", "minItems": 3, "maxItems": 3,
+ "items": {"type": "integer", "minimum": -100, "maximum": 100}}},
+ "required": ["actions"], "additionalProperties": false}
+JSON
+expect_status 0 "json schema" -- run_fewshot llm chat $GEN --max-tokens 200 --temperature 0 \
+    --json-schema "$TMP/schema.json" "Room 1: 20. Room 2: 23. Room 3: 22. Target: 22. Actions?"
+"$PYTHON3" - "$TMP/out" "$TMP/schema.json" <<'PY' && pass || fail "structured output is not schema-valid: $(cat "$TMP/out")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+a = doc["actions"]
+assert set(doc) == {"actions"} and len(a) == 3
+assert all(isinstance(x, int) and not isinstance(x, bool) and -100 <= x <= 100 for x in a)
+PY
+
+# concurrency: 16 requests, 4 in flight, over one client; each structured reply valid
+if "$LOAD" --base-url "http://127.0.0.1:$PORT_gen/v1" --model test --requests 16 --in-flight 4 \
+        --max-tokens 64 --schema "$TMP/schema.json" --check-actions 3 > "$TMP/load.json" 2> "$TMP/load.err"; then
+    pass
+else
+    fail "concurrent requests: $(cat "$TMP/load.json" "$TMP/load.err")"
+fi
+expect_grep '"ok": ?16' "$TMP/load.json" "all 16 succeeded"
+expect_grep '"max_in_flight_seen": ?4' "$TMP/load.json" "4 in flight at once"
+cat "$TMP/load.json"
+
+finish
