@@ -233,6 +233,8 @@ static void progress(sweep *sw, int force)
     fflush(out);
 }
 
+#define ARM_STOP_AFTER 3
+
 /* Store a finished (or failed) episode and free the slot. */
 static int finish(sweep *sw, slot *s, const char *error)
 {
@@ -261,6 +263,22 @@ static int finish(sweep *sw, slot *s, const char *error)
     sw->res->prompt_tokens += s->prompt_tokens;
     sw->res->completion_tokens += s->completion_tokens;
     sw->res->cost += s->cost;
+    fewshot__sweep_arm *arm = &sw->arms[json_integer_value(json_object_get(s->plan,
+                                                                           "arm_index"))];
+    if (error) {
+        arm->failed_in_row++;
+        /* an arm whose first episodes all fail (a bad key, a missing model) stops */
+        if (!arm->succeeded && arm->failed_in_row == ARM_STOP_AFTER && !arm->stopped) {
+            arm->stopped = 1;
+            if (sw->opts->log)
+                fprintf(sw->opts->log, "fewshot: arm %s stopped after %d failed episodes and no "
+                        "successful one; the rest of its episodes are left for a rerun\n",
+                        json_string_value(json_object_get(arm->arm, "name")), ARM_STOP_AFTER);
+        }
+    } else {
+        arm->failed_in_row = 0;
+        arm->succeeded = 1;
+    }
     if (error) {
         sw->res->failed++;
         if (sw->opts->log) {
@@ -576,15 +594,21 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
         goto done;
     }
-    size_t next = 0, active = 0, n_todo = json_array_size(todo);
+    size_t next = 0, active = 0, stopped = 0, n_todo = json_array_size(todo);
     progress(&sw, 1);
     while (rc == 0 && (next < n_todo || active > 0)) {
         int busy = 0;
         for (size_t k = 0; k < sw.n_slots && rc == 0; k++) {
             slot *s = &sw.slots[k];
-            if (!s->plan && next < n_todo) {
-                rc = start_episode(&sw, s, json_array_get(todo, next++));
+            while (!s->plan && next < n_todo) {
+                const json_t *ep = json_array_get(todo, next++);
+                if (sw.arms[json_integer_value(json_object_get(ep, "arm_index"))].stopped) {
+                    stopped++;
+                    continue;
+                }
+                rc = start_episode(&sw, s, ep);
                 busy = 1;
+                break;
             }
             if (rc == 0 && s->plan)
                 rc = advance(&sw, s, &busy);
@@ -599,10 +623,11 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     progress(&sw, 1);
     if (opts->progress)
         fputc('\n', opts->progress);
-    if (rc == 0 && result->failed)
-        rc = fewshot_error_set(FEWSHOT_ERROR, "%zu of %zu episodes failed (rerun the sweep on "
-                               "the same directory to retry them)", result->failed,
-                               result->ran + result->failed);
+    result->stopped = stopped;
+    if (rc == 0 && (result->failed || stopped))
+        rc = fewshot_error_set(FEWSHOT_ERROR, "%zu of %zu episodes failed, %zu not run (rerun "
+                               "the sweep on the same directory to retry them)", result->failed,
+                               result->ran + result->failed, stopped);
 done:
     result->seconds = now_seconds() - sw.started;
     sweep_cleanup(&sw);

@@ -172,6 +172,9 @@ int cli_sweep(int argc, char **argv)
         fprintf(stderr, "fewshot: %s: %zu episodes run, %zu already done, %zu failed, "
                 "%zu skipped (%.1f s)\n", dir, res.ran, res.already_done, res.failed,
                 res.skipped, res.seconds);
+        if (res.stopped)
+            fprintf(stderr, "fewshot: %zu episodes of stopped arms were not run\n",
+                    res.stopped);
         if (rc)
             status = EXIT_FAILED;
         fewshot_report_options ropts = FEWSHOT_REPORT_OPTIONS_INIT;

@@ -47,6 +47,8 @@ typedef struct fewshot_sweep_result {
     size_t already_done;        /* finished before this run (resume) */
     size_t ran;                 /* finished now */
     size_t failed;              /* ended with an error (rerun on resume) */
+    size_t stopped;             /* not run: their arm stopped after its first 3 episodes
+                                   failed (rerun on resume) */
     size_t skipped;             /* episodes of skipped arms */
     size_t skipped_arms;
     long long prompt_tokens, completion_tokens;

@@ -123,4 +123,13 @@ expect_status 0 "unparseable replies" -- run_fewshot sweep loop.json -o echo --n
 awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i}
          $1 == "llm" {exit !($c["parse_failure_rate"] > 0.99 && $c["llm_calls"] == 24)}' echo/summary.csv \
     && pass || fail "echo replies: expected every step to fail parsing after one re-ask"
+# an endpoint that refuses every request: the LLM arm stops after 3 failed episodes, the
+# baselines still run, the exit status is 1, and the error names what the server said
+expect_status 1 "refusing endpoint" -- run_fewshot sweep loop.json -o refused --no-report --jobs 1 \
+    --set "llm.base_url=http://127.0.0.1:$(cat port)/mode=status,code=401/v1" \
+    --set llm.cache.mode=off --set 'arms=[{"name": "llm"}]' --set 'episodes.seeds={"count": 4}'
+expect_grep 'episode llm/cold/1 failed: .*401' "$TMP/err" "the failure names the HTTP status"
+expect_grep 'arm llm stopped after 3 failed episodes' "$TMP/err" "the arm stops"
+expect_grep '24 episodes run, 0 already done, 3 failed' "$TMP/err" "baselines ran"
+expect_grep '5 episodes of stopped arms were not run' "$TMP/err" "the rest is left for a rerun"
 finish
