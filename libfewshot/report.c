@@ -368,7 +368,7 @@ static void print_table(report *rp, FILE *out, const json_t *skipped)
     for (size_t t = 0; t < nt; t++)
         fprintf(out, "  %10.10s", json_string_value(json_array_get(rp->terms, t)));
     snprintf(cell, sizeof cell, "vs %s (95%% CI)", rp->reference);
-    fprintf(out, "  %6s  %9s  %8s  %6s  %5s  %s\n", "calls", "tokens", "cost", "parse!",
+    fprintf(out, "  %6s  %9s  %8s  %6s  %5s  %s\n", "calls", "tokens", "cost", "pfail",
             "cache", cell);
     for (size_t i = 0; i < rp->n_rows; i++) {
         row *r = &rp->rows[i];

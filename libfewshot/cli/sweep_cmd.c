@@ -182,6 +182,10 @@ int cli_sweep(int argc, char **argv)
         if (fewshot_report_run(dir, &ropts) != 0) {
             cli_error_last();
             status = EXIT_FAILED;
+        } else {
+            fprintf(stderr, "fewshot: results in %s: results.sqlite, summary.csv, plots "
+                    "(*.gp, *.svg when gnuplot is installed); `fewshot report %s` prints this "
+                    "again\n", dir, dir);
         }
     }
     free(dir);
