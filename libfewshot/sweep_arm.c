@@ -330,3 +330,35 @@ done:
     free(act);
     return rc;
 }
+
+int fewshot_sweep_demos(const fewshot_config *cfg, const char *arm, fewshot_demos **out)
+{
+    const json_t *section = json_object_get(fewshot_config_json(cfg), "demos");
+    *out = NULL;
+    if (arm) {
+        size_t i;
+        json_t *item;
+        section = NULL;
+        json_array_foreach(fewshot_config_arms(cfg), i, item)
+            if (strcmp(json_string_value(json_object_get(item, "name")), arm) == 0)
+                section = json_object_get(item, "demos");
+        if (!section)
+            return fewshot_error_set(FEWSHOT_ENOTFOUND, "no arm is named '%s'", arm);
+    }
+    if (json_object_get(section, "file"))
+        return fewshot_demos_load(out, json_string_value(json_object_get(section, "file")));
+    json_t *spec = generation_spec(cfg, section);
+    if (!spec)
+        return fewshot_error_set(FEWSHOT_ENOTFOUND, "%s%s has no demos section (a file or "
+                                 "generation settings)", arm ? "arm " : "the config",
+                                 arm ? arm : "");
+    char *file = NULL;
+    int rc = generate(spec, NULL, out, &file);
+    json_decref(spec);
+    free(file);
+    if (rc) {
+        fewshot_demos_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}

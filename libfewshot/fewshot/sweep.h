@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include "fewshot/common.h"
 #include "fewshot/config.h"
+#include "fewshot/demo.h"
 
 FEWSHOT_BEGIN_DECLS
 
@@ -80,6 +81,12 @@ FEWSHOT_EXTERN(int) fewshot_sweep_run(const fewshot_config *cfg,
 FEWSHOT_EXTERN(int) fewshot_sweep_prompt(const fewshot_config *cfg, const char *arm,
                                          const char *scenario, unsigned int step,
                                          json_t **out);
+
+/* The demonstrations of arm `arm` (NULL: the config's top-level demos section): generated as
+ * its generation settings say, or loaded from its file. FEWSHOT_ENOTFOUND when the section is
+ * empty. *out is a new dataset. */
+FEWSHOT_EXTERN(int) fewshot_sweep_demos(const fewshot_config *cfg, const char *arm,
+                                        fewshot_demos **out);
 
 /* Combine the run directories in dirs into out_dir. Every input must hold the same config
  * (FEWSHOT_EMISMATCH otherwise), and so must out_dir when it exists. Successful episodes are
