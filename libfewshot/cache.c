@@ -3,8 +3,10 @@
  *
  * WAL mode lets readers and one writer work at once across processes, and a crash loses at
  * most the transaction in progress; the busy timeout makes concurrent writers wait instead of
- * failing. Hit counts are batched (written every HIT_BATCH hits and when the handle closes)
- * so that serving from the cache stays a read.
+ * failing. Serving from the cache stays a read: the total hit count is added up in memory and
+ * written in one row every HIT_BATCH hits and when the handle closes, and an entry's own hit
+ * count and last use (for least-recently-used pruning) are written at most once per
+ * TOUCH_INTERVAL, so a hot rerun does not rewrite the pages of every entry it reads.
  */
 #include "config.h"
 
@@ -22,7 +24,8 @@
 #include "fewshot/error.h"
 #include "internal.h"
 
-#define HIT_BATCH 256
+#define HIT_BATCH 4096
+#define TOUCH_INTERVAL 3600.0
 #define SCHEMA_VERSION "1"
 
 struct fewshot_cache {
@@ -30,8 +33,9 @@ struct fewshot_cache {
     char *path;
     int read_only;
     sqlite3_stmt *get, *put, *hit;
-    char (*hits)[65];
+    char (*hits)[65];      /* entries to touch */
     size_t n_hits;
+    uint64_t total_hits;   /* hits not yet added to meta 'hits' */
     int in_read;           /* a read transaction spans a batch of lookups */
     int reads;
 };
@@ -176,6 +180,7 @@ int fewshot_cache_open(fewshot_cache **out, const char *path, const fewshot_cach
                      "PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;"
                      "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);"
                      "INSERT OR IGNORE INTO meta VALUES('schema', '" SCHEMA_VERSION "');"
+                     "INSERT OR IGNORE INTO meta VALUES('hits', '0');"
                      "CREATE TABLE IF NOT EXISTS responses("
                      " key TEXT PRIMARY KEY, endpoint TEXT, model TEXT, reply TEXT NOT NULL,"
                      " prompt_tokens INTEGER, completion_tokens INTEGER, latency REAL,"
@@ -196,7 +201,7 @@ int fewshot_cache_open(fewshot_cache **out, const char *path, const fewshot_cach
         sqlite3_finalize(st);
     }
     if (!rc && sqlite3_prepare_v2(c->db, "SELECT reply, prompt_tokens, completion_tokens, latency,"
-                                  " created, hits FROM responses WHERE key = ?", -1, &c->get,
+                                  " created, hits, last_used FROM responses WHERE key = ?", -1, &c->get,
                                   NULL) != SQLITE_OK)
         rc = db_error(c, "prepare");
     if (!rc && !opts->read_only
@@ -218,7 +223,7 @@ int fewshot_cache_open(fewshot_cache **out, const char *path, const fewshot_cach
 static int flush_hits(fewshot_cache *c)
 {
     end_read(c);
-    if (c->n_hits == 0 || c->read_only)
+    if ((c->n_hits == 0 && c->total_hits == 0) || c->read_only)
         return 0;
     double now = unix_now();
     int rc = exec(c, "BEGIN IMMEDIATE");
@@ -229,11 +234,18 @@ static int flush_hits(fewshot_cache *c)
             rc = db_error(c, "counting hits");
         sqlite3_reset(c->hit);
     }
+    if (!rc) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "UPDATE meta SET v = CAST(v AS INTEGER) + %llu WHERE k = 'hits'",
+                 (unsigned long long)c->total_hits);
+        rc = exec(c, sql);
+    }
     if (rc)
         exec(c, "ROLLBACK");
     else
         rc = exec(c, "COMMIT");
     c->n_hits = 0;
+    c->total_hits = 0;
     return rc;
 }
 
@@ -301,6 +313,7 @@ int fewshot_cache_get(fewshot_cache *c, const char *key, fewshot_cache_entry *e)
     if (++c->reads >= READ_BATCH)
         c->reads = 0; /* ended below, after this lookup */
     sqlite3_bind_text(c->get, 1, key, 64, SQLITE_STATIC);
+    double last_used = 0;
     int step = sqlite3_step(c->get);
     int rc;
     if (step == SQLITE_ROW) {
@@ -312,6 +325,7 @@ int fewshot_cache_get(fewshot_cache *c, const char *key, fewshot_cache_entry *e)
         e->latency = sqlite3_column_double(c->get, 3);
         e->created = sqlite3_column_double(c->get, 4);
         e->hits = (uint64_t)sqlite3_column_int64(c->get, 5);
+        last_used = sqlite3_column_double(c->get, 6);
         rc = e->reply ? 0 : fewshot_error_set(FEWSHOT_EPARSE, "%s: entry %s holds bad JSON: %s",
                                               c->path, key, jerr.text);
     } else if (step == SQLITE_DONE) {
@@ -323,13 +337,16 @@ int fewshot_cache_get(fewshot_cache *c, const char *key, fewshot_cache_entry *e)
     if (c->reads == 0)
         end_read(c);
     if (rc == 0 && !c->read_only) {
-        if (!c->hits)
-            c->hits = malloc(HIT_BATCH * sizeof *c->hits);
-        if (c->hits) {
-            memcpy(c->hits[c->n_hits++], key, 65);
-            if (c->n_hits == HIT_BATCH)
-                flush_hits(c);
+        c->total_hits++;
+        /* an entry's own count and last use: on its first hit, then at most hourly */
+        if (e->hits == 0 || last_used < unix_now() - TOUCH_INTERVAL) {
+            if (!c->hits)
+                c->hits = malloc(HIT_BATCH * sizeof *c->hits);
+            if (c->hits)
+                memcpy(c->hits[c->n_hits++], key, 65);
         }
+        if (c->total_hits >= HIT_BATCH || c->n_hits >= HIT_BATCH)
+            flush_hits(c);
     }
     return rc;
 }
@@ -394,6 +411,12 @@ int fewshot_cache_get_stats(fewshot_cache *c, fewshot_cache_stats *out)
         rc = db_error(c, "stats");
     }
     sqlite3_finalize(st);
+    if (!rc && sqlite3_prepare_v2(c->db, "SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'hits'",
+                                  -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            out->hits = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
     out->file_bytes = file_size(c->path, "") + file_size(c->path, "-wal");
     return rc;
 }
@@ -475,8 +498,11 @@ int fewshot_cache_clear(fewshot_cache *c, uint64_t *removed)
         return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the cache is open read-only",
                                  c->path);
     c->n_hits = 0;
+    c->total_hits = 0;
     end_read(c);
     int rc = delete_where(c, "DELETE FROM responses", 0, 0, 0, 0, &n);
+    if (!rc)
+        rc = exec(c, "UPDATE meta SET v = '0' WHERE k = 'hits'");
     if (!rc)
         rc = compact(c);
     if (removed)

@@ -81,7 +81,8 @@ int llm_build_body(const fewshot_llm *llm, int endpoint, const json_t *input,
     json_object_set_new(body, "model", json_string(model));
     const char *field = endpoint == FEWSHOT_LLM_CHAT ? "messages"
                       : endpoint == FEWSHOT_LLM_COMPLETION ? "prompt" : "input";
-    json_object_set_new(body, field, json_deep_copy(input));
+    /* shared, not copied: the body lives only while submit builds the request text */
+    json_object_set(body, field, (json_t *)input);
     if (endpoint != FEWSHOT_LLM_EMBEDDING) {
         if (p->temperature >= 0 && isfinite(p->temperature))
             json_object_set_new(body, "temperature", json_real(p->temperature));

@@ -152,7 +152,6 @@ static int start_attempt(fewshot_llm *llm, llm_req *q, double now)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)ceil(timeout * 1000));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)ceil(llm->connect_timeout * 1000));
     curl_easy_setopt(e, CURLOPT_USERAGENT, "libfewshot/" FEWSHOT_VERSION);

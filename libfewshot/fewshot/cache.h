@@ -56,7 +56,7 @@ typedef struct fewshot_cache_entry {
     uint64_t completion_tokens;
     double latency;              /* seconds the original call took */
     double created;              /* Unix time it was stored */
-    uint64_t hits;               /* hits before this one */
+    uint64_t hits;               /* hits recorded for this entry (its first, then hourly) */
 } fewshot_cache_entry;
 
 /* Look key up. 0 and *entry filled (free entry->reply) on a hit, FEWSHOT_ENOTFOUND on a miss.
@@ -72,7 +72,7 @@ FEWSHOT_EXTERN(int) fewshot_cache_put(fewshot_cache *cache, const char *key,
 
 typedef struct fewshot_cache_stats {
     uint64_t entries;
-    uint64_t hits;               /* summed hit counts */
+    uint64_t hits;               /* every hit served since the last clear */
     uint64_t bytes;              /* size of the stored replies */
     uint64_t file_bytes;         /* size of the database file (and its WAL) */
     uint64_t prompt_tokens;      /* tokens the stored calls used */
@@ -83,7 +83,8 @@ typedef struct fewshot_cache_stats {
 
 FEWSHOT_EXTERN(int) fewshot_cache_get_stats(fewshot_cache *cache, fewshot_cache_stats *out);
 
-/* Per-model breakdown: a JSON array of {"model","endpoint","entries","hits","bytes"}. */
+/* Per-model breakdown: a JSON array of {"model","endpoint","entries","hits","bytes"}, where
+ * hits are the per-entry counts (recorded on an entry's first hit, then at most hourly). */
 FEWSHOT_EXTERN(int) fewshot_cache_models(fewshot_cache *cache, json_t **out);
 
 /* Remove entries stored before Unix time `before` (0: no age limit), then the least recently

@@ -145,7 +145,8 @@ typedef struct fewshot_llm_reply {
     size_t n_choices;
     const json_t *body;           /* the whole reply document (assembled when streamed) */
     fewshot_llm_usage usage;
-    double latency;               /* seconds from submit to completion, waits included */
+    double latency;               /* seconds from the first attempt to completion, retries and
+                                     waits included (queueing before it is not) */
     unsigned int attempts;        /* HTTP attempts made (0 for a cache hit) */
     int cache_hit;                /* served from the cache */
     char cache_key[65];           /* hex SHA-256 of the canonical request, "" if uncached */

@@ -17,20 +17,23 @@ while [ ! -s "$TMP/port" ]; do sleep 0.01; done
 PORT=$(cat "$TMP/port")
 field() { sed -n "s/.*\"$1\": *\\([^,}]*\\).*/\\1/p" "$2"; }
 
-echo "latency 200 ms; ideal = in_flight / 0.2 s"
-printf '%9s %9s %9s %9s %14s %14s\n' in_flight req/s ideal fraction cpu_us/req KB/in_flight
+echo "server latency 200 ms; ideal = in_flight / 0.2 s; baseline = in_flight / (latency of one"
+echo "request alone, measured first in this run: the server's own overhead on this machine)"
+printf '%9s %9s %9s %9s %9s %12s %13s\n' in_flight req/s ideal fraction vs_base cpu_us/req KB/in_flight
 status=0
+base_latency=
 for k in 1 8 64 256; do
-    n=$((k * 8)); [ $n -lt 40 ] && n=40
+    n=$((k * 8)); [ $n -lt 24 ] && n=24
     "$LOAD" --base-url "http://127.0.0.1:$PORT/v1" --requests $n --in-flight $k > "$TMP/r.json" || status=1
     rate=$(field per_second "$TMP/r.json")
-    awk -v k=$k -v r="$rate" -v c="$(field cpu_us_per_request "$TMP/r.json")" \
+    [ -n "$base_latency" ] || base_latency=$(awk -v r="$rate" 'BEGIN {print 1 / r}')
+    awk -v k=$k -v r="$rate" -v b="$base_latency" -v c="$(field cpu_us_per_request "$TMP/r.json")" \
         -v m="$(field kb_per_in_flight "$TMP/r.json")" \
-        'BEGIN {ideal = k / 0.2; printf "%9d %9.1f %9.1f %9.3f %14.1f %14.2f\n", k, r, ideal, r / ideal, c, m}'
+        'BEGIN {ideal = k / 0.2; printf "%9d %9.1f %9.1f %9.3f %9.3f %12.1f %13.2f\n", k, r, ideal, r / ideal, r * b / k, c, m}'
 done
 
 # the cache: fill it (no latency), then rerun the same calls
-N=10000
+N=20000
 "$LOAD" --base-url "http://127.0.0.1:$PORT/delay=0/v1" --requests $N --in-flight 64 \
     --cache "$TMP/cache.sqlite" > "$TMP/fill.json" || status=1
 "$LOAD" --base-url "http://127.0.0.1:$PORT/delay=0/v1" --requests $N --in-flight 64 \

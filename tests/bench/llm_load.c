@@ -144,7 +144,7 @@ int main(int argc, char **argv)
         }
         fewshot_llm_reply *r;
         int rc = fewshot_llm_poll(llm, -1, &r);
-        if (done % 16 == 0 || submitted - done >= k - 1) {
+        if (done % 64 == 0) {
             long rss = rss_kb(); /* sampled: reading /proc costs more than a cache hit */
             if (rss > rss_peak)
                 rss_peak = rss;
