@@ -53,10 +53,12 @@ def main():
     w.add_unk_token_id(fields["tokenizer.ggml.unknown_token_id"].contents())
     w.add_add_bos_token(True)
     w.add_add_eos_token(False)
-    # A plain chat template so /v1/chat/completions works without a model-specific one.
+    # A plain chat template so /v1/chat/completions works without a model-specific one. It has
+    # no generation prompt: llama-server feeds a generation prompt to the JSON-schema grammar,
+    # and with this SPM vocabulary its first token ("▁<", "▁a", ...) is skipped and
+    # the grammar then refuses the rest ("Failed to initialize samplers").
     w.add_chat_template(
-        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-        "{% if add_generation_prompt %}assistant: {% endif %}")
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}")
 
     rng = np.random.default_rng(a.seed)
 

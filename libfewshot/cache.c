@@ -6,7 +6,7 @@
  * failing. Serving from the cache stays a read: the total hit count is added up in memory and
  * written in one row every HIT_BATCH hits and when the handle closes, and an entry's own hit
  * count and last use (for least-recently-used pruning) are written at most once per
- * TOUCH_INTERVAL, so a hot rerun does not rewrite the pages of every entry it reads.
+ * TOUCH_INTERVAL (an entry stored or touched within it is not rewritten), so a hot rerun does not rewrite the pages of every entry it reads.
  */
 #include "config.h"
 
@@ -338,8 +338,8 @@ int fewshot_cache_get(fewshot_cache *c, const char *key, fewshot_cache_entry *e)
         end_read(c);
     if (rc == 0 && !c->read_only) {
         c->total_hits++;
-        /* an entry's own count and last use: on its first hit, then at most hourly */
-        if (e->hits == 0 || last_used < unix_now() - TOUCH_INTERVAL) {
+        /* an entry's own count and last use: at most once per TOUCH_INTERVAL */
+        if (last_used < unix_now() - TOUCH_INTERVAL) {
             if (!c->hits)
                 c->hits = malloc(HIT_BATCH * sizeof *c->hits);
             if (c->hits)

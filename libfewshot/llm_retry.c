@@ -40,6 +40,9 @@ int llm_retryable(CURLcode curl_code, long http_status, int parse_failed)
     }
     if (http_status >= 200 && http_status < 300)
         return parse_failed;
+    /* 501 Not Implemented and 505 HTTP Version Not Supported will not change on a retry */
+    if (http_status == 501 || http_status == 505)
+        return 0;
     return http_status == 408 || http_status == 409 || http_status == 429 || http_status >= 500;
 }
 

@@ -56,7 +56,7 @@ typedef struct fewshot_cache_entry {
     uint64_t completion_tokens;
     double latency;              /* seconds the original call took */
     double created;              /* Unix time it was stored */
-    uint64_t hits;               /* hits recorded for this entry (its first, then hourly) */
+    uint64_t hits;               /* hits recorded for this entry (at most one per hour) */
 } fewshot_cache_entry;
 
 /* Look key up. 0 and *entry filled (free entry->reply) on a hit, FEWSHOT_ENOTFOUND on a miss.
@@ -84,7 +84,7 @@ typedef struct fewshot_cache_stats {
 FEWSHOT_EXTERN(int) fewshot_cache_get_stats(fewshot_cache *cache, fewshot_cache_stats *out);
 
 /* Per-model breakdown: a JSON array of {"model","endpoint","entries","hits","bytes"}, where
- * hits are the per-entry counts (recorded on an entry's first hit, then at most hourly). */
+ * hits are the per-entry counts (recorded at most once per hour per entry). */
 FEWSHOT_EXTERN(int) fewshot_cache_models(fewshot_cache *cache, json_t **out);
 
 /* Remove entries stored before Unix time `before` (0: no age limit), then the least recently

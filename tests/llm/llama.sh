@@ -16,17 +16,21 @@ export XDG_CACHE_HOME
 unset OPENAI_API_KEY FEWSHOT_BASE_URL OPENAI_BASE_URL
 
 # start_llama NAME ARGS...: on a free port, waits for /health; sets PORT_<NAME>
+SERVERS=0
 start_llama() {
     name=$1; shift
+    SERVERS=$((SERVERS + 1))
     for try in 1 2 3 4 5; do
-        port=$(( 20000 + ($$ * 7 + try * 131 + ${#name} * 17) % 30000 ))
-        "$LLAMA" -m "$MODEL" --host 127.0.0.1 --port "$port" --offline -t 2 -s 42 -c 4096 \
+        port=$(( 20000 + ($$ * 7 + try * 131 + SERVERS * 1009) % 30000 ))
+        # a port another server already answers on is taken
+        if curl -s "http://127.0.0.1:$port/" > /dev/null 2>&1; then continue; fi
+        "$LLAMA" -m "$MODEL" --host 127.0.0.1 --port "$port" --offline -t 2 -s 42 -c 2048 \
             "$@" > "$TMP/$name.log" 2>&1 &
         pid=$!
         i=0
         while [ $i -lt 600 ]; do
             if ! kill -0 "$pid" 2>/dev/null; then break; fi
-            if curl -sf "http://127.0.0.1:$port/health" > /dev/null 2>&1; then
+            if curl -sf "http://127.0.0.1:$port/health" > /dev/null 2>&1 && kill -0 "$pid" 2>/dev/null; then
                 PIDS="$PIDS $pid"
                 eval "PORT_$name=$port"
                 return 0
@@ -83,7 +87,7 @@ PY
 
 # concurrency: 16 requests, 4 in flight, over one client; each structured reply valid
 if "$LOAD" --base-url "http://127.0.0.1:$PORT_gen/v1" --model test --requests 16 --in-flight 4 \
-        --max-tokens 64 --schema "$TMP/schema.json" --check-actions 3 > "$TMP/load.json" 2> "$TMP/load.err"; then
+        --max-tokens 200 --schema "$TMP/schema.json" --check-actions 3 > "$TMP/load.json" 2> "$TMP/load.err"; then
     pass
 else
     fail "concurrent requests: $(cat "$TMP/load.json" "$TMP/load.err")"

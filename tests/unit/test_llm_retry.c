@@ -20,7 +20,7 @@ static void test_retryable(void **state)
     assert_false(llm_retryable(CURLE_URL_MALFORMAT, 0, 0));
     assert_false(llm_retryable(CURLE_UNSUPPORTED_PROTOCOL, 0, 0));
     int yes[] = {408, 409, 429, 500, 502, 503, 504, 599};
-    int no[] = {400, 401, 403, 404, 410, 413, 422};
+    int no[] = {400, 401, 403, 404, 410, 413, 422, 501, 505};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         assert_true(llm_retryable(CURLE_OK, yes[i], 0));
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
