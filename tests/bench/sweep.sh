@@ -48,7 +48,7 @@ echo "sweep: $episodes episodes x $horizon steps = $decisions decisions, 64 in f
 awk -v z="$t_zero" -v f="$t_first" -v c="$t_cached" -v n="$decisions" -v h="$hits" 'BEGIN {
     printf "  zero policy (env step + storage):        %7.3f s  %8.1f us/step\n", z, 1e6 * z / n
     printf "  LLM loop, test server:                   %7.3f s  %8.1f us/decision  %.0f decisions/s\n", f, 1e6 * f / n, n / f
-    printf "  LLM loop, cached (%d of %d hits):      %7.3f s  %8.1f us/decision (the sweep'"'"'s own overhead)\n", h, n, c, 1e6 * c / n
+    printf "  LLM loop, every reply cached:            %7.3f s  %8.1f us/decision (the sweep'"'"'s own overhead; %d of %d cache hits)\n", c, 1e6 * c / n, h, n
     printf "  overhead per decision vs zero-policy step: %.1fx\n", c / z
 }'
 
