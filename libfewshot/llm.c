@@ -331,16 +331,20 @@ int fewshot_llm_submit(fewshot_llm *llm, int endpoint, const json_t *input,
     llm->stats.submitted++;
     if (id)
         *id = q->id;
-    /* a cache hit needs neither URL nor body text */
-    if (body && llm->cache && llm->cache_mode != FEWSHOT_LLM_CACHE_OFF && !p->no_cache
-        && fewshot_cache_key(llm_endpoint_path(endpoint), body, p->sample, q->key) == 0) {
-        if (try_cache(llm, q)) {
+    q->url = llm_build_url(llm, endpoint, model);
+    /* The key names the server too (the same model name on two servers is two models), but
+     * not the query string, where some providers carry credentials. */
+    if (body && q->url && llm->cache && llm->cache_mode != FEWSHOT_LLM_CACHE_OFF && !p->no_cache) {
+        size_t n = strcspn(q->url, "?");
+        char *where = strndup(q->url, n);
+        int krc = where ? fewshot_cache_key(where, body, p->sample, q->key) : FEWSHOT_ENOMEM;
+        free(where);
+        if (krc == 0 && try_cache(llm, q)) {
             json_decref(body);
             return 0;
         }
-        q->cache_store = llm->cache_mode == FEWSHOT_LLM_CACHE_READWRITE;
+        q->cache_store = krc == 0 && llm->cache_mode == FEWSHOT_LLM_CACHE_READWRITE;
     }
-    q->url = llm_build_url(llm, endpoint, model);
     if (body)
         q->body_text = json_dumps(body, JSON_COMPACT);
     q->est_tokens = llm_estimate_tokens(body, q->body_text);

@@ -45,7 +45,9 @@ FEWSHOT_EXTERN(const char *) fewshot_cache_path(const fewshot_cache *cache);
 
 /* The key of a request: hex SHA-256 of {"endpoint": endpoint, "request": body without
  * "stream"/"stream_options", "sample": sample} as compact JSON with sorted keys; "sample" is
- * left out when body has "temperature": 0. key receives 64 hex digits and a NUL. */
+ * left out when body has "temperature": 0. key receives 64 hex digits and a NUL. The client
+ * passes the request URL without its query string as endpoint, so the same model name on two
+ * servers gets distinct entries while credentials never enter the key. */
 FEWSHOT_EXTERN(int) fewshot_cache_key(const char *endpoint, const json_t *body,
                                       unsigned int sample, char key[65]);
 
