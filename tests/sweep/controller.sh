@@ -8,7 +8,7 @@ server="$top_builddir/tests/llm-server/llm-server"
 FEWSHOT_PLUGIN_PATH="$top_builddir/plugins/.libs"
 export FEWSHOT_PLUGIN_PATH
 cd "$TMP" || exit 1
-if ! ${SHELL:-sh} "$top_builddir/libtool" --mode=link --tag=CC ${CC:-cc} -std=c11 -Wall -Wextra -Werror \
+if ! ${SHELL:-sh} "$top_builddir/libtool" --mode=link --tag=CC ${CC:-cc} ${SAN_FLAGS:-} -std=c11 -Wall -Wextra -Werror \
         -I"$top_srcdir/libfewshot" -I"$top_builddir/libfewshot" $(pkg-config --cflags jansson) \
         "$top_srcdir/examples/controller.c" "$top_builddir/libfewshot.la" \
         $(pkg-config --libs jansson) -o controller > build.log 2>&1; then
