@@ -14,7 +14,10 @@
 #include "fewshot/space.h"
 #include "fewshot/env.h"
 #include "fewshot/policy.h"
-#include "fewshot/building.h"
+#include "fewshot/config.h"
+#include "fewshot/agent.h"
+#include "fewshot/sweep.h"
+#include "fewshot/report.h"
 #include "fewshot/demo.h"
 #include "fewshot/buffer.h"
 #include "fewshot/index.h"
@@ -27,5 +30,6 @@
 #include "fewshot/prompt.h"
 #include "fewshot/llm.h"
 #include "fewshot/cache.h"
+#include "fewshot/building.h"
 
 #endif /* FEWSHOT_H */

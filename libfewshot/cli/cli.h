@@ -48,10 +48,21 @@ int cli_is_help(const char *arg);
 
 int cli_env(int argc, char **argv);
 void cli_env_usage(FILE *out);
-/* `fewshot env import-energyplus`, argv[0] = "import-energyplus" (import_cmd.c). */
-int cli_env_import(int argc, char **argv);
 int cli_demos(int argc, char **argv);
 void cli_demos_usage(FILE *out);
+
+/* Load CONFIG and apply --set values; prints the error and returns the exit code on failure. */
+int cli_load_config(const char *path, char **sets, size_t n_sets, fewshot_config **out);
+/* `fewshot demos generate CONFIG.json -o FILE`: write the config's demonstrations. */
+int cli_demos_from_config(const char *path, const char *output, int append);
+int cli_sweep(int argc, char **argv);
+void cli_sweep_usage(FILE *out);
+int cli_merge(int argc, char **argv);
+void cli_merge_usage(FILE *out);
+int cli_report(int argc, char **argv);
+void cli_report_usage(FILE *out);
+int cli_prompt(int argc, char **argv);
+void cli_prompt_usage(FILE *out);
 
 int cli_template(int argc, char **argv);
 void cli_template_usage(FILE *out);
@@ -59,5 +70,7 @@ int cli_llm(int argc, char **argv);
 void cli_llm_usage(FILE *out);
 int cli_cache(int argc, char **argv);
 void cli_cache_usage(FILE *out);
+/* `fewshot env import-energyplus`, argv[0] = "import-energyplus" (import_cmd.c). */
+int cli_env_import(int argc, char **argv);
 
 #endif

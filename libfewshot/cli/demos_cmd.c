@@ -15,13 +15,15 @@ void cli_demos_usage(FILE *out)
             "usage: fewshot demos generate ENV [-p key=value ...] [--policy POLICY]\n"
             "                      [--episodes N] [--steps T] [--seed S] [--append]\n"
             "                      [--no-features] -o FILE\n"
+            "       fewshot demos generate CONFIG.json -o FILE\n"
             "       fewshot demos info FILE\n"
             "\n"
             "generate runs POLICY (default expert) for N episodes (default 1) of at most T steps\n"
             "(default: until the episode ends) with seeds S, S+1, ... and writes the transitions\n"
             "as JSONL (fewshot-demos(5)); --append adds them to an existing FILE of the same\n"
             "plugin, so one file can hold several scenarios. info prints `transitions: N`, then\n"
-            "episodes, scenarios and reward statistics.\n");
+            "episodes, scenarios and reward statistics. With a sweep config (a .json file)\n"
+            "generate writes the demonstrations of its demos section (fewshot-config(5)).\n");
 }
 
 static const struct option generate_options[] = {
@@ -102,6 +104,11 @@ static int demos_generate(int argc, char **argv)
     if (!o.env || !output) {
         cli_usage_error("demos generate: %s is required", !o.env ? "ENV" : "-o FILE");
         goto usage;
+    }
+    /* `demos generate CONFIG.json -o FILE`: the config's demos section (sweep_cmd.c) */
+    if (strlen(o.env) > 5 && strcmp(o.env + strlen(o.env) - 5, ".json") == 0) {
+        json_decref(params);
+        return cli_demos_from_config(o.env, output, append);
     }
     o.params = params;
     int rc = append ? fewshot_demos_load(&ds, output) : fewshot_demos_new(&ds, NULL);

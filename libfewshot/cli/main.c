@@ -14,6 +14,11 @@ static void usage(FILE *out);
 
 static const cli_command commands[] = {
     {"env", "list, inspect and roll out environment plugins", cli_env, cli_env_usage},
+    {"sweep", "run or resume an ablation sweep from a config", cli_sweep, cli_sweep_usage},
+    {"report", "summary table, CSV and plots of a run directory", cli_report, cli_report_usage},
+    {"merge", "combine the run directories of a sweep's shards", cli_merge, cli_merge_usage},
+    {"prompt", "print exactly what an arm of a config would send to the LLM", cli_prompt,
+     cli_prompt_usage},
     {"demos", "generate and summarize demonstration datasets", cli_demos, cli_demos_usage},
     {"template", "render Mustache templates with JSON data", cli_template, cli_template_usage},
     {"llm", "call an OpenAI-compatible endpoint by hand", cli_llm, cli_llm_usage},

@@ -1,0 +1,647 @@
+/*
+ * Agents: the LLM decision loop (observe -> translate -> embed -> select demonstrations ->
+ * render the prompt -> ask the LLM -> parse, re-ask or fall back -> act -> record in the
+ * online buffer), knn-imitation, and baselines through <fewshot/policy.h>.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "agent_internal.h"
+#include "fewshot/agent.h"
+#include "fewshot/buffer.h"
+#include "fewshot/error.h"
+#include "fewshot/parse.h"
+#include "fewshot/policy.h"
+#include "fewshot/prompt.h"
+#include "fewshot/select.h"
+#include "retriever.h"
+
+typedef enum { AGENT_POLICY, AGENT_LLM, AGENT_KNN } agent_kind;
+
+struct fewshot_agent {
+    agent_kind kind;
+    fewshot_env *env;
+    fewshot_policy *policy;
+    size_t act_dim, obs_dim;
+    double *action, *last, *expert, *obs;
+    int has_last, ready, waiting;
+    int failed;                     /* the decision failed: error kept in error_msg */
+    int error_code;
+    char error_msg[1024];
+    uint64_t seed;
+    /* retrieval */
+    fewshot_demos *own_demos;
+    fewshot__retriever *ret;
+    fewshot_selector *selector;
+    int own_selector;
+    fewshot_buffer *buffer;
+    json_t *hist_ctx, *hist_next;   /* contexts of this episode's transitions, by step */
+    float *query;
+    json_t *ctx;                    /* raw context of the state being decided */
+    /* prompting and parsing */
+    fewshot_prompt *prompt;
+    fewshot_parser *parser;
+    int reask;
+    /* the LLM */
+    fewshot_llm *llm;
+    int own_llm;
+    json_t *llm_config;
+    json_t *input;                  /* what was sent: messages (chat) or the prompt string */
+    int style;
+    char *first_reply;
+    int reasked;
+    json_t *decision;
+};
+
+int fewshot_agent_options_init(fewshot_agent_options *opts, unsigned int version)
+{
+    if (version != FEWSHOT_AGENT_OPTIONS_VERSION)
+        return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_agent_options version %u, expected %u",
+                                 version, FEWSHOT_AGENT_OPTIONS_VERSION);
+    fewshot_agent_options init = FEWSHOT_AGENT_OPTIONS_INIT;
+    *opts = init;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- construction */
+
+static int make_prompt(fewshot_agent *a, const json_t *arm)
+{
+    fewshot_prompt_options po = FEWSHOT_PROMPT_OPTIONS_INIT;
+    fewshot_parse_options pa = FEWSHOT_PARSE_OPTIONS_INIT;
+    /* action_scale is ours (the generator takes it as an option, not in its spec) */
+    json_t *spec = json_deep_copy(json_object_get(arm, "prompt"));
+    json_t *scale = json_object_get(spec, "action_scale");
+    if (json_is_number(scale))
+        po.action_scale = json_number_value(scale);
+    json_object_del(spec, "action_scale");
+    po.spec = spec;
+    po.path = "$.prompt";
+    int rc = fewshot_prompt_new(&a->prompt, a->env, &po);
+    json_decref(spec);
+    if (rc)
+        return rc;
+    fewshot_prompt_parse_options(a->prompt, &pa);
+    if ((rc = fewshot_parse_options_from_json(&pa, json_object_get(arm, "parse"), NULL,
+                                              "$.parse")) != 0)
+        return rc;
+    a->reask = pa.reask;
+    return fewshot_parser_new(&a->parser, fewshot_env_act_space(a->env), &pa);
+}
+
+static int load_demos(fewshot_agent *a, const json_t *arm)
+{
+    const char *file = json_string_value(json_object_get(json_object_get(arm, "demos"), "file"));
+    if (!file)
+        return 0;
+    return fewshot_demos_load(&a->own_demos, file);
+}
+
+int fewshot__agent_new_shared(fewshot_agent **out, fewshot_env *env,
+                              const fewshot_agent_options *opts, fewshot__retriever *ret)
+{
+    fewshot_agent_options defaults = FEWSHOT_AGENT_OPTIONS_INIT;
+    int rc = 0;
+    *out = NULL;
+    if (!opts)
+        opts = &defaults;
+    if (opts->version != FEWSHOT_AGENT_OPTIONS_VERSION)
+        return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_agent_options version %u, expected %u",
+                                 opts->version, FEWSHOT_AGENT_OPTIONS_VERSION);
+    fewshot_agent *a = calloc(1, sizeof *a);
+    if (!a)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    a->env = env;
+    a->seed = opts->seed;
+    a->act_dim = fewshot_env_act_space(env)->dim;
+    a->obs_dim = fewshot_env_obs_space(env)->dim;
+    a->action = calloc(a->act_dim + 1, sizeof *a->action);
+    a->last = calloc(a->act_dim + 1, sizeof *a->last);
+    a->expert = calloc(a->act_dim + 1, sizeof *a->expert);
+    a->obs = calloc(a->obs_dim + 1, sizeof *a->obs);
+    a->hist_ctx = json_array();
+    a->hist_next = json_array();
+    if (!a->action || !a->last || !a->expert || !a->obs) {
+        fewshot_agent_free(a);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    const json_t *arm = opts->arm;
+    if (opts->policy && strcmp(opts->policy, "knn-imitation") != 0) {
+        a->kind = AGENT_POLICY;
+        rc = fewshot_policy_new(&a->policy, env, opts->policy, opts->seed);
+    } else {
+        a->kind = opts->policy ? AGENT_KNN : AGENT_LLM;
+        if (ret) {
+            a->ret = fewshot__retriever_ref(ret);
+        } else {
+            fewshot_demos *demos = opts->demos;
+            if (!demos && (rc = load_demos(a, arm)) == 0)
+                demos = a->own_demos;
+            if (rc == 0)
+                rc = fewshot__retriever_new(&a->ret, env, arm, demos);
+        }
+        if (rc == 0 && a->kind == AGENT_KNN && !a->ret->n)
+            rc = fewshot_error_set(FEWSHOT_EINVAL, "knn-imitation needs demonstrations: set "
+                                   "demos (a file or generation settings)");
+        if (rc == 0 && a->kind == AGENT_LLM)
+            rc = fewshot__retriever_selector(a->ret, opts->seed, &a->selector,
+                                             &a->own_selector);
+        if (rc == 0 && a->kind == AGENT_LLM)
+            rc = fewshot_buffer_new(&a->buffer, a->ret->buffer);
+        if (rc == 0 && a->ret->dim)
+            a->query = calloc(a->ret->dim, sizeof *a->query);
+        if (rc == 0 && a->kind == AGENT_LLM)
+            rc = make_prompt(a, arm);
+        if (rc == 0 && a->kind == AGENT_LLM) {
+            a->llm = opts->llm;     /* NULL: made from the arm's llm section on first use */
+            a->llm_config = json_deep_copy(json_object_get(arm, "llm"));
+        }
+    }
+    if (rc) {
+        fewshot_agent_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int fewshot_agent_new(fewshot_agent **out, fewshot_env *env, const fewshot_agent_options *opts)
+{
+    return fewshot__agent_new_shared(out, env, opts, NULL);
+}
+
+static void clear_decision(fewshot_agent *a)
+{
+    json_decref(a->input);
+    json_decref(a->ctx);
+    json_decref(a->decision);
+    free(a->first_reply);
+    a->input = a->ctx = a->decision = NULL;
+    a->first_reply = NULL;
+    a->reasked = a->waiting = a->ready = a->failed = 0;
+}
+
+void fewshot_agent_free(fewshot_agent *agent)
+{
+    if (!agent)
+        return;
+    clear_decision(agent);
+    fewshot_policy_free(agent->policy);
+    fewshot_prompt_free(agent->prompt);
+    fewshot_parser_free(agent->parser);
+    fewshot_buffer_free(agent->buffer);
+    if (agent->own_selector)
+        fewshot_selector_free(agent->selector);
+    fewshot__retriever_unref(agent->ret);
+    fewshot_demos_free(agent->own_demos);
+    if (agent->own_llm)
+        fewshot_llm_free(agent->llm);
+    json_decref(agent->llm_config);
+    json_decref(agent->hist_ctx);
+    json_decref(agent->hist_next);
+    free(agent->query);
+    free(agent->action);
+    free(agent->last);
+    free(agent->expert);
+    free(agent->obs);
+    free(agent);
+}
+
+int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
+{
+    clear_decision(agent);
+    agent->seed = seed;
+    agent->has_last = 0;
+    if (agent->policy)
+        fewshot_policy_reset(agent->policy, seed);
+    if (agent->buffer)
+        fewshot_buffer_clear(agent->buffer);
+    if (agent->own_selector)
+        fewshot_selector_reseed(agent->selector, agent->ret->sopts.seed ^ seed);
+    json_array_clear(agent->hist_ctx);
+    json_array_clear(agent->hist_next);
+    return 0;
+}
+
+int fewshot_agent_uses_llm(const fewshot_agent *agent)
+{
+    return agent->kind == AGENT_LLM;
+}
+
+fewshot_llm *fewshot_agent_llm(const fewshot_agent *agent)
+{
+    return agent->llm;
+}
+
+/* ---------------------------------------------------------------- the prompt */
+
+static const char *role_source_name(const char *role)
+{
+    return role ? role : "expert";
+}
+
+static int source_of(const char *role)
+{
+    if (role && strcmp(role, "representative") == 0)
+        return FEWSHOT_DEMO_REPRESENTATIVE;
+    if (role && strcmp(role, "historical") == 0)
+        return FEWSHOT_DEMO_HISTORICAL;
+    return FEWSHOT_DEMO_EXPERT;
+}
+
+/* A demonstration's action in this env's dimension: its own when the dimensions agree;
+ * otherwise the first values, padded with their mean. */
+static void fit_action(const double *src, size_t n, double *dst, size_t m)
+{
+    double mean = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += src[i];
+    mean = n ? mean / (double)n : 0;
+    for (size_t i = 0; i < m; i++)
+        dst[i] = i < n ? src[i] : mean;
+}
+
+static void hash_text(const char *text, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
+    for (unsigned int i = 0; i < len && i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+    out[64] = '\0';
+}
+
+/* Select demonstrations for the current state and render the prompt. */
+static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_output *po,
+                        json_t **demos_out)
+{
+    fewshot_selection sel = {0};
+    int rc = 0;
+    json_decref(a->ctx);
+    a->ctx = NULL;
+    if ((rc = fewshot_env_context(a->env, obs, &a->ctx)) != 0)
+        return rc;
+    if (fewshot__retriever_needs_query(a->ret))
+        rc = fewshot__retriever_query(a->ret, a->env, obs, a->ctx, a->query);
+    if (rc == 0)
+        rc = fewshot_selector_select(a->selector, a->query, a->buffer, &sel);
+    if (rc) {
+        fewshot_selection_clear(&sel);
+        return rc;
+    }
+    fewshot_prompt_demo *pd = calloc(sel.count + 1, sizeof *pd);
+    double *acts = calloc((sel.count + 1) * (a->act_dim + 1), sizeof *acts);
+    json_t *list = json_array();
+    if (!pd || !acts) {
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t pushed = fewshot_buffer_pushed(a->buffer), held = fewshot_buffer_count(a->buffer);
+    for (size_t i = 0; i < sel.count; i++) {
+        const fewshot_pick *p = &sel.picks[i];
+        const fewshot_demo *d;
+        char id[64];
+        double *act = acts + i * (a->act_dim + 1);
+        if (p->origin == FEWSHOT_ORIGIN_DATASET) {
+            d = fewshot_demos_get(a->ret->demos, p->item);
+            pd[i].context = json_array_get(a->ret->contexts, p->item);
+            pd[i].next_context = json_array_get(a->ret->next_contexts, p->item);
+            snprintf(id, sizeof id, "demo:%zu", p->item);
+        } else {
+            d = fewshot_buffer_get(a->buffer, p->item);
+            size_t step = (size_t)(pushed - held) + p->item;
+            pd[i].context = json_array_get(a->hist_ctx, step);
+            pd[i].next_context = json_array_get(a->hist_next, step);
+            snprintf(id, sizeof id, "step:%zu", step);
+        }
+        if (!d || !pd[i].context) {
+            rc = fewshot_error_set(FEWSHOT_ERROR, "selection returned an unknown item");
+            goto done;
+        }
+        fit_action(d->action, d->act_dim, act, a->act_dim);
+        pd[i].source = source_of(p->role);
+        pd[i].action = act;
+        pd[i].reward = d->reward;
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "id", id, "selector",
+                                              p->selector ? p->selector : "",
+                                              "role", role_source_name(p->role),
+                                              "score", isfinite(p->score) ? p->score : 0.0));
+    }
+    fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
+    in.context = a->ctx;
+    in.demos = pd;
+    in.n_demos = sel.count;
+    rc = fewshot_prompt_build(a->prompt, &in, po);
+done:
+    free(pd);
+    free(acts);
+    fewshot_selection_clear(&sel);
+    if (rc)
+        json_decref(list);
+    else
+        *demos_out = list;
+    return rc;
+}
+
+int fewshot_agent_prompt(fewshot_agent *agent, const double *obs, json_t **out)
+{
+    fewshot_prompt_output po = FEWSHOT_PROMPT_OUTPUT_INIT;
+    json_t *demos = NULL;
+    *out = NULL;
+    if (agent->kind != AGENT_LLM)
+        return fewshot_error_set(FEWSHOT_EINVAL, "this agent does not prompt an LLM");
+    int rc = build_prompt(agent, obs ? obs : fewshot_env_obs(agent->env), &po, &demos);
+    if (rc)
+        return rc;
+    json_t *o = json_pack("{s:s, s:s, s:I, s:O, s:o}", "style",
+                          po.style == FEWSHOT_PROMPT_CHAT ? "chat" : "completion",
+                          "text", po.text ? po.text : "", "tokens", (json_int_t)po.tokens,
+                          "components", po.components ? po.components : json_array(),
+                          "demos", demos);
+    if (po.messages)
+        json_object_set(o, "messages", po.messages);
+    fewshot_prompt_output_clear(&po);
+    *out = o;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- deciding */
+
+static int submit(fewshot_agent *a)
+{
+    if (!a->llm) {
+        int rc = fewshot_llm_new_from_config(&a->llm, a->llm_config, NULL);
+        if (rc)
+            return rc;
+        a->own_llm = 1;
+    }
+    const fewshot_llm_params *params = fewshot_llm_default_params(a->llm);
+    int endpoint = a->style == FEWSHOT_PROMPT_CHAT ? FEWSHOT_LLM_CHAT : FEWSHOT_LLM_COMPLETION;
+    int rc = fewshot_llm_submit(a->llm, endpoint, a->input, params, a, NULL);
+    if (rc == 0)
+        a->waiting = 1;
+    return rc;
+}
+
+static int start_llm(fewshot_agent *a, const double *obs)
+{
+    fewshot_prompt_output po = FEWSHOT_PROMPT_OUTPUT_INIT;
+    json_t *demos = NULL;
+    int rc = build_prompt(a, obs, &po, &demos);
+    if (rc)
+        return rc;
+    char hash[65];
+    hash_text(po.text ? po.text : "", hash);
+    a->style = po.style;
+    a->input = po.style == FEWSHOT_PROMPT_CHAT ? json_incref(po.messages)
+                                               : json_string(po.text ? po.text : "");
+    a->decision = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:b}", "prompt_hash",
+                            hash, "demos", demos, "prompt_estimate", (json_int_t)po.tokens,
+                            "llm_calls", (json_int_t)0, "prompt_tokens", (json_int_t)0,
+                            "completion_tokens", (json_int_t)0, "latency", 0.0, "cost", 0.0,
+                            "cache_hit", 0);
+    fewshot_prompt_output_clear(&po);
+    if ((rc = submit(a)) != 0)
+        return rc;
+    return FEWSHOT_EAGAIN;
+}
+
+static int start_knn(fewshot_agent *a, const double *obs)
+{
+    size_t item;
+    json_t *ctx = NULL;
+    int rc = 0;
+    if (a->ret->text)
+        rc = fewshot_env_context(a->env, obs, &ctx);
+    if (rc == 0)
+        rc = fewshot__retriever_query(a->ret, a->env, obs, ctx, a->query);
+    json_decref(ctx);
+    if (rc == 0)
+        rc = fewshot__retriever_nearest(a->ret, a->query, &item);
+    if (rc)
+        return rc;
+    const fewshot_demo *d = fewshot_demos_get(a->ret->demos, item);
+    fit_action(d->action, d->act_dim, a->action, a->act_dim);
+    char id[64];
+    snprintf(id, sizeof id, "demo:%zu", item);
+    a->decision = json_pack("{s:[{s:s, s:s, s:s}]}", "demos", "id", id, "selector", "knn",
+                            "role", "expert");
+    return 0;
+}
+
+int fewshot_agent_start(fewshot_agent *agent, const double *obs)
+{
+    int rc;
+    clear_decision(agent);
+    if (!obs)
+        obs = fewshot_env_obs(agent->env);
+    if (!obs)
+        return fewshot_error_set(FEWSHOT_EINVAL, "no observation: reset the environment first");
+    memcpy(agent->obs, obs, agent->obs_dim * sizeof *obs);
+    switch (agent->kind) {
+    case AGENT_POLICY:
+        rc = fewshot_policy_act(agent->policy, obs, agent->action);
+        break;
+    case AGENT_KNN:
+        rc = start_knn(agent, obs);
+        break;
+    default:
+        rc = start_llm(agent, obs);
+        if (rc == FEWSHOT_EAGAIN)
+            return rc;
+        break;
+    }
+    if (rc)
+        return rc;
+    fewshot_space_clip(fewshot_env_act_space(agent->env), agent->action);
+    agent->ready = 1;
+    return 0;
+}
+
+static void set_num(json_t *obj, const char *key, double add)
+{
+    json_t *v = json_object_get(obj, key);
+    if (json_is_integer(v))
+        json_object_set_new(obj, key, json_integer(json_integer_value(v) + (json_int_t)add));
+    else
+        json_object_set_new(obj, key, json_real(json_number_value(v) + add));
+}
+
+static void fail(fewshot_agent *a, int code, const char *what, const char *detail)
+{
+    a->failed = 1;
+    a->error_code = code;
+    snprintf(a->error_msg, sizeof a->error_msg, "%s%s", what, detail);
+}
+
+/* Parse a reply; re-ask once or fall back as configured. */
+static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
+{
+    json_t *d = a->decision;
+    set_num(d, "llm_calls", 1);
+    set_num(d, "prompt_tokens", (double)reply->usage.prompt_tokens);
+    set_num(d, "completion_tokens", (double)reply->usage.completion_tokens);
+    set_num(d, "cost", reply->usage.cost);
+    set_num(d, "latency", reply->latency);
+    if (reply->cache_hit)
+        json_object_set_new(d, "cache_hit", json_true());
+    if (reply->status != 0) {
+        fail(a, reply->status, "the LLM request failed: ", reply->error);
+        return;
+    }
+    const char *text = reply->text ? reply->text : "";
+    if (a->first_reply) {
+        size_t n = strlen(a->first_reply) + strlen(text) + 32;
+        char *both = malloc(n);
+        snprintf(both, n, "%s\n--- re-asked ---\n%s", a->first_reply, text);
+        json_object_set_new(d, "reply", json_string(both));
+        free(both);
+    } else {
+        json_object_set_new(d, "reply", json_string(text));
+    }
+    fewshot_parse_result res;
+    int rc = fewshot_parser_parse(a->parser, text, (size_t)-1, a->action, &res);
+    if (rc == 0) {
+        json_object_set_new(d, "parse", json_pack("{s:b, s:s, s:b, s:i, s:i}", "ok", 1,
+                                                  "pattern", res.pattern ? res.pattern : "",
+                                                  "reasked", a->reasked, "clamped",
+                                                  (int)res.clamped, "rounded",
+                                                  (int)res.rounded));
+        a->ready = 1;
+        return;
+    }
+    if (a->reask && !a->reasked) {
+        char *msg = NULL;
+        if (fewshot_parser_reask(a->parser, &res, &msg) == 0) {
+            a->first_reply = strdup(text);
+            a->reasked = 1;
+            if (a->style == FEWSHOT_PROMPT_CHAT) {
+                json_array_append_new(a->input, json_pack("{s:s, s:s}", "role", "assistant",
+                                                          "content", text));
+                json_array_append_new(a->input, json_pack("{s:s, s:s}", "role", "user",
+                                                          "content", msg));
+            } else {
+                const char *prev = json_string_value(a->input);
+                size_t n = strlen(prev) + strlen(text) + strlen(msg) + 32;
+                char *next = malloc(n);
+                snprintf(next, n, "%s%s\n\n%s\nActions:", prev, text, msg);
+                json_decref(a->input);
+                a->input = json_string(next);
+                free(next);
+            }
+            free(msg);
+            if (submit(a) == 0)
+                return;
+            fail(a, fewshot_error_last()->code, "", fewshot_error_last()->message);
+            return;
+        }
+    }
+    /* fall back: the expert's action when the plugin has one */
+    const double *expert = NULL;
+    if (fewshot_env_policies(a->env)[0] &&
+        fewshot_env_policy(a->env, "expert", a->obs, a->expert) == 0)
+        expert = a->expert;
+    fewshot_error_clear();
+    int frc = fewshot_parser_fallback(a->parser, a->has_last ? a->last : NULL, expert,
+                                      a->action, &res);
+    json_object_set_new(d, "parse", json_pack("{s:b, s:s, s:s, s:b, s:s}", "ok", 0, "reason",
+                                              res.reason, "pattern",
+                                              res.pattern ? res.pattern : "", "reasked",
+                                              a->reasked, "fallback",
+                                              res.fallback ? res.fallback : "none"));
+    if (frc) {
+        fail(a, FEWSHOT_EPARSE, "the reply could not be parsed and parse.fallback is none: ",
+             res.reason);
+        return;
+    }
+    a->ready = 1;
+}
+
+int fewshot_agent_deliver(fewshot_llm_reply *reply)
+{
+    fewshot_agent *a = reply ? reply->user : NULL;
+    if (!a || a->kind != AGENT_LLM || !a->waiting) {
+        fewshot_llm_reply_free(reply);
+        return fewshot_error_set(FEWSHOT_EINVAL, "a reply no agent is waiting for");
+    }
+    a->waiting = 0;
+    take_reply(a, reply);
+    fewshot_llm_reply_free(reply);
+    if (a->ready)
+        fewshot_space_clip(fewshot_env_act_space(a->env), a->action);
+    return 0;
+}
+
+int fewshot_agent_poll(fewshot_agent *agent)
+{
+    if (agent->failed)
+        return fewshot_error_set(agent->error_code ? agent->error_code : FEWSHOT_ERROR, "%s",
+                                 agent->error_msg);
+    return agent->ready ? 0 : FEWSHOT_EAGAIN;
+}
+
+int fewshot_agent_action(fewshot_agent *agent, double *action)
+{
+    if (!agent->ready)
+        return fewshot_error_set(FEWSHOT_EAGAIN, "the agent has not decided yet");
+    memcpy(action, agent->action, agent->act_dim * sizeof *action);
+    return 0;
+}
+
+int fewshot_agent_act(fewshot_agent *agent, const double *obs, double *action)
+{
+    int rc = fewshot_agent_start(agent, obs);
+    while (rc == FEWSHOT_EAGAIN) {
+        fewshot_llm_reply *reply = NULL;
+        int got = fewshot_llm_poll(agent->llm, 100, &reply);
+        if (got < 0)
+            return got;
+        if (got == 1)
+            fewshot_agent_deliver(reply);
+        rc = fewshot_agent_poll(agent);
+    }
+    return rc ? rc : fewshot_agent_action(agent, action);
+}
+
+int fewshot_agent_observe(fewshot_agent *agent, const double *action, const fewshot_step *step)
+{
+    memcpy(agent->last, action, agent->act_dim * sizeof *action);
+    agent->has_last = 1;
+    if (agent->kind != AGENT_LLM)
+        return 0;
+    json_t *next = NULL;
+    int rc = fewshot_env_context(agent->env, step->obs, &next);
+    if (rc)
+        return rc;
+    json_t *ctx = agent->ctx ? json_incref(agent->ctx) : NULL;
+    if (!ctx && (rc = fewshot_env_context(agent->env, agent->obs, &ctx)) != 0) {
+        json_decref(next);
+        return rc;
+    }
+    json_array_append_new(agent->hist_ctx, ctx);
+    json_array_append_new(agent->hist_next, next);
+    fewshot_demo t = {0};
+    t.episode = 0;
+    t.step = json_array_size(agent->hist_ctx) - 1;
+    t.obs = agent->obs;
+    t.obs_dim = agent->obs_dim;
+    t.action = action;
+    t.act_dim = agent->act_dim;
+    t.reward = step->reward;
+    t.terms = step->terms;
+    t.next_obs = step->obs;
+    t.done = step->done;
+    t.truncated = step->truncated;
+    t.source = "llm";
+    return fewshot_buffer_push(agent->buffer, &t);
+}
+
+json_t *fewshot_agent_decision(const fewshot_agent *agent)
+{
+    return agent->decision ? json_deep_copy(agent->decision) : json_object();
+}

@@ -1,0 +1,446 @@
+/*
+ * The results database of a run directory: results.sqlite in WAL mode, one transaction per
+ * episode (its row and all its steps), a run table holding the config hash and the resolved
+ * config so a directory is never reused for a different config.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "fewshot/error.h"
+#include "results.h"
+
+struct fewshot__results {
+    sqlite3 *db;
+    char *dir;
+    char *path;
+    char *hash;
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS run(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS episodes("
+    " id TEXT PRIMARY KEY, ord INTEGER, arm TEXT, scenario TEXT, seed INTEGER, status TEXT,"
+    " steps INTEGER, reward REAL, terms TEXT, llm_calls INTEGER, prompt_tokens INTEGER,"
+    " completion_tokens INTEGER, cost REAL, parse_failures INTEGER, cache_hits INTEGER,"
+    " error TEXT, seconds REAL, finished TEXT);"
+    "CREATE TABLE IF NOT EXISTS steps("
+    " episode TEXT, t INTEGER, obs TEXT, action TEXT, reward REAL, terms TEXT,"
+    " prompt_hash TEXT, reply TEXT, demos TEXT, parse TEXT, prompt_tokens INTEGER,"
+    " completion_tokens INTEGER, latency REAL, cache_hit INTEGER,"
+    " PRIMARY KEY(episode, t));";
+
+static int db_error(fewshot__results *r, const char *what)
+{
+    return fewshot_error_set_at(FEWSHOT_EIO, r->path, 0, 0, "%s: %s", what, sqlite3_errmsg(r->db));
+}
+
+static int exec(fewshot__results *r, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(r->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = fewshot_error_set_at(FEWSHOT_EIO, r->path, 0, 0, "%s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+static int make_dir(const char *dir)
+{
+    char *copy = strdup(dir);
+    if (!copy)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
+            int rc = fewshot_error_set_at(FEWSHOT_EIO, copy, 0, 0, "cannot create directory: %s",
+                                          strerror(errno));
+            free(copy);
+            return rc;
+        }
+        *p = '/';
+    }
+    int rc = 0;
+    if (mkdir(copy, 0777) != 0 && errno != EEXIST)
+        rc = fewshot_error_set_at(FEWSHOT_EIO, copy, 0, 0, "cannot create directory: %s",
+                                  strerror(errno));
+    free(copy);
+    return rc;
+}
+
+json_t *fewshot__results_meta(fewshot__results *r, const char *key)
+{
+    sqlite3_stmt *st;
+    json_t *out = NULL;
+    if (sqlite3_prepare_v2(r->db, "SELECT value FROM run WHERE key = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        out = json_loads((const char *)sqlite3_column_text(st, 0), JSON_DECODE_ANY, NULL);
+    sqlite3_finalize(st);
+    return out;
+}
+
+int fewshot__results_set_meta(fewshot__results *r, const char *key, const json_t *value)
+{
+    sqlite3_stmt *st;
+    char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS |
+                                   JSON_REAL_PRECISION(17));
+    if (sqlite3_prepare_v2(r->db, "INSERT OR REPLACE INTO run(key, value) VALUES (?, ?)", -1,
+                           &st, NULL) != SQLITE_OK) {
+        free(text);
+        return db_error(r, "cannot write the run table");
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(r, "cannot write the run table");
+    sqlite3_finalize(st);
+    free(text);
+    return rc;
+}
+
+/* Name the top-level sections where two configs differ, for the mismatch message. */
+static void differing_sections(const json_t *a, const json_t *b, char *buf, size_t size)
+{
+    const char *key;
+    json_t *value;
+    size_t used = 0;
+    buf[0] = '\0';
+    json_object_foreach((json_t *)a, key, value) {
+        if (!json_equal(value, json_object_get(b, key)) && used < size)
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", key);
+    }
+    json_object_foreach((json_t *)b, key, value) {
+        if (!json_object_get(a, key) && used < size)
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", key);
+    }
+}
+
+int fewshot__results_open(fewshot__results **out, const char *dir, int create, const char *hash,
+                          const json_t *config)
+{
+    struct stat sb;
+    int rc;
+    *out = NULL;
+    fewshot__results *r = calloc(1, sizeof *r);
+    if (!r)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    r->dir = strdup(dir);
+    r->path = malloc(strlen(dir) + 32);
+    if (!r->dir || !r->path) {
+        fewshot__results_close(r);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    sprintf(r->path, "%s/results.sqlite", dir);
+    if (!create && stat(r->path, &sb) != 0) {
+        rc = fewshot_error_set_at(FEWSHOT_ENOTFOUND, dir, 0, 0, "not a run directory (no "
+                                  "results.sqlite)");
+        fewshot__results_close(r);
+        return rc;
+    }
+    if (create && (rc = make_dir(dir)) != 0) {
+        fewshot__results_close(r);
+        return rc;
+    }
+    int flags = create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READWRITE;
+    if (sqlite3_open_v2(r->path, &r->db, flags, NULL) != SQLITE_OK) {
+        rc = db_error(r, "cannot open the results database");
+        fewshot__results_close(r);
+        return rc;
+    }
+    sqlite3_busy_timeout(r->db, 10000);
+    if ((rc = exec(r, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")) != 0 ||
+        (rc = exec(r, schema)) != 0) {
+        fewshot__results_close(r);
+        return rc;
+    }
+    json_t *stored = fewshot__results_meta(r, "config_hash");
+    if (stored && hash && strcmp(json_string_value(stored), hash) != 0) {
+        json_t *old = fewshot__results_meta(r, "config");
+        char diff[512];
+        differing_sections(old, config, diff, sizeof diff);
+        rc = fewshot_error_set_at(FEWSHOT_EMISMATCH, dir, 0, 0,
+                                  "this run directory holds results of a different config "
+                                  "(config %.12s, this one %.12s; differing sections: %s); "
+                                  "use the same config and --set values to resume, or another "
+                                  "output directory", json_string_value(stored), hash,
+                                  diff[0] ? diff : "none at top level");
+        json_decref(old);
+        json_decref(stored);
+        fewshot__results_close(r);
+        return rc;
+    }
+    if (!stored && hash) {
+        json_t *h = json_string(hash);
+        char when[32];
+        time_t now = time(NULL);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        json_t *w = json_string(when);
+        rc = fewshot__results_set_meta(r, "config_hash", h);
+        if (rc == 0)
+            rc = fewshot__results_set_meta(r, "config", config);
+        if (rc == 0)
+            rc = fewshot__results_set_meta(r, "created", w);
+        json_decref(h);
+        json_decref(w);
+        if (rc) {
+            fewshot__results_close(r);
+            return rc;
+        }
+        stored = json_string(hash);
+    }
+    if (stored)
+        r->hash = strdup(json_string_value(stored));
+    json_decref(stored);
+    *out = r;
+    return 0;
+}
+
+void fewshot__results_close(fewshot__results *r)
+{
+    if (!r)
+        return;
+    if (r->db)
+        sqlite3_close(r->db);
+    free(r->dir);
+    free(r->path);
+    free(r->hash);
+    free(r);
+}
+
+const char *fewshot__results_hash(const fewshot__results *r)
+{
+    return r->hash ? r->hash : "";
+}
+
+int fewshot__results_config(fewshot__results *r, json_t **out)
+{
+    *out = fewshot__results_meta(r, "config");
+    if (!*out)
+        return fewshot_error_set_at(FEWSHOT_ENOTFOUND, r->path, 0, 0, "the run has no recorded "
+                                    "config");
+    return 0;
+}
+
+int fewshot__results_finished(fewshot__results *r, json_t **out)
+{
+    sqlite3_stmt *st;
+    *out = json_object();
+    if (sqlite3_prepare_v2(r->db, "SELECT id FROM episodes WHERE status = 'ok'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(r, "cannot read episodes");
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_object_set_new(*out, (const char *)sqlite3_column_text(st, 0), json_true());
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Bind a JSON member: text for strings, numbers as numbers, objects/arrays as JSON text. */
+static void bind_json(sqlite3_stmt *st, int idx, const json_t *v)
+{
+    if (!v || json_is_null(v)) {
+        sqlite3_bind_null(st, idx);
+    } else if (json_is_string(v)) {
+        sqlite3_bind_text(st, idx, json_string_value(v), -1, SQLITE_TRANSIENT);
+    } else if (json_is_integer(v)) {
+        sqlite3_bind_int64(st, idx, json_integer_value(v));
+    } else if (json_is_real(v)) {
+        sqlite3_bind_double(st, idx, json_real_value(v));
+    } else if (json_is_boolean(v)) {
+        sqlite3_bind_int(st, idx, json_is_true(v));
+    } else {
+        char *text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        sqlite3_bind_text(st, idx, text, -1, free);
+    }
+}
+
+static const char *const episode_cols[] = {
+    "id", "ord", "arm", "scenario", "seed", "status", "steps", "reward", "terms", "llm_calls",
+    "prompt_tokens", "completion_tokens", "cost", "parse_failures", "cache_hits", "error",
+    "seconds", "finished",
+};
+static const char *const step_cols[] = {
+    "t", "obs", "action", "reward", "terms", "prompt_hash", "reply", "demos", "parse",
+    "prompt_tokens", "completion_tokens", "latency", "cache_hit",
+};
+#define N_EPISODE_COLS (sizeof episode_cols / sizeof episode_cols[0])
+#define N_STEP_COLS (sizeof step_cols / sizeof step_cols[0])
+
+int fewshot__results_store(fewshot__results *r, const json_t *episode, const json_t *steps)
+{
+    sqlite3_stmt *ep = NULL, *st = NULL;
+    const char *id = json_string_value(json_object_get(episode, "id"));
+    int rc = exec(r, "BEGIN IMMEDIATE");
+    if (rc)
+        return rc;
+    char sql[1024];
+    sqlite3_stmt *del;
+    if (sqlite3_prepare_v2(r->db, "DELETE FROM steps WHERE episode = ?", -1, &del, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(del, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(del) != SQLITE_DONE)
+            rc = db_error(r, "cannot replace the episode");
+        sqlite3_finalize(del);
+    } else {
+        rc = db_error(r, "cannot replace the episode");
+    }
+    if (rc)
+        goto fail;
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO episodes VALUES "
+             "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ','now'))");
+    if (sqlite3_prepare_v2(r->db, sql, -1, &ep, NULL) != SQLITE_OK) {
+        rc = db_error(r, "cannot store the episode");
+        goto fail;
+    }
+    for (size_t i = 0; i + 1 < N_EPISODE_COLS; i++)
+        bind_json(ep, (int)i + 1, json_object_get(episode, episode_cols[i]));
+    if (sqlite3_step(ep) != SQLITE_DONE) {
+        rc = db_error(r, "cannot store the episode");
+        goto fail;
+    }
+    if (sqlite3_prepare_v2(r->db, "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+                           &st, NULL) != SQLITE_OK) {
+        rc = db_error(r, "cannot store steps");
+        goto fail;
+    }
+    size_t i;
+    json_t *step;
+    json_array_foreach(steps, i, step) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        for (size_t c = 0; c < N_STEP_COLS; c++)
+            bind_json(st, (int)c + 2, json_object_get(step, step_cols[c]));
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = db_error(r, "cannot store a step");
+            goto fail;
+        }
+    }
+    sqlite3_finalize(ep);
+    sqlite3_finalize(st);
+    return exec(r, "COMMIT");
+fail:
+    sqlite3_finalize(ep);
+    sqlite3_finalize(st);
+    sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* A column as JSON: TEXT holding JSON objects/arrays is decoded for the listed columns. */
+static json_t *column_json(sqlite3_stmt *st, int c, int decode)
+{
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, c));
+    case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, c));
+    case SQLITE_NULL: return json_null();
+    default: {
+        const char *text = (const char *)sqlite3_column_text(st, c);
+        if (decode) {
+            json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+            if (v)
+                return v;
+        }
+        return json_string(text);
+    }
+    }
+}
+
+static int is_json_column(const char *name)
+{
+    return strcmp(name, "terms") == 0 || strcmp(name, "obs") == 0 ||
+           strcmp(name, "action") == 0 || strcmp(name, "demos") == 0 ||
+           strcmp(name, "parse") == 0;
+}
+
+static int query_rows(fewshot__results *r, const char *sql, const char *param, json_t **out)
+{
+    sqlite3_stmt *st;
+    *out = json_array();
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(r, "cannot read results");
+    if (param)
+        sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+    int n = sqlite3_column_count(st), s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *row = json_object();
+        for (int c = 0; c < n; c++) {
+            const char *name = sqlite3_column_name(st, c);
+            json_object_set_new(row, name, column_json(st, c, is_json_column(name)));
+        }
+        json_array_append_new(*out, row);
+    }
+    sqlite3_finalize(st);
+    return s == SQLITE_DONE ? 0 : db_error(r, "cannot read results");
+}
+
+int fewshot__results_episodes(fewshot__results *r, json_t **out)
+{
+    return query_rows(r, "SELECT * FROM episodes ORDER BY ord", NULL, out);
+}
+
+int fewshot__results_steps(fewshot__results *r, const char *episode, json_t **out)
+{
+    return query_rows(r, "SELECT t, obs, action, reward, terms, prompt_hash, reply, demos, parse,"
+                      " prompt_tokens, completion_tokens, latency, cache_hit FROM steps"
+                      " WHERE episode = ? ORDER BY t", episode, out);
+}
+
+int fewshot__results_import(fewshot__results *r, const char *dir, size_t *copied)
+{
+    char *path = malloc(strlen(dir) + 32);
+    if (!path)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    sprintf(path, "%s/results.sqlite", dir);
+    sqlite3_stmt *st;
+    int rc = 0;
+    *copied = 0;
+    if (sqlite3_prepare_v2(r->db, "ATTACH DATABASE ? AS src", -1, &st, NULL) != SQLITE_OK) {
+        free(path);
+        return db_error(r, "cannot attach");
+    }
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_error(r, "cannot attach");
+    sqlite3_finalize(st);
+    free(path);
+    if (rc)
+        return rc;
+    rc = exec(r, "BEGIN IMMEDIATE;"
+                 "CREATE TEMP TABLE IF NOT EXISTS incoming(id TEXT PRIMARY KEY);"
+                 "DELETE FROM incoming;"
+                 "INSERT INTO incoming SELECT s.id FROM src.episodes s WHERE s.status = 'ok'"
+                 " AND NOT EXISTS (SELECT 1 FROM main.episodes m WHERE m.id = s.id"
+                 " AND m.status = 'ok');"
+                 "DELETE FROM main.steps WHERE episode IN (SELECT id FROM incoming);"
+                 "DELETE FROM main.episodes WHERE id IN (SELECT id FROM incoming);"
+                 "INSERT INTO main.episodes SELECT * FROM src.episodes"
+                 " WHERE id IN (SELECT id FROM incoming);"
+                 "INSERT INTO main.steps SELECT * FROM src.steps"
+                 " WHERE episode IN (SELECT id FROM incoming);");
+    if (rc == 0) {
+        *copied = (size_t)sqlite3_changes(r->db) > 0 ? 0 : 0;
+        sqlite3_stmt *count;
+        if (sqlite3_prepare_v2(r->db, "SELECT count(*) FROM incoming", -1, &count, NULL) ==
+            SQLITE_OK) {
+            if (sqlite3_step(count) == SQLITE_ROW)
+                *copied = (size_t)sqlite3_column_int64(count, 0);
+            sqlite3_finalize(count);
+        }
+        rc = exec(r, "COMMIT");
+    } else {
+        sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_exec(r->db, "DETACH DATABASE src", NULL, NULL, NULL);
+    return rc;
+}

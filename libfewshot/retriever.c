@@ -1,0 +1,370 @@
+/*
+ * Retrieval shared by an arm's agents: demonstration contexts (computed with an environment
+ * of each demonstration's own scenario, so demonstrations from other buildings show their own
+ * rooms), the embedder fitted on the dataset, a FAISS index of the vectors, and the selector.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fewshot/error.h"
+#include "fewshot/prompt.h"
+#include "fewshot/template.h"
+#include "retriever.h"
+
+#define FEATURES_MAX 4096
+
+static size_t int_or(const json_t *obj, const char *key, size_t dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_integer(v) ? (size_t)json_integer_value(v) : dflt;
+}
+
+static double num_or(const json_t *obj, const char *key, double dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+/* The number format of the arm's prompt ("integer", "raw", {"decimals": d}). */
+static void numbers_of(const json_t *prompt, fewshot_text_options *o)
+{
+    fewshot_text_options init = FEWSHOT_TEXT_OPTIONS_INIT;
+    *o = init;
+    json_t *n = json_object_get(prompt, "numbers");
+    if (json_is_string(n) && strcmp(json_string_value(n), "raw") == 0)
+        o->numbers = FEWSHOT_NUMBERS_RAW;
+    else if (json_is_object(n) && json_is_integer(json_object_get(n, "decimals"))) {
+        o->numbers = FEWSHOT_NUMBERS_DECIMALS;
+        o->decimals = (int)json_integer_value(json_object_get(n, "decimals"));
+    }
+}
+
+/* The state text a text embedder reads: the arm's (or plugin's) state template rendered
+ * with the translated context; the context as JSON when there is no template. */
+static int state_text(fewshot__retriever *r, const json_t *ctx, char **out)
+{
+    json_t *view;
+    int rc = fewshot_text_translate(&view, ctx, &r->numbers);
+    if (rc)
+        return rc;
+    if (r->state_template)
+        rc = fewshot_template_render_text(out, r->state_template, view, NULL);
+    else
+        *out = json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(view);
+    return rc;
+}
+
+/* Contexts of every transition, each computed by an env of the transition's scenario. */
+static int demo_contexts(fewshot__retriever *r)
+{
+    json_t *header = fewshot_demos_header(r->demos);
+    const char *plugin = json_string_value(json_object_get(header, "plugin"));
+    json_t *envs = json_array();     /* [[scenario params, env pointer as integer], ...] */
+    int rc = 0;
+    r->contexts = json_array();
+    r->next_contexts = json_array();
+    if (!plugin) {
+        json_decref(envs);
+        return fewshot_error_set(FEWSHOT_EINVAL, "the demonstrations do not name their plugin");
+    }
+    for (size_t i = 0; i < r->n && rc == 0; i++) {
+        const fewshot_demo *d = fewshot_demos_get(r->demos, i);
+        const json_t *params = d->scenario ? d->scenario : json_object_get(header, "params");
+        fewshot_env *env = NULL;
+        size_t k;
+        json_t *pair;
+        json_array_foreach(envs, k, pair) {
+            if (json_equal(json_array_get(pair, 0), (json_t *)params)) {
+                env = (fewshot_env *)(uintptr_t)json_integer_value(json_array_get(pair, 1));
+                break;
+            }
+        }
+        if (!env) {
+            if ((rc = fewshot_env_new(&env, plugin, params)) != 0) {
+                fewshot_error_prefix("demonstration %zu", i + 1);
+                break;
+            }
+            json_array_append_new(envs, json_pack("[O, I]", params ? params : json_null(),
+                                                  (json_int_t)(uintptr_t)env));
+        }
+        if (fewshot_env_obs_space(env)->dim != d->obs_dim) {
+            rc = fewshot_error_set(FEWSHOT_EMISMATCH, "demonstration %zu has %zu observation "
+                                   "values, its scenario's environment %zu", i + 1, d->obs_dim,
+                                   fewshot_env_obs_space(env)->dim);
+            break;
+        }
+        json_t *c = NULL, *nc = NULL;
+        rc = fewshot_env_context(env, d->obs, &c);
+        if (rc == 0)
+            rc = fewshot_env_context(env, d->next_obs, &nc);
+        json_array_append_new(r->contexts, c ? c : json_null());
+        json_array_append_new(r->next_contexts, nc ? nc : json_null());
+    }
+    size_t k;
+    json_t *pair;
+    json_array_foreach(envs, k, pair)
+        fewshot_env_free((fewshot_env *)(uintptr_t)json_integer_value(json_array_get(pair, 1)));
+    json_decref(envs);
+    return rc;
+}
+
+static int build_index(fewshot__retriever *r, const json_t *emb)
+{
+    fewshot_embedder_options eo = FEWSHOT_EMBEDDER_OPTIONS_INIT;
+    const char *kind = json_string_value(json_object_get(emb, "kind"));
+    eo.kind = kind ? kind : "features";
+    eo.dim = int_or(emb, "dim", 0);
+    json_t *norm = json_object_get(emb, "normalize");
+    eo.normalize = json_is_boolean(norm) ? json_is_true(norm) : -1;
+    eo.ngram_min = (unsigned int)int_or(emb, "ngram_min", 0);
+    eo.ngram_max = (unsigned int)int_or(emb, "ngram_max", 0);
+    eo.seed = int_or(emb, "seed", 0);
+    eo.base_url = json_string_value(json_object_get(emb, "base_url"));
+    eo.model = json_string_value(json_object_get(emb, "model"));
+    eo.api_key_env = json_string_value(json_object_get(emb, "api_key_env"));
+    eo.timeout_ms = (long)int_or(emb, "timeout_ms", 0);
+    eo.batch = int_or(emb, "batch", 0);
+    r->text = strcmp(eo.kind, "features") != 0;
+    int rc = fewshot_embedder_new(&r->embedder, &eo);
+    if (rc) {
+        fewshot_error_prefix("embedding");
+        return rc;
+    }
+    fewshot_embed_input *in = NULL;
+    char **texts = NULL;
+    if (r->text) {
+        in = calloc(r->n, sizeof *in);
+        texts = calloc(r->n, sizeof *texts);
+        if (!in || !texts)
+            rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        for (size_t i = 0; i < r->n && rc == 0; i++) {
+            rc = state_text(r, json_array_get(r->contexts, i), &texts[i]);
+            in[i].text = texts[i];
+        }
+    } else {
+        rc = fewshot_embed_inputs_from_demos(r->demos, &in);
+    }
+    if (rc == 0)
+        rc = fewshot_embedder_fit(r->embedder, r->n, in);
+    /* the dimension of a remote embedder is known after its first reply */
+    size_t dim = fewshot_embedder_dim(r->embedder);
+    float *first = NULL;
+    if (rc == 0 && dim == 0) {
+        first = malloc(FEATURES_MAX * sizeof *first);
+        rc = fewshot_embedder_embed(r->embedder, 1, in, first);
+        dim = fewshot_embedder_dim(r->embedder);
+    }
+    if (rc == 0) {
+        r->dim = dim;
+        r->vectors = malloc(r->n * dim * sizeof *r->vectors + 1);
+        rc = r->vectors ? fewshot_embedder_embed(r->embedder, r->n, in, r->vectors)
+                        : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    free(first);
+    if (rc == 0) {
+        fewshot_index_options io = FEWSHOT_INDEX_OPTIONS_INIT;
+        const char *metric = json_string_value(json_object_get(emb, "metric"));
+        io.factory = json_string_value(json_object_get(emb, "index"));
+        io.metric = metric ? (strcmp(metric, "ip") == 0 ? FEWSHOT_METRIC_IP : FEWSHOT_METRIC_L2)
+                           : (r->text ? FEWSHOT_METRIC_IP : FEWSHOT_METRIC_L2);
+        rc = fewshot_index_new(&r->index, dim, &io);
+        if (rc == 0)
+            rc = fewshot_index_add(r->index, r->n, r->vectors);
+        if (rc == 0)
+            rc = fewshot_embedder_stamp(r->embedder, r->index);
+    }
+    /* token costs for the budget: a demonstration costs about its state text twice (state
+     * and feedback) plus the action line */
+    if (rc == 0 && r->sopts.token_budget) {
+        r->token_costs = calloc(r->n, sizeof *r->token_costs);
+        for (size_t i = 0; i < r->n && r->token_costs && rc == 0; i++) {
+            char *t = texts ? texts[i] : NULL;
+            if (!t)
+                rc = state_text(r, json_array_get(r->contexts, i), &t);
+            if (rc == 0)
+                r->token_costs[i] = 2 * fewshot_prompt_tokens(t, strlen(t)) + 16;
+            if (!texts)
+                free(t);
+        }
+        r->sopts.token_costs = r->token_costs;
+    }
+    if (texts)
+        for (size_t i = 0; i < r->n; i++)
+            free(texts[i]);
+    free(texts);
+    free(in);
+    return rc;
+}
+
+static void selector_options(fewshot__retriever *r, const json_t *sel)
+{
+    fewshot_selector_options so = FEWSHOT_SELECTOR_OPTIONS_INIT;
+    so.knn = int_or(sel, "knn", 4);
+    so.reward_lambda = num_or(sel, "reward_lambda", 0);
+    so.mmr_lambda = num_or(sel, "mmr_lambda", 1);
+    so.candidates = int_or(sel, "candidates", 0);
+    so.clusters = int_or(sel, "clusters", 0);
+    const char *rep = json_string_value(json_object_get(sel, "representative"));
+    so.representative = rep && strcmp(rep, "best") == 0 ? FEWSHOT_REPRESENTATIVE_BEST_REWARD
+                                                        : FEWSHOT_REPRESENTATIVE_NEAREST;
+    so.kmeans_iterations = (unsigned int)int_or(sel, "kmeans_iterations", 0);
+    so.history = int_or(sel, "history", 0);
+    const char *order = json_string_value(json_object_get(sel, "history_order"));
+    so.history_best = order && strcmp(order, "best") == 0;
+    so.random = int_or(sel, "random", 0);
+    so.seed = int_or(sel, "seed", 0);
+    so.token_budget = int_or(sel, "budget", 0);
+    json_t *list = json_object_get(sel, "order");
+    if (json_is_array(list) && json_array_size(list)) {
+        size_t len = 1, i;
+        json_t *item;
+        json_array_foreach(list, i, item)
+            len += strlen(json_string_value(item)) + 1;
+        r->order = calloc(len, 1);
+        json_array_foreach(list, i, item) {
+            if (i)
+                strcat(r->order, ",");
+            strcat(r->order, json_string_value(item));
+        }
+        so.order = r->order;
+    }
+    size_t cap = int_or(sel, "buffer", 0);
+    r->buffer = cap ? cap : (so.history > 64 ? so.history : 64);
+    r->sopts = so;
+}
+
+int fewshot__retriever_new(fewshot__retriever **out, fewshot_env *env, const json_t *arm,
+                           fewshot_demos *demos)
+{
+    *out = NULL;
+    fewshot__retriever *r = calloc(1, sizeof *r);
+    if (!r)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    r->refs = 1;
+    r->demos = demos;
+    r->n = demos ? fewshot_demos_count(demos) : 0;
+    const json_t *prompt = json_object_get(arm, "prompt");
+    numbers_of(prompt, &r->numbers);
+    selector_options(r, json_object_get(arm, "selection"));
+    const char *state = json_string_value(json_object_get(json_object_get(prompt, "templates"),
+                                                          "state"));
+    if (!state && env)
+        state = fewshot_env_template(env, "state");
+    r->state_template = state ? strdup(state) : NULL;
+    int rc = 0;
+    if (r->n) {
+        rc = demo_contexts(r);
+        if (rc == 0)
+            rc = build_index(r, json_object_get(arm, "embedding"));
+    } else {
+        /* without a dataset only the online buffer can be drawn from */
+        r->sopts.knn = r->sopts.clusters = r->sopts.random = 0;
+    }
+    if (rc == 0 && r->sopts.random == 0)
+        rc = fewshot_selector_new(&r->shared, &r->sopts, r->n ? demos : NULL, r->index,
+                                  r->vectors);
+    if (rc) {
+        fewshot_error_prefix("selection");
+        fewshot__retriever_unref(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+fewshot__retriever *fewshot__retriever_ref(fewshot__retriever *r)
+{
+    if (r)
+        r->refs++;
+    return r;
+}
+
+void fewshot__retriever_unref(fewshot__retriever *r)
+{
+    if (!r || --r->refs > 0)
+        return;
+    json_decref(r->contexts);
+    json_decref(r->next_contexts);
+    fewshot_selector_free(r->shared);
+    fewshot_selector_free(r->nearest);
+    fewshot_index_free(r->index);
+    fewshot_embedder_free(r->embedder);
+    free(r->vectors);
+    free(r->token_costs);
+    free(r->order);
+    free(r->state_template);
+    free(r);
+}
+
+int fewshot__retriever_needs_query(const fewshot__retriever *r)
+{
+    return r->index != NULL;
+}
+
+int fewshot__retriever_query(fewshot__retriever *r, fewshot_env *env, const double *obs,
+                             const json_t *ctx, float *out)
+{
+    fewshot_embed_input in = {0};
+    float feats[FEATURES_MAX];
+    char *text = NULL;
+    int rc;
+    if (r->text) {
+        if ((rc = state_text(r, ctx, &text)) != 0)
+            return rc;
+        in.text = text;
+    } else {
+        size_t dim = 0;
+        if ((rc = fewshot_env_features(env, obs, feats, FEATURES_MAX, &dim)) != 0)
+            return rc;
+        if (dim > FEATURES_MAX)
+            return fewshot_error_set(FEWSHOT_ERANGE, "the plugin has %zu features; at most %d "
+                                     "are supported", dim, FEATURES_MAX);
+        in.features = feats;
+        in.dim = dim;
+    }
+    rc = fewshot_embedder_embed(r->embedder, 1, &in, out);
+    free(text);
+    return rc;
+}
+
+int fewshot__retriever_selector(fewshot__retriever *r, uint64_t seed, fewshot_selector **out,
+                                int *own)
+{
+    if (r->shared) {
+        *out = r->shared;
+        *own = 0;
+        return 0;
+    }
+    fewshot_selector_options so = r->sopts;
+    so.seed = r->sopts.seed ^ seed;
+    *own = 1;
+    return fewshot_selector_new(out, &so, r->n ? r->demos : NULL, r->index, r->vectors);
+}
+
+int fewshot__retriever_nearest(fewshot__retriever *r, const float *query, size_t *item)
+{
+    if (!r->n)
+        return fewshot_error_set(FEWSHOT_ENOTFOUND, "knn-imitation needs demonstrations: set "
+                                 "demos (a file or generation settings)");
+    int rc;
+    if (!r->nearest) {
+        fewshot_selector_options so = FEWSHOT_SELECTOR_OPTIONS_INIT;
+        so.knn = 1;
+        if ((rc = fewshot_selector_new(&r->nearest, &so, r->demos, r->index, r->vectors)) != 0)
+            return rc;
+    }
+    fewshot_selection sel = {0};
+    if ((rc = fewshot_selector_select(r->nearest, query, NULL, &sel)) != 0)
+        return rc;
+    if (sel.count == 0) {
+        fewshot_selection_clear(&sel);
+        return fewshot_error_set(FEWSHOT_ENOTFOUND, "no demonstration found");
+    }
+    *item = sel.picks[0].item;
+    fewshot_selection_clear(&sel);
+    return 0;
+}

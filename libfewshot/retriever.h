@@ -1,0 +1,61 @@
+/*
+ * Internal: what an arm's agents share for retrieval: the demonstrations with their contexts,
+ * the embedder fitted on them, the index of their vectors, and the selector options. Built
+ * once per arm (or per agent when used alone). Not installed.
+ */
+#ifndef FEWSHOT_RETRIEVER_H
+#define FEWSHOT_RETRIEVER_H
+
+#include <jansson.h>
+#include "fewshot/demo.h"
+#include "fewshot/embed.h"
+#include "fewshot/env.h"
+#include "fewshot/index.h"
+#include "fewshot/select.h"
+#include "fewshot/text.h"
+#include "internal.h"
+
+typedef struct fewshot__retriever {
+    fewshot_demos *demos;           /* borrowed, may be NULL: no dataset */
+    size_t n;                       /* transitions */
+    json_t *contexts;               /* n raw contexts of the states */
+    json_t *next_contexts;          /* n raw contexts of the next states */
+    fewshot_embedder *embedder;     /* NULL without a dataset */
+    fewshot_index *index;
+    float *vectors;                 /* n x dim */
+    size_t dim;
+    int text;                       /* the embedder reads state texts (not features) */
+    char *state_template;           /* the state text template for text embedders */
+    fewshot_text_options numbers;
+    fewshot_selector_options sopts;
+    char *order;                    /* storage for sopts.order */
+    size_t *token_costs;
+    fewshot_selector *shared;       /* used by every agent unless random selection is on */
+    fewshot_selector *nearest;      /* knn = 1 only, for knn-imitation (made on first use) */
+    size_t buffer;                  /* online buffer capacity */
+    int refs;
+} fewshot__retriever;
+
+/* Build from an arm's sections (embedding, selection, prompt) and a dataset (may be NULL).
+ * env gives the state template for text embedders. */
+FEWSHOT_HIDDEN int fewshot__retriever_new(fewshot__retriever **out, fewshot_env *env,
+                                          const json_t *arm, fewshot_demos *demos);
+FEWSHOT_HIDDEN fewshot__retriever *fewshot__retriever_ref(fewshot__retriever *r);
+FEWSHOT_HIDDEN void fewshot__retriever_unref(fewshot__retriever *r);
+
+/* Does selection need a query vector? */
+FEWSHOT_HIDDEN int fewshot__retriever_needs_query(const fewshot__retriever *r);
+
+/* Embed the state obs (whose raw context is ctx) of env into out (r->dim floats). */
+FEWSHOT_HIDDEN int fewshot__retriever_query(fewshot__retriever *r, fewshot_env *env,
+                                            const double *obs, const json_t *ctx, float *out);
+
+/* A selector of this arm's options over its dataset (own: the caller frees it). */
+FEWSHOT_HIDDEN int fewshot__retriever_selector(fewshot__retriever *r, uint64_t seed,
+                                               fewshot_selector **out, int *own);
+
+/* The nearest demonstration to query (knn-imitation); FEWSHOT_ENOTFOUND without a dataset. */
+FEWSHOT_HIDDEN int fewshot__retriever_nearest(fewshot__retriever *r, const float *query,
+                                              size_t *item);
+
+#endif

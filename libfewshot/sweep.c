@@ -1,0 +1,687 @@
+/*
+ * The sweep runner: plan (arms x scenarios x seeds, interleaved, sharded), one event loop of
+ * episode state machines, results stored one transaction per episode, resume and merge.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fewshot/agent.h"
+#include "fewshot/env.h"
+#include "fewshot/error.h"
+#include "fewshot/sweep.h"
+#include "results.h"
+#include "sweep_internal.h"
+
+int fewshot_sweep_options_init(fewshot_sweep_options *opts, unsigned int version)
+{
+    if (version != FEWSHOT_SWEEP_OPTIONS_VERSION)
+        return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_sweep_options version %u, expected %u",
+                                 version, FEWSHOT_SWEEP_OPTIONS_VERSION);
+    fewshot_sweep_options init = FEWSHOT_SWEEP_OPTIONS_INIT;
+    *opts = init;
+    return 0;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---------------------------------------------------------------- the plan */
+
+int fewshot_sweep_plan(const fewshot_config *cfg, unsigned int shard_index,
+                       unsigned int shard_count, json_t **out)
+{
+    const json_t *arms = fewshot_config_arms(cfg), *scenarios = fewshot_config_scenarios(cfg);
+    const json_t *seeds = fewshot_config_seeds(cfg);
+    size_t na = json_array_size(arms), ns = json_array_size(scenarios);
+    size_t nseeds = json_array_size(seeds), groups = ns * nseeds;
+    *out = NULL;
+    if (shard_count && (shard_index < 1 || shard_index > shard_count))
+        return fewshot_error_set(FEWSHOT_EINVAL, "shard %u/%u: the index must be between 1 and "
+                                 "%u", shard_index, shard_count, shard_count);
+    json_t *plan = json_array();
+    size_t ord = 0;
+    for (size_t k = 0; k < nseeds; k++) {
+        json_int_t seed = json_integer_value(json_array_get(seeds, k));
+        for (size_t s = 0; s < ns; s++) {
+            const char *scenario =
+                json_string_value(json_object_get(json_array_get(scenarios, s), "name"));
+            size_t group = k * ns + s;
+            for (size_t a = 0; a < na; a++, ord++) {
+                /* Shards take whole (seed, scenario) groups so pairs stay together, unless
+                 * there are fewer groups than shards. */
+                if (shard_count) {
+                    size_t unit = groups >= shard_count ? group : ord;
+                    if (unit % shard_count != shard_index - 1)
+                        continue;
+                }
+                const char *arm = json_string_value(json_object_get(json_array_get(arms, a),
+                                                                    "name"));
+                char id[1024];
+                snprintf(id, sizeof id, "%s/%s/%" JSON_INTEGER_FORMAT, arm, scenario, seed);
+                json_array_append_new(plan, json_pack("{s:s, s:I, s:s, s:I, s:s, s:I, s:I}",
+                                                      "id", id, "ord", (json_int_t)ord,
+                                                      "arm", arm, "arm_index", (json_int_t)a,
+                                                      "scenario", scenario, "scenario_index",
+                                                      (json_int_t)s, "seed", seed));
+            }
+        }
+    }
+    *out = plan;
+    return 0;
+}
+
+static int is_local_url(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    return strncmp(p, "127.", 4) == 0 || strncmp(p, "localhost", 9) == 0 ||
+           strncmp(p, "[::1]", 5) == 0 || strncmp(p, "unix:", 5) == 0;
+}
+
+char *fewshot_sweep_arm_blocker(const json_t *arm)
+{
+    const char *kind = json_string_value(json_object_get(arm, "kind"));
+    char buf[512];
+    if (!kind || strcmp(kind, "llm") != 0)
+        return NULL;
+    const json_t *llm = json_object_get(arm, "llm");
+    const char *url = json_string_value(json_object_get(llm, "base_url"));
+    const char *model = json_string_value(json_object_get(llm, "model"));
+    const char *key_env = json_string_value(json_object_get(llm, "api_key_env"));
+    if (!url || !url[0]) {
+        snprintf(buf, sizeof buf, "no LLM endpoint is configured: set llm.base_url and "
+                 "llm.model in the config or with --set llm.base_url=URL --set llm.model=NAME");
+        return strdup(buf);
+    }
+    if (!model || !model[0]) {
+        snprintf(buf, sizeof buf, "no model is configured for %s: set llm.model (--set "
+                 "llm.model=NAME)", url);
+        return strdup(buf);
+    }
+    if (key_env && key_env[0] && (!getenv(key_env) || !getenv(key_env)[0])) {
+        if (is_local_url(url))
+            snprintf(buf, sizeof buf, "the API key variable %s (llm.api_key_env) is not set: "
+                     "export %s=..., or --set llm.api_key_env= for a server without a key",
+                     key_env, key_env);
+        else
+            snprintf(buf, sizeof buf, "the API key variable %s (llm.api_key_env) is not set "
+                     "for %s: export %s=..., or point llm.base_url at a local server (e.g. "
+                     "--set llm.base_url=http://127.0.0.1:8080/v1 --set llm.api_key_env=)",
+                     key_env, url, key_env);
+        return strdup(buf);
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+typedef struct slot {
+    const json_t *plan;         /* this episode's plan entry, or NULL when the slot is free */
+    size_t scenario;
+    fewshot_env *env;
+    fewshot_agent *agent;
+    double *obs, *next, *act;
+    size_t obs_dim, act_dim;
+    json_t *steps, *terms;
+    double reward, started;
+    size_t t;
+    long long llm_calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
+    double cost;
+} slot;
+
+typedef struct sweep {
+    const fewshot_config *cfg;
+    const fewshot_sweep_options *opts;
+    fewshot_sweep_result *res;
+    fewshot__results *db;
+    fewshot__sweep_arm *arms;   /* per arm: blocker, shared resources */
+    size_t n_arms;
+    json_t **pool;              /* per scenario: a JSON array of idle env handles (as ints) */
+    size_t n_scenarios;
+    slot *slots;
+    size_t n_slots;
+    json_int_t max_steps;
+    size_t total, done;
+    double started, last_progress;
+} sweep;
+
+static int env_take(sweep *sw, size_t scenario, fewshot_env **out)
+{
+    json_t *idle = sw->pool[scenario];
+    size_t n = json_array_size(idle);
+    if (n) {
+        *out = (fewshot_env *)(uintptr_t)json_integer_value(json_array_get(idle, n - 1));
+        json_array_remove(idle, n - 1);
+        return 0;
+    }
+    const json_t *sc = json_array_get(fewshot_config_scenarios(sw->cfg), scenario);
+    const json_t *env = json_object_get(fewshot_config_json(sw->cfg), "env");
+    int rc = fewshot_env_new(out, json_string_value(json_object_get(env, "plugin")),
+                             json_object_get(sc, "params"));
+    if (rc)
+        fewshot_error_prefix("scenario %s", json_string_value(json_object_get(sc, "name")));
+    return rc;
+}
+
+static void env_give(sweep *sw, size_t scenario, fewshot_env *env)
+{
+    if (env)
+        json_array_append_new(sw->pool[scenario], json_integer((json_int_t)(uintptr_t)env));
+}
+
+static json_t *vec_json(const double *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_real(v[i]));
+    return a;
+}
+
+static void add_terms(json_t *sum, const json_t *terms)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)terms, key, value) {
+        if (!json_is_number(value))
+            continue;
+        double old = json_number_value(json_object_get(sum, key));
+        json_object_set_new(sum, key, json_real(old + json_number_value(value)));
+    }
+}
+
+static void slot_clear(sweep *sw, slot *s)
+{
+    fewshot_agent_free(s->agent);
+    env_give(sw, s->scenario, s->env);
+    json_decref(s->steps);
+    json_decref(s->terms);
+    free(s->obs);
+    free(s->next);
+    free(s->act);
+    memset(s, 0, sizeof *s);
+}
+
+static void progress(sweep *sw, int force)
+{
+    FILE *out = sw->opts->progress;
+    double t = now_seconds();
+    if (!out || (!force && t - sw->last_progress < 0.2))
+        return;
+    sw->last_progress = t;
+    double elapsed = t - sw->started;
+    size_t ran = sw->res->ran + sw->res->failed;
+    double rate = elapsed > 0 ? (double)ran / elapsed : 0;
+    size_t left = sw->total > sw->done ? sw->total - sw->done : 0;
+    char eta[32] = "--:--";
+    if (rate > 0) {
+        long secs = (long)((double)left / rate + 0.5);
+        snprintf(eta, sizeof eta, "%ld:%02ld:%02ld", secs / 3600, secs / 60 % 60, secs % 60);
+    }
+    long long tokens = sw->res->prompt_tokens + sw->res->completion_tokens;
+    fprintf(out, "\r\033[Ksweep: %zu/%zu episodes  %.1f/s  ETA %s  tokens %lld  cost $%.4f  "
+            "failed %zu", sw->done, sw->total, rate, eta, tokens, sw->res->cost,
+            sw->res->failed);
+    fflush(out);
+}
+
+#define ARM_STOP_AFTER 3
+
+/* Store a finished (or failed) episode and free the slot. */
+static int finish(sweep *sw, slot *s, const char *error)
+{
+    json_t *ep = json_pack("{s:O, s:O, s:O, s:O, s:O, s:s, s:I, s:f, s:O, s:I, s:I, s:I, s:f,"
+                           " s:I, s:I, s:f}",
+                           "id", json_object_get(s->plan, "id"),
+                           "ord", json_object_get(s->plan, "ord"),
+                           "arm", json_object_get(s->plan, "arm"),
+                           "scenario", json_object_get(s->plan, "scenario"),
+                           "seed", json_object_get(s->plan, "seed"),
+                           "status", error ? "failed" : "ok",
+                           "steps", (json_int_t)s->t, "reward", s->reward, "terms", s->terms,
+                           "llm_calls", (json_int_t)s->llm_calls,
+                           "prompt_tokens", (json_int_t)s->prompt_tokens,
+                           "completion_tokens", (json_int_t)s->completion_tokens,
+                           "cost", s->cost, "parse_failures", (json_int_t)s->parse_failures,
+                           "cache_hits", (json_int_t)s->cache_hits,
+                           "seconds", now_seconds() - s->started);
+    if (error)
+        json_object_set_new(ep, "error", json_string(error));
+    int rc = fewshot__results_store(sw->db, ep, s->steps);
+    json_decref(ep);
+    if (rc)
+        return rc;
+    sw->done++;
+    sw->res->prompt_tokens += s->prompt_tokens;
+    sw->res->completion_tokens += s->completion_tokens;
+    sw->res->cost += s->cost;
+    fewshot__sweep_arm *arm = &sw->arms[json_integer_value(json_object_get(s->plan,
+                                                                           "arm_index"))];
+    if (error) {
+        arm->failed_in_row++;
+        /* an arm whose first episodes all fail (a bad key, a missing model) stops */
+        if (!arm->succeeded && arm->failed_in_row == ARM_STOP_AFTER && !arm->stopped) {
+            arm->stopped = 1;
+            if (sw->opts->log)
+                fprintf(sw->opts->log, "fewshot: arm %s stopped after %d failed episodes and no "
+                        "successful one; the rest of its episodes are left for a rerun\n",
+                        json_string_value(json_object_get(arm->arm, "name")), ARM_STOP_AFTER);
+        }
+    } else {
+        arm->failed_in_row = 0;
+        arm->succeeded = 1;
+    }
+    if (error) {
+        sw->res->failed++;
+        if (sw->opts->log) {
+            if (sw->opts->progress)
+                fputs("\r\033[K", sw->opts->progress);
+            fprintf(sw->opts->log, "fewshot: episode %s failed: %s\n",
+                    json_string_value(json_object_get(s->plan, "id")), error);
+        }
+    } else {
+        sw->res->ran++;
+    }
+    slot_clear(sw, s);
+    progress(sw, 0);
+    return 0;
+}
+
+static int fail_episode(sweep *sw, slot *s)
+{
+    char msg[1200];
+    fewshot_error_format(msg, sizeof msg);
+    return finish(sw, s, msg);
+}
+
+static int start_episode(sweep *sw, slot *s, const json_t *plan)
+{
+    size_t sc = (size_t)json_integer_value(json_object_get(plan, "scenario_index"));
+    size_t arm = (size_t)json_integer_value(json_object_get(plan, "arm_index"));
+    uint64_t seed = (uint64_t)json_integer_value(json_object_get(plan, "seed"));
+    const json_t *scenario = json_array_get(fewshot_config_scenarios(sw->cfg), sc);
+    int rc;
+    s->plan = plan;
+    s->scenario = sc;
+    s->started = now_seconds();
+    s->steps = json_array();
+    s->terms = json_object();
+    if ((rc = env_take(sw, sc, &s->env)) != 0)
+        return rc;      /* a plugin that will not load stops the sweep */
+    s->obs_dim = fewshot_env_obs_space(s->env)->dim;
+    s->act_dim = fewshot_env_act_space(s->env)->dim;
+    s->obs = calloc(s->obs_dim + 1, sizeof *s->obs);
+    s->next = calloc(s->obs_dim + 1, sizeof *s->next);
+    s->act = calloc(s->act_dim + 1, sizeof *s->act);
+    if (!s->obs || !s->next || !s->act)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    if ((rc = fewshot__sweep_agent(&sw->arms[arm], s->env, seed, &s->agent)) != 0 ||
+        (rc = fewshot_env_reset(s->env, seed, json_object_get(scenario, "reset"), s->obs)) != 0 ||
+        (rc = fewshot_agent_reset(s->agent, seed)) != 0)
+        return fail_episode(sw, s);
+    rc = fewshot_agent_start(s->agent, s->obs);
+    if (rc && rc != FEWSHOT_EAGAIN)
+        return fail_episode(sw, s);
+    return 0;
+}
+
+/* Advance one episode as far as it goes without waiting. *busy is set when it made progress. */
+static int advance(sweep *sw, slot *s, int *busy)
+{
+    for (;;) {
+        int rc = fewshot_agent_poll(s->agent);
+        if (rc == FEWSHOT_EAGAIN)
+            return 0;
+        *busy = 1;
+        if (rc || (rc = fewshot_agent_action(s->agent, s->act)) != 0)
+            return fail_episode(sw, s);
+        fewshot_step step = {.obs = s->next};
+        if ((rc = fewshot_env_step(s->env, s->act, &step)) != 0) {
+            fewshot_error_prefix("step %zu", s->t + 1);
+            return fail_episode(sw, s);
+        }
+        json_t *row = fewshot_agent_decision(s->agent);
+        fewshot__sweep_account(row, &s->llm_calls, &s->prompt_tokens, &s->completion_tokens,
+                               &s->cost, &s->parse_failures, &s->cache_hits);
+        json_object_set_new(row, "t", json_integer((json_int_t)s->t));
+        json_object_set_new(row, "obs", vec_json(s->obs, s->obs_dim));
+        json_object_set_new(row, "action", vec_json(s->act, s->act_dim));
+        json_object_set_new(row, "reward", json_real(step.reward));
+        if (step.terms)
+            json_object_set(row, "terms", step.terms);
+        json_array_append_new(s->steps, row);
+        s->reward += step.reward;
+        add_terms(s->terms, step.terms);
+        rc = fewshot_agent_observe(s->agent, s->act, &step);
+        json_decref(step.terms);
+        if (rc)
+            return fail_episode(sw, s);
+        s->t++;
+        if (step.done || step.truncated || (sw->max_steps > 0 && (json_int_t)s->t >= sw->max_steps))
+            return finish(sw, s, NULL);
+        if (sw->max_steps == 0 && s->t >= 1000000) {
+            fewshot_error_set(FEWSHOT_ERANGE, "the episode did not end after %zu steps: set "
+                              "episodes.steps", s->t);
+            return fail_episode(sw, s);
+        }
+        memcpy(s->obs, s->next, s->obs_dim * sizeof *s->obs);
+        rc = fewshot_agent_start(s->agent, s->obs);
+        if (rc && rc != FEWSHOT_EAGAIN)
+            return fail_episode(sw, s);
+    }
+}
+
+static void sweep_cleanup(sweep *sw)
+{
+    for (size_t i = 0; i < sw->n_slots; i++)
+        if (sw->slots[i].plan)
+            slot_clear(sw, &sw->slots[i]);
+    free(sw->slots);
+    for (size_t i = 0; i < sw->n_scenarios; i++) {
+        size_t j;
+        json_t *item;
+        json_array_foreach(sw->pool[i], j, item)
+            fewshot_env_free((fewshot_env *)(uintptr_t)json_integer_value(item));
+        json_decref(sw->pool[i]);
+    }
+    free(sw->pool);
+    for (size_t i = 0; i < sw->n_arms; i++)
+        fewshot__sweep_arm_clear(&sw->arms[i]);
+    free(sw->arms);
+    fewshot__results_close(sw->db);
+}
+
+static unsigned int default_jobs(const fewshot_config *cfg)
+{
+    unsigned int jobs = 0;
+    size_t i;
+    json_t *arm;
+    json_array_foreach(fewshot_config_arms(cfg), i, arm) {
+        json_t *llm = json_object_get(arm, "llm");
+        json_int_t c = json_integer_value(json_object_get(llm, "concurrency"));
+        if (c > (json_int_t)jobs)
+            jobs = (unsigned int)c;
+    }
+    return jobs ? jobs : 16;
+}
+
+static void describe_plan(sweep *sw, const json_t *plan, const json_t *finished)
+{
+    FILE *out = sw->opts->log;
+    const fewshot_config *cfg = sw->cfg;
+    if (!out)
+        return;
+    size_t i;
+    json_t *item;
+    fprintf(out, "config %s (%.12s)\n", fewshot_config_file(cfg), fewshot_config_hash(cfg));
+    fprintf(out, "arms (%zu, reference %s):\n", json_array_size(fewshot_config_arms(cfg)),
+            fewshot_config_reference(cfg));
+    for (i = 0; i < sw->n_arms; i++) {
+        const json_t *arm = sw->arms[i].arm;
+        const char *kind = json_string_value(json_object_get(arm, "kind"));
+        const char *policy = json_string_value(json_object_get(arm, "policy"));
+        fprintf(out, "  %-24s %s%s%s%s%s\n", json_string_value(json_object_get(arm, "name")),
+                kind, policy ? " " : "", policy ? policy : "",
+                sw->arms[i].blocker ? "  SKIPPED: " : "",
+                sw->arms[i].blocker ? sw->arms[i].blocker : "");
+    }
+    fprintf(out, "scenarios (%zu):\n", json_array_size(fewshot_config_scenarios(cfg)));
+    json_array_foreach(fewshot_config_scenarios(cfg), i, item) {
+        char *params = json_dumps(json_object_get(item, "params"), JSON_COMPACT | JSON_SORT_KEYS);
+        fprintf(out, "  %-24s %s\n", json_string_value(json_object_get(item, "name")), params);
+        free(params);
+    }
+    char *seeds = json_dumps(fewshot_config_seeds(cfg), JSON_COMPACT);
+    fprintf(out, "seeds: %s\n", seeds);
+    free(seeds);
+    size_t done = 0;
+    json_array_foreach(plan, i, item)
+        if (finished && json_object_get(finished, json_string_value(json_object_get(item, "id"))))
+            done++;
+    fprintf(out, "episodes: %zu", json_array_size(plan));
+    if (sw->opts->shard_count)
+        fprintf(out, " (shard %u/%u)", sw->opts->shard_index, sw->opts->shard_count);
+    fprintf(out, ", %zu already finished\n", done);
+}
+
+/* Build each runnable arm's resources and one agent, on the first scenario: baselines
+ * (policies only) or the others (demonstrations, retrieval, prompt, parser, LLM client). */
+static int check_arms(sweep *sw, int baselines)
+{
+    fewshot_env *env;
+    int rc = env_take(sw, 0, &env);
+    if (rc)
+        return rc;
+    for (size_t a = 0; rc == 0 && a < sw->n_arms; a++) {
+        const char *kind = json_string_value(json_object_get(sw->arms[a].arm, "kind"));
+        fewshot_agent *agent;
+        if (sw->arms[a].blocker || (strcmp(kind, "policy") == 0) != baselines)
+            continue;
+        rc = fewshot__sweep_arm_prepare(sw->arms, a, env,
+                                        sw->opts->dry_run ? NULL : sw->opts->run_dir);
+        if (rc == 0 && (rc = fewshot__sweep_agent(&sw->arms[a], env, 0, &agent)) != 0)
+            fewshot_error_prefix("arm %s",
+                                 json_string_value(json_object_get(sw->arms[a].arm, "name")));
+        if (rc == 0)
+            fewshot_agent_free(agent);
+    }
+    env_give(sw, 0, env);
+    return rc;
+}
+
+int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *opts,
+                      fewshot_sweep_result *result)
+{
+    fewshot_sweep_result dummy;
+    sweep sw = {0};
+    json_t *plan = NULL, *finished = NULL;
+    int rc;
+    if (!result)
+        result = &dummy;
+    memset(result, 0, sizeof *result);
+    if (!opts || opts->version != FEWSHOT_SWEEP_OPTIONS_VERSION)
+        return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_sweep_options: wrong version");
+    if (!opts->run_dir && !opts->dry_run)
+        return fewshot_error_set(FEWSHOT_EINVAL, "a sweep needs a run directory");
+    sw.cfg = cfg;
+    sw.opts = opts;
+    sw.res = result;
+    sw.started = now_seconds();
+    sw.max_steps = json_integer_value(json_object_get(
+        json_object_get(fewshot_config_json(cfg), "episodes"), "steps"));
+    if ((rc = fewshot_sweep_plan(cfg, opts->shard_index, opts->shard_count, &plan)) != 0)
+        return rc;
+    const json_t *arms = fewshot_config_arms(cfg);
+    sw.n_arms = json_array_size(arms);
+    sw.arms = calloc(sw.n_arms, sizeof *sw.arms);
+    sw.n_scenarios = json_array_size(fewshot_config_scenarios(cfg));
+    sw.pool = calloc(sw.n_scenarios, sizeof *sw.pool);
+    if (!sw.arms || !sw.pool) {
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < sw.n_scenarios; i++)
+        sw.pool[i] = json_array();
+    for (size_t i = 0; i < sw.n_arms; i++) {
+        sw.arms[i].arm = json_array_get(arms, i);
+        sw.arms[i].blocker = fewshot_sweep_arm_blocker(sw.arms[i].arm);
+        sw.arms[i].config = cfg;
+        if (sw.arms[i].blocker)
+            result->skipped_arms++;
+    }
+    /* Every scenario's environment and every baseline's policy must build before anything
+     * runs, so configuration mistakes stop the sweep before it writes anything. */
+    for (size_t i = 0; i < sw.n_scenarios; i++) {
+        fewshot_env *env;
+        if ((rc = env_take(&sw, i, &env)) != 0)
+            goto done;
+        env_give(&sw, i, env);
+    }
+    if ((rc = check_arms(&sw, 1)) != 0)
+        goto done;
+    if (opts->run_dir && !opts->dry_run) {
+        if ((rc = fewshot__results_open(&sw.db, opts->run_dir, 1, fewshot_config_hash(cfg),
+                                        fewshot_config_json(cfg))) != 0)
+            goto done;
+        char *path = malloc(strlen(opts->run_dir) + 16);
+        sprintf(path, "%s/config.json", opts->run_dir);
+        rc = fewshot_config_write(cfg, path);
+        free(path);
+        if (rc || (rc = fewshot__results_finished(sw.db, &finished)) != 0)
+            goto done;
+    } else if (opts->run_dir) {
+        if (fewshot__results_open(&sw.db, opts->run_dir, 0, fewshot_config_hash(cfg),
+                                  fewshot_config_json(cfg)) == 0)
+            fewshot__results_finished(sw.db, &finished);
+        else if (fewshot_error_last()->code == FEWSHOT_EMISMATCH)
+            rc = fewshot_error_last()->code;
+        else
+            fewshot_error_clear();
+    }
+    /* then the arms with demonstrations, retrieval and an LLM client */
+    if (rc == 0 && (rc = check_arms(&sw, 0)) != 0)
+        goto done;
+    if (opts->dry_run) {
+        char saved[1200];
+        fewshot_error_format(saved, sizeof saved);
+        describe_plan(&sw, plan, finished);
+        if (rc)
+            fewshot_error_set(rc, "%s", saved);
+        goto done;
+    }
+    /* skipped arms, recorded so the report can say why */
+    json_t *skipped = json_object();
+    for (size_t i = 0; i < sw.n_arms; i++) {
+        if (!sw.arms[i].blocker)
+            continue;
+        const char *name = json_string_value(json_object_get(sw.arms[i].arm, "name"));
+        json_object_set_new(skipped, name, json_string(sw.arms[i].blocker));
+        if (opts->log)
+            fprintf(opts->log, "fewshot: arm %s skipped: %s\n", name, sw.arms[i].blocker);
+    }
+    rc = fewshot__results_set_meta(sw.db, "skipped", skipped);
+    json_decref(skipped);
+    if (rc)
+        goto done;
+    /* the episodes still to run */
+    json_t *todo = json_array();
+    size_t i;
+    json_t *item;
+    result->planned = json_array_size(plan);
+    json_array_foreach(plan, i, item) {
+        size_t arm = (size_t)json_integer_value(json_object_get(item, "arm_index"));
+        if (sw.arms[arm].blocker)
+            result->skipped++;
+        else if (json_object_get(finished, json_string_value(json_object_get(item, "id"))))
+            result->already_done++;
+        else
+            json_array_append(todo, item);
+    }
+    sw.total = result->planned - result->skipped;
+    sw.done = result->already_done;
+    sw.n_slots = opts->jobs ? opts->jobs : default_jobs(cfg);
+    sw.slots = calloc(sw.n_slots, sizeof *sw.slots);
+    if (!sw.slots) {
+        json_decref(todo);
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t next = 0, active = 0, stopped = 0, n_todo = json_array_size(todo);
+    progress(&sw, 1);
+    while (rc == 0 && (next < n_todo || active > 0)) {
+        int busy = 0;
+        for (size_t k = 0; k < sw.n_slots && rc == 0; k++) {
+            slot *s = &sw.slots[k];
+            while (!s->plan && next < n_todo) {
+                const json_t *ep = json_array_get(todo, next++);
+                if (sw.arms[json_integer_value(json_object_get(ep, "arm_index"))].stopped) {
+                    stopped++;
+                    continue;
+                }
+                rc = start_episode(&sw, s, ep);
+                busy = 1;
+                break;
+            }
+            if (rc == 0 && s->plan)
+                rc = advance(&sw, s, &busy);
+        }
+        active = 0;
+        for (size_t k = 0; k < sw.n_slots; k++)
+            active += sw.slots[k].plan != NULL;
+        if (rc == 0 && !busy && active > 0)
+            rc = fewshot__sweep_wait(sw.arms, sw.n_arms, 0.05);
+    }
+    json_decref(todo);
+    progress(&sw, 1);
+    if (opts->progress)
+        fputc('\n', opts->progress);
+    result->stopped = stopped;
+    if (rc == 0 && (result->failed || stopped))
+        rc = fewshot_error_set(FEWSHOT_ERROR, "%zu of %zu episodes failed, %zu not run (rerun "
+                               "the sweep on the same directory to retry them)", result->failed,
+                               result->ran + result->failed, stopped);
+done:
+    result->seconds = now_seconds() - sw.started;
+    sweep_cleanup(&sw);
+    json_decref(plan);
+    json_decref(finished);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- merge */
+
+int fewshot_sweep_merge(const char *const *dirs, size_t n, const char *out_dir, size_t *copied)
+{
+    fewshot__results *out = NULL;
+    json_t *config = NULL;
+    char *hash = NULL;
+    int rc = 0;
+    size_t total = 0;
+    if (n == 0)
+        return fewshot_error_set(FEWSHOT_EINVAL, "merge needs at least one run directory");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        fewshot__results *in;
+        if ((rc = fewshot__results_open(&in, dirs[i], 0, NULL, NULL)) != 0)
+            break;
+        const char *h = fewshot__results_hash(in);
+        if (!hash) {
+            hash = strdup(h);
+            rc = fewshot__results_config(in, &config);
+        } else if (strcmp(hash, h) != 0) {
+            rc = fewshot_error_set_at(FEWSHOT_EMISMATCH, dirs[i], 0, 0,
+                                      "this run was made by a different config than %s "
+                                      "(config %.12s vs %.12s); only shards of one sweep merge",
+                                      dirs[0], h, hash);
+        }
+        fewshot__results_close(in);
+    }
+    if (rc == 0)
+        rc = fewshot__results_open(&out, out_dir, 1, hash, config);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t c = 0;
+        rc = fewshot__results_import(out, dirs[i], &c);
+        total += c;
+    }
+    if (rc == 0) {
+        char *path = malloc(strlen(out_dir) + 16);
+        sprintf(path, "%s/config.json", out_dir);
+        if (json_dump_file(config, path, JSON_INDENT(2) | JSON_SORT_KEYS |
+                                             JSON_REAL_PRECISION(17)) != 0)
+            rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write the config");
+        free(path);
+    }
+    if (copied)
+        *copied = total;
+    fewshot__results_close(out);
+    json_decref(config);
+    free(hash);
+    return rc;
+}

@@ -1,0 +1,364 @@
+/*
+ * Per-arm resources of a sweep: demonstrations (loaded, or generated from the config and kept
+ * in the run directory), the retriever every agent of the arm shares, the LLM client (shared
+ * by arms whose llm sections are equal, so their limits add up once), and delivering replies.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "agent_internal.h"
+#include "fewshot/error.h"
+#include "fewshot/policy.h"
+#include "fewshot/sweep.h"
+#include "sweep_internal.h"
+
+/* The generation settings of a demos section with defaults filled in, or NULL for a file or
+ * no demonstrations. */
+static json_t *generation_spec(const fewshot_config *cfg, const json_t *demos)
+{
+    if (json_object_size(demos) == 0 || json_object_get(demos, "file"))
+        return NULL;
+    const json_t *env = json_object_get(fewshot_config_json(cfg), "env");
+    const char *plugin = json_string_value(json_object_get(env, "plugin"));
+    const char *dplugin = json_string_value(json_object_get(demos, "env"));
+    json_t *params;
+    if (!dplugin || strcmp(dplugin, plugin) == 0) {
+        params = json_deep_copy(json_object_get(env, "params"));
+        json_t *over = json_object_get(demos, "params");
+        if (over)
+            json_object_update(params, over);
+    } else {
+        params = json_deep_copy(json_object_get(demos, "params"));
+        if (!params)
+            params = json_object();
+    }
+    json_t *policy = json_object_get(demos, "policy"), *episodes = json_object_get(demos,
+                                                                                   "episodes");
+    json_t *steps = json_object_get(demos, "steps"), *seed = json_object_get(demos, "seed");
+    return json_pack("{s:s, s:o, s:s, s:I, s:I, s:I}", "env", dplugin ? dplugin : plugin,
+                     "params", params, "policy", policy ? json_string_value(policy) : "expert",
+                     "episodes", episodes ? json_integer_value(episodes) : 4,
+                     "steps", steps ? json_integer_value(steps) : 24,
+                     "seed", seed ? json_integer_value(seed) : 1);
+}
+
+static void short_hash(const json_t *v, char out[17])
+{
+    char *text = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
+    for (int i = 0; i < 8; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+    free(text);
+}
+
+static int generate(const json_t *spec, const char *run_dir, fewshot_demos **out, char **file)
+{
+    struct stat sb;
+    char hash[17];
+    int rc;
+    *out = NULL;
+    *file = NULL;
+    short_hash(spec, hash);
+    if (run_dir) {
+        *file = malloc(strlen(run_dir) + 40);
+        sprintf(*file, "%s/demos-%s.jsonl", run_dir, hash);
+        /* written once (atomically, by rename) and reused by reruns and resumes */
+        if (stat(*file, &sb) == 0)
+            return fewshot_demos_load(out, *file);
+    }
+    fewshot_demos_generate_options go = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
+    go.env = json_string_value(json_object_get(spec, "env"));
+    go.params = json_object_get(spec, "params");
+    go.policy = json_string_value(json_object_get(spec, "policy"));
+    go.episodes = (uint64_t)json_integer_value(json_object_get(spec, "episodes"));
+    go.steps = (uint64_t)json_integer_value(json_object_get(spec, "steps"));
+    go.seed = (uint64_t)json_integer_value(json_object_get(spec, "seed"));
+    if ((rc = fewshot_demos_new(out, NULL)) != 0)
+        return rc;
+    if ((rc = fewshot_demos_generate(*out, &go)) != 0) {
+        fewshot_error_prefix("generating demonstrations (%s, policy %s)", go.env,
+                             go.policy ? go.policy : "expert");
+        return rc;
+    }
+    if (*file)
+        rc = fewshot_demos_save(*out, *file);
+    return rc;
+}
+
+int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *env,
+                               const char *run_dir)
+{
+    fewshot__sweep_arm *arm = &arms[i];
+    const char *kind = json_string_value(json_object_get(arm->arm, "kind"));
+    int rc = 0;
+    if (arm->prepared || strcmp(kind, "policy") == 0) {
+        arm->prepared = 1;
+        return 0;
+    }
+    const json_t *demos = json_object_get(arm->arm, "demos");
+    json_t *spec = generation_spec(arm->config, demos);
+    /* demonstrations: reuse an earlier arm's when the sections agree */
+    for (size_t j = 0; j < i && !arm->demos; j++) {
+        if (arms[j].prepared && arms[j].demos &&
+            json_equal(json_object_get(arms[j].arm, "demos"), (json_t *)demos))
+            arm->demos = arms[j].demos;
+    }
+    if (!arm->demos && spec) {
+        rc = generate(spec, run_dir, &arm->demos, &arm->demos_file);
+        arm->own_demos = 1;
+    } else if (!arm->demos && json_object_get(demos, "file")) {
+        rc = fewshot_demos_load(&arm->demos, json_string_value(json_object_get(demos, "file")));
+        arm->own_demos = 1;
+    }
+    json_decref(spec);
+    /* retrieval: shared when every section it depends on agrees */
+    for (size_t j = 0; rc == 0 && j < i && !arm->ret; j++) {
+        if (arms[j].ret && arms[j].demos == arm->demos &&
+            json_equal(json_object_get(arms[j].arm, "embedding"),
+                       json_object_get(arm->arm, "embedding")) &&
+            json_equal(json_object_get(arms[j].arm, "selection"),
+                       json_object_get(arm->arm, "selection")) &&
+            json_equal(json_object_get(arms[j].arm, "prompt"),
+                       json_object_get(arm->arm, "prompt")))
+            arm->ret = fewshot__retriever_ref(arms[j].ret);
+    }
+    if (rc == 0 && !arm->ret)
+        rc = fewshot__retriever_new(&arm->ret, env, arm->arm, arm->demos);
+    /* the LLM client */
+    if (rc == 0 && strcmp(kind, "llm") == 0 && !arm->no_llm) {
+        const json_t *llm = json_object_get(arm->arm, "llm");
+        for (size_t j = 0; j < i && !arm->llm; j++)
+            if (arms[j].llm && json_equal(json_object_get(arms[j].arm, "llm"), (json_t *)llm))
+                arm->llm = arms[j].llm;
+        if (!arm->llm) {
+            rc = fewshot_llm_new_from_config(&arm->llm, llm, NULL);
+            arm->own_llm = rc == 0;
+        }
+    }
+    if (rc)
+        fewshot_error_prefix("arm %s", json_string_value(json_object_get(arm->arm, "name")));
+    arm->prepared = rc == 0;
+    return rc;
+}
+
+int fewshot__sweep_agent(fewshot__sweep_arm *arm, fewshot_env *env, uint64_t seed,
+                         fewshot_agent **out)
+{
+    fewshot_agent_options opts = FEWSHOT_AGENT_OPTIONS_INIT;
+    const char *kind = json_string_value(json_object_get(arm->arm, "kind"));
+    opts.arm = arm->arm;
+    opts.seed = seed;
+    if (strcmp(kind, "policy") == 0)
+        opts.policy = json_string_value(json_object_get(arm->arm, "policy"));
+    else if (strcmp(kind, "knn-imitation") == 0)
+        opts.policy = "knn-imitation";
+    opts.llm = arm->llm;
+    opts.demos = arm->demos;
+    return fewshot__agent_new_shared(out, env, &opts, arm->ret);
+}
+
+static long long int_of(const json_t *obj, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(obj, key));
+}
+
+void fewshot__sweep_account(const json_t *decision, long long *calls, long long *prompt_tokens,
+                            long long *completion_tokens, double *cost,
+                            long long *parse_failures, long long *cache_hits)
+{
+    if (!json_object_get(decision, "prompt_hash"))
+        return;
+    *calls += int_of(decision, "llm_calls");
+    *prompt_tokens += int_of(decision, "prompt_tokens");
+    *completion_tokens += int_of(decision, "completion_tokens");
+    *cost += json_number_value(json_object_get(decision, "cost"));
+    json_t *parse = json_object_get(decision, "parse");
+    if (parse && !json_is_true(json_object_get(parse, "ok")))
+        (*parse_failures)++;
+    if (json_is_true(json_object_get(decision, "cache_hit")))
+        (*cache_hits)++;
+}
+
+int fewshot__sweep_wait(fewshot__sweep_arm *arms, size_t n, double timeout)
+{
+    int clients = 0, got_any = 0;
+    for (size_t i = 0; i < n; i++)
+        clients += arms[i].own_llm && fewshot_llm_pending(arms[i].llm) > 0;
+    if (clients == 0) {
+        struct timespec ts = {0, (long)(timeout * 1e9)};
+        nanosleep(&ts, NULL);
+        return 0;
+    }
+    /* with one busy client, wait on it; with several, poll each briefly in turn */
+    int wait_ms = clients == 1 ? (int)(timeout * 1000) : 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!arms[i].own_llm || fewshot_llm_pending(arms[i].llm) == 0)
+            continue;
+        fewshot_llm_reply *reply;
+        int got = fewshot_llm_poll(arms[i].llm, got_any ? 0 : wait_ms, &reply);
+        while (got == 1) {
+            got_any = 1;
+            fewshot_agent_deliver(reply);
+            got = fewshot_llm_poll(arms[i].llm, 0, &reply);
+        }
+        if (got < 0)
+            return got;
+    }
+    return 0;
+}
+
+void fewshot__sweep_arm_clear(fewshot__sweep_arm *arm)
+{
+    free(arm->blocker);
+    arm->blocker = NULL;
+    fewshot__retriever_unref(arm->ret);
+    arm->ret = NULL;
+    if (arm->own_llm)
+        fewshot_llm_free(arm->llm);
+    if (arm->own_demos)
+        fewshot_demos_free(arm->demos);
+    free(arm->demos_file);
+    arm->llm = NULL;
+    arm->demos = NULL;
+    arm->demos_file = NULL;
+}
+
+int fewshot_sweep_prompt(const fewshot_config *cfg, const char *arm_name, const char *scenario,
+                         unsigned int step, json_t **out)
+{
+    const json_t *arms = fewshot_config_arms(cfg), *scenarios = fewshot_config_scenarios(cfg);
+    size_t na = json_array_size(arms), a = na, s = 0;
+    int rc = 0;
+    *out = NULL;
+    for (size_t i = 0; i < na && a == na; i++) {
+        const json_t *arm = json_array_get(arms, i);
+        const char *name = json_string_value(json_object_get(arm, "name"));
+        const char *kind = json_string_value(json_object_get(arm, "kind"));
+        if (arm_name ? strcmp(name, arm_name) == 0 : strcmp(kind, "llm") == 0)
+            a = i;
+    }
+    if (a == na)
+        return arm_name ? fewshot_error_set(FEWSHOT_ENOTFOUND, "no arm is named '%s'", arm_name)
+                        : fewshot_error_set(FEWSHOT_ENOTFOUND, "the config has no LLM arm");
+    if (strcmp(json_string_value(json_object_get(json_array_get(arms, a), "kind")), "llm") != 0)
+        return fewshot_error_set(FEWSHOT_EINVAL, "arm %s is a baseline: it sends no prompt",
+                                 arm_name);
+    if (scenario) {
+        for (s = 0; s < json_array_size(scenarios); s++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(scenarios, s), "name")),
+                       scenario) == 0)
+                break;
+        if (s == json_array_size(scenarios))
+            return fewshot_error_set(FEWSHOT_ENOTFOUND, "no scenario is named '%s'", scenario);
+    }
+    const json_t *sc = json_array_get(scenarios, s);
+    const char *plugin = json_string_value(json_object_get(
+        json_object_get(fewshot_config_json(cfg), "env"), "plugin"));
+    json_int_t seed = json_integer_value(json_array_get(fewshot_config_seeds(cfg), 0));
+    fewshot__sweep_arm *sa = calloc(a + 1, sizeof *sa);
+    fewshot_env *env = NULL;
+    fewshot_agent *agent = NULL;
+    double *obs = NULL, *act = NULL, *next = NULL;
+    if (!sa)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    for (size_t i = 0; i <= a; i++) {
+        sa[i].arm = json_array_get(arms, i);
+        sa[i].config = cfg;
+        sa[i].no_llm = 1;
+        sa[i].prepared = i < a;     /* only this arm is needed */
+    }
+    if ((rc = fewshot_env_new(&env, plugin, json_object_get(sc, "params"))) != 0)
+        goto done;
+    size_t od = fewshot_env_obs_space(env)->dim, ad = fewshot_env_act_space(env)->dim;
+    obs = calloc(od + 1, sizeof *obs);
+    next = calloc(od + 1, sizeof *next);
+    act = calloc(ad + 1, sizeof *act);
+    if ((rc = fewshot__sweep_arm_prepare(sa, a, env, NULL)) != 0 ||
+        (rc = fewshot__sweep_agent(&sa[a], env, (uint64_t)seed, &agent)) != 0 ||
+        (rc = fewshot_env_reset(env, (uint64_t)seed, json_object_get(sc, "reset"), obs)) != 0)
+        goto done;
+    const char *warmup = fewshot_env_policies(env)[0] ? "expert" : "zero";
+    fewshot_policy *policy = NULL;
+    if ((rc = fewshot_policy_new(&policy, env, warmup, (uint64_t)seed)) != 0)
+        goto done;
+    for (unsigned int t = 0; t < step && rc == 0; t++) {
+        fewshot_step st = {.obs = next};
+        json_t *ctx = NULL;
+        /* the agent records the state's context when it decides; give it the state */
+        rc = fewshot_agent_prompt(agent, obs, &ctx);
+        json_decref(ctx);
+        if (rc == 0)
+            rc = fewshot_policy_act(policy, obs, act);
+        if (rc == 0)
+            fewshot_space_clip(fewshot_env_act_space(env), act);
+        if (rc == 0)
+            rc = fewshot_env_step(env, act, &st);
+        if (rc == 0)
+            rc = fewshot_agent_observe(agent, act, &st);
+        json_decref(st.terms);
+        if (rc == 0 && (st.done || st.truncated) && t + 1 < step)
+            rc = fewshot_error_set(FEWSHOT_ERANGE, "the episode ends after %u steps", t + 1);
+        memcpy(obs, next, od * sizeof *obs);
+    }
+    fewshot_policy_free(policy);
+    if (rc == 0 && (rc = fewshot_agent_prompt(agent, obs, out)) == 0) {
+        json_t *where = json_pack("{s:O, s:O, s:I, s:I}", "arm",
+                                  json_object_get(sa[a].arm, "name"), "scenario",
+                                  json_object_get(sc, "name"), "seed", seed, "step",
+                                  (json_int_t)step);
+        json_object_update(*out, where);
+        json_decref(where);
+    }
+done:
+    fewshot_agent_free(agent);
+    fewshot_env_free(env);
+    for (size_t i = 0; i <= a; i++)
+        fewshot__sweep_arm_clear(&sa[i]);
+    free(sa);
+    free(obs);
+    free(next);
+    free(act);
+    return rc;
+}
+
+int fewshot_sweep_demos(const fewshot_config *cfg, const char *arm, fewshot_demos **out)
+{
+    const json_t *section = json_object_get(fewshot_config_json(cfg), "demos");
+    *out = NULL;
+    if (arm) {
+        size_t i;
+        json_t *item;
+        section = NULL;
+        json_array_foreach(fewshot_config_arms(cfg), i, item)
+            if (strcmp(json_string_value(json_object_get(item, "name")), arm) == 0)
+                section = json_object_get(item, "demos");
+        if (!section)
+            return fewshot_error_set(FEWSHOT_ENOTFOUND, "no arm is named '%s'", arm);
+    }
+    if (json_object_get(section, "file"))
+        return fewshot_demos_load(out, json_string_value(json_object_get(section, "file")));
+    json_t *spec = generation_spec(cfg, section);
+    if (!spec)
+        return fewshot_error_set(FEWSHOT_ENOTFOUND, "%s%s has no demos section (a file or "
+                                 "generation settings)", arm ? "arm " : "the config",
+                                 arm ? arm : "");
+    char *file = NULL;
+    int rc = generate(spec, NULL, out, &file);
+    json_decref(spec);
+    free(file);
+    if (rc) {
+        fewshot_demos_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}

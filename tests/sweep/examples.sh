@@ -1,0 +1,25 @@
+#!/bin/sh
+# Every shipped example config validates and plans, its scenarios build and every arm's
+# agent (demonstrations generated, retrieval, prompt templates, parser) builds.
+. "$top_srcdir/tests/lib.sh"
+for name in hvac inventory trading; do
+    [ -f "$top_builddir/plugins/.libs/$name.so" ] || skip "plugin $name not built"
+done
+cd "$TMP" || exit 1
+for c in "$top_srcdir"/examples/configs/*.json; do
+    n=$(basename "$c" .json)
+    expect_status 0 "$n: dry run" -- run_fewshot sweep "$c" --dry-run -o "$TMP/$n" \
+        --set llm.base_url=http://127.0.0.1:9/v1 --set llm.api_key_env=
+    expect_grep '^episodes: [1-9][0-9]*, 0 already finished$' "$TMP/out" "$n: plan"
+    grep -q 'SKIPPED' "$TMP/out" && fail "$n: an arm was skipped with an endpoint configured" || pass
+done
+# with no key the LLM arms are skipped, the baselines are still planned
+unset OPENAI_API_KEY
+expect_status 0 "quickstart without a key" -- run_fewshot sweep "$top_srcdir/examples/configs/quickstart.json" --dry-run
+expect_grep '^  llm +llm +SKIPPED: the API key variable OPENAI_API_KEY' "$TMP/out" "skipped LLM arm"
+expect_grep '^  expert +policy expert$' "$TMP/out" "baseline planned"
+# the quickstart's demonstrations from its config: 4 expert episodes of 24 steps
+expect_status 0 "demos from a config" -- run_fewshot demos generate "$top_srcdir/examples/configs/quickstart.json" -o "$TMP/qs.jsonl"
+expect_status 0 "demos info" -- run_fewshot demos info "$TMP/qs.jsonl"
+expect_grep '^transitions: 96$' "$TMP/out" "generated transitions"
+finish

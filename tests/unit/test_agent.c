@@ -1,0 +1,163 @@
+/* Agents without an LLM endpoint: baselines through the agent interface, knn-imitation,
+ * the prompt an LLM agent would send (demonstrations, history after observe), errors. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <fewshot.h>
+
+static fewshot_env *env;
+static fewshot_demos *demos;
+
+static int setup(void **state)
+{
+    const char *dir = getenv("FEWSHOT_TEST_PLUGINS");
+    setenv("FEWSHOT_PLUGIN_PATH", dir ? dir : "tests/plugins/.libs", 1);
+    if (fewshot_env_new(&env, "room", NULL) != 0)
+        fail_msg("%s", fewshot_error_last()->message);
+    fewshot_demos_generate_options go = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
+    go.env = "room";
+    go.episodes = 2;
+    go.steps = 6;
+    go.seed = 100;
+    if (fewshot_demos_new(&demos, NULL) != 0 || fewshot_demos_generate(demos, &go) != 0)
+        fail_msg("%s", fewshot_error_last()->message);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fewshot_demos_free(demos);
+    fewshot_env_free(env);
+    return 0;
+}
+
+static void test_baselines(void **state)
+{
+    fewshot_agent_options opts = FEWSHOT_AGENT_OPTIONS_INIT;
+    fewshot_agent *agent;
+    double obs[2], act = 5;
+    fewshot_env_reset(env, 1, NULL, obs);
+    opts.policy = "const:0.25";
+    assert_int_equal(fewshot_agent_new(&agent, env, &opts), 0);
+    assert_false(fewshot_agent_uses_llm(agent));
+    assert_null(fewshot_agent_llm(agent));
+    assert_int_equal(fewshot_agent_act(agent, obs, &act), 0);
+    assert_true(act == 0.25);
+    json_t *d = fewshot_agent_decision(agent);
+    assert_int_equal(json_object_size(d), 0);
+    json_decref(d);
+    assert_int_equal(fewshot_agent_prompt(agent, obs, &d), FEWSHOT_EINVAL);
+    fewshot_agent_free(agent);
+
+    /* the plugin's expert equals the policy called directly */
+    double want;
+    opts.policy = "expert";
+    assert_int_equal(fewshot_agent_new(&agent, env, &opts), 0);
+    assert_int_equal(fewshot_agent_start(agent, obs), 0);
+    assert_int_equal(fewshot_agent_poll(agent), 0);
+    assert_int_equal(fewshot_agent_action(agent, &act), 0);
+    fewshot_env_policy(env, "expert", obs, &want);
+    assert_true(act == want);
+    fewshot_agent_free(agent);
+
+    opts.policy = "nonsense";
+    assert_int_equal(fewshot_agent_new(&agent, env, &opts), FEWSHOT_EINVAL);
+    assert_null(agent);
+    fewshot_agent_options bad = FEWSHOT_AGENT_OPTIONS_INIT;
+    bad.version = 99;
+    assert_int_equal(fewshot_agent_new(&agent, env, &bad), FEWSHOT_EINVAL);
+}
+
+static void test_knn_imitation(void **state)
+{
+    fewshot_agent_options opts = FEWSHOT_AGENT_OPTIONS_INIT;
+    fewshot_agent *agent;
+    json_t *arm = json_pack("{s:{s:s}}", "embedding", "kind", "features");
+    opts.policy = "knn-imitation";
+    opts.arm = arm;
+    /* without demonstrations it cannot act */
+    assert_int_equal(fewshot_agent_new(&agent, env, &opts), FEWSHOT_EINVAL);
+    assert_non_null(strstr(fewshot_error_last()->message, "needs demonstrations"));
+    opts.demos = demos;
+    assert_int_equal(fewshot_agent_new(&agent, env, &opts), 0);
+    /* on a demonstration's own state it takes that demonstration's action */
+    const fewshot_demo *d = fewshot_demos_get(demos, 3);
+    double act;
+    assert_int_equal(fewshot_agent_act(agent, d->obs, &act), 0);
+    assert_true(fabs(act - d->action[0]) < 1e-12);
+    json_t *dec = fewshot_agent_decision(agent);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(
+                            json_object_get(dec, "demos"), 0), "id")), "demo:3");
+    json_decref(dec);
+    fewshot_agent_free(agent);
+    json_decref(arm);
+}
+
+static void test_prompt_and_history(void **state)
+{
+    fewshot_agent_options opts = FEWSHOT_AGENT_OPTIONS_INIT;
+    fewshot_agent *agent;
+    json_t *arm = json_pack("{s:{s:i, s:i}, s:{s:s}, s:{s:s, s:s, s:s}}",
+                            "selection", "knn", 2, "history", 1,
+                            "prompt", "style", "completion",
+                            "llm", "base_url", "http://127.0.0.1:9/v1", "model", "m",
+                            "api_key_env", "");
+    opts.arm = arm;
+    opts.demos = demos;
+    assert_int_equal(fewshot_agent_new(&agent, env, &opts), 0);
+    assert_true(fewshot_agent_uses_llm(agent));
+    double obs[2], next[2], act = 0.5;
+    fewshot_env_reset(env, 1, NULL, obs);
+    json_t *p;
+    assert_int_equal(fewshot_agent_prompt(agent, obs, &p), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "style")), "completion");
+    const char *text = json_string_value(json_object_get(p, "text"));
+    assert_non_null(strstr(text, "Room 1: "));
+    assert_int_equal(json_array_size(json_object_get(p, "demos")), 2);
+    assert_true(json_integer_value(json_object_get(p, "tokens")) > 10);
+    json_decref(p);
+    /* after one observed step the history selector adds it */
+    fewshot_step st = {.obs = next};
+    assert_int_equal(fewshot_env_step(env, &act, &st), 0);
+    assert_int_equal(fewshot_agent_observe(agent, &act, &st), 0);
+    json_decref(st.terms);
+    assert_int_equal(fewshot_agent_prompt(agent, next, &p), 0);
+    json_t *list = json_object_get(p, "demos");
+    assert_int_equal(json_array_size(list), 3);
+    int history = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item)
+        if (strcmp(json_string_value(json_object_get(item, "selector")), "history") == 0) {
+            history++;
+            assert_string_equal(json_string_value(json_object_get(item, "id")), "step:0");
+        }
+    assert_int_equal(history, 1);
+    json_decref(p);
+    /* reset forgets the episode */
+    assert_int_equal(fewshot_agent_reset(agent, 2), 0);
+    assert_int_equal(fewshot_agent_prompt(agent, obs, &p), 0);
+    assert_int_equal(json_array_size(json_object_get(p, "demos")), 2);
+    json_decref(p);
+    fewshot_agent_free(agent);
+    /* a bad prompt spec is refused when the agent is built */
+    json_object_set_new(json_object_get(arm, "prompt"), "order", json_pack("[s]", "nonsense"));
+    assert_int_not_equal(fewshot_agent_new(&agent, env, &opts), 0);
+    json_decref(arm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_baselines),
+        cmocka_unit_test(test_knn_imitation),
+        cmocka_unit_test(test_prompt_and_history),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
