@@ -254,8 +254,8 @@ static int source_of(const char *role)
     return FEWSHOT_DEMO_EXPERT;
 }
 
-/* A demonstration's action in this env's dimension: its own when the dimensions agree;
- * otherwise the first values, padded with their mean. */
+/* A demonstration's action in this env's dimension, for knn-imitation: its own when the
+ * dimensions agree; otherwise the first values, padded with their mean. */
 static void fit_action(const double *src, size_t n, double *dst, size_t m)
 {
     double mean = 0;
@@ -295,9 +295,8 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
         return rc;
     }
     fewshot_prompt_demo *pd = calloc(sel.count + 1, sizeof *pd);
-    double *acts = calloc((sel.count + 1) * (a->act_dim + 1), sizeof *acts);
     json_t *list = json_array();
-    if (!pd || !acts) {
+    if (!pd) {
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
         goto done;
     }
@@ -306,7 +305,6 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
         const fewshot_pick *p = &sel.picks[i];
         const fewshot_demo *d;
         char id[64];
-        double *act = acts + i * (a->act_dim + 1);
         if (p->origin == FEWSHOT_ORIGIN_DATASET) {
             d = fewshot_demos_get(a->ret->demos, p->item);
             pd[i].context = json_array_get(a->ret->contexts, p->item);
@@ -323,9 +321,10 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             rc = fewshot_error_set(FEWSHOT_ERROR, "selection returned an unknown item");
             goto done;
         }
-        fit_action(d->action, d->act_dim, act, a->act_dim);
+        /* a demonstration shows the action it took, in its own scenario's dimension */
         pd[i].source = source_of(p->role);
-        pd[i].action = act;
+        pd[i].action = d->action;
+        pd[i].action_dim = d->act_dim;
         pd[i].reward = d->reward;
         json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "id", id, "selector",
                                               p->selector ? p->selector : "",
@@ -339,7 +338,6 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
     rc = fewshot_prompt_build(a->prompt, &in, po);
 done:
     free(pd);
-    free(acts);
     fewshot_selection_clear(&sel);
     if (rc)
         json_decref(list);

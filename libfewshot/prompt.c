@@ -497,7 +497,8 @@ static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t i
     if (rc == 0)
         rc = render_str(p, T_STATE, stack, 3, &state);
     if (rc == 0 && d->action)
-        rc = fewshot_text_actions(&actions, &actions_text, d->action, p->dim, &p->numbers);
+        rc = fewshot_text_actions(&actions, &actions_text, d->action,
+                                  d->action_dim ? d->action_dim : p->dim, &p->numbers);
     if (rc == 0 && d->action) {
         json_object_set(overlay, "actions", actions);
         json_object_set_new(overlay, "actions_text", json_string(actions_text));

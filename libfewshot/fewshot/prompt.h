@@ -57,6 +57,9 @@ typedef struct fewshot_prompt_demo {
     double reward;
     const json_t *next_context; /* context after the action; NULL: no Feedbacks line */
     const json_t *extra;        /* merged into this demonstration's views, or NULL */
+    size_t action_dim;          /* values in action: a demonstration from another scenario
+                                   (a building with other zones) shows its own count;
+                                   0 means the action space's dim */
 } fewshot_prompt_demo;
 
 typedef struct fewshot_prompt_input {

@@ -344,6 +344,25 @@ static void test_ablations(fixture *f)
     fewshot_prompt_output_clear(&out);
 }
 
+/* A demonstration from a scenario with another action count (a building with more zones)
+ * shows its own actions, not the controlled environment's count. */
+static void test_demo_action_dim(fixture *f)
+{
+    static const double three[3] = {0.25, -0.5, 0.125};
+    fewshot_prompt_demo saved = f->demos[0];
+    f->demos[0].action = three;
+    f->demos[0].action_dim = 3;
+    fewshot_prompt_output out = FEWSHOT_PROMPT_OUTPUT_INIT;
+    CHECK(build(f, NULL, &out, 1) == 0, "build with a 3-action demonstration");
+    CHECK(out.text && strstr(out.text, "[25, -50, 13]"), "its three actions are shown x100");
+    fewshot_prompt_output_clear(&out);
+    f->demos[0] = saved;
+    CHECK(build(f, NULL, &out, 1) == 0, "build with the env's own action count");
+    CHECK(out.text && !strstr(out.text, "[25, -50, 13]") && strstr(out.text, "Actions: ["),
+          "action_dim 0 means the action space's dim");
+    fewshot_prompt_output_clear(&out);
+}
+
 static void test_errors(fixture *f)
 {
     fewshot_prompt_output out = FEWSHOT_PROMPT_OUTPUT_INIT;
@@ -391,6 +410,7 @@ int main(void)
     setup(&f);
     test_paper_prompt(&f);
     test_ablations(&f);
+    test_demo_action_dim(&f);
     test_errors(&f);
     teardown(&f);
     printf("%d checks, %d failed\n", checks, failures);
