@@ -196,20 +196,6 @@ static const char *type_name(vtype t)
     }
 }
 
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
-    }
-}
-
 static int type_ok(const json_t *v, vtype t)
 {
     size_t i;
@@ -287,7 +273,7 @@ static int check_object(const fewshot_config *cfg, json_t *obj, const field *fie
         if (!type_ok(value, f->type))
             return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub,
                                           "expected %s, found %s", type_name(f->type),
-                                          json_kind(value));
+                                          fewshot__json_kind(value));
         if (f->choices && !choice_ok(f->choices, json_string_value(value)))
             return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub,
                                           "'%s' is not one of %s", json_string_value(value),
@@ -391,7 +377,7 @@ static int check_section(const fewshot_config *cfg, json_t *obj, size_t s, const
     path_key(sub, sizeof sub, path, arm_sections[s].name);
     if (!json_is_object(obj))
         return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub,
-                                      "expected an object, found %s", json_kind(obj));
+                                      "expected an object, found %s", fewshot__json_kind(obj));
     if (strcmp(arm_sections[s].name, "demos") == 0)
         return check_demos(cfg, obj, sub);
     if (!arm_sections[s].fields)
@@ -510,7 +496,7 @@ static int expand_scenarios(fewshot_config *cfg)
                                           "expected an object of parameter value lists");
         if (base && !json_is_object(base))
             return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, "$.scenarios.params",
-                                          "expected an object, found %s", json_kind(base));
+                                          "expected an object, found %s", fewshot__json_kind(base));
         return expand_grid(cfg, grid, base, "$.scenarios.grid");
     }
     if (!json_is_array(sc) || json_array_size(sc) == 0)
@@ -530,7 +516,7 @@ static int expand_scenarios(fewshot_config *cfg)
         snprintf(sub, sizeof sub, "$.scenarios[%zu]", i);
         if (!json_is_object(item))
             return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub,
-                                          "expected an object, found %s", json_kind(item));
+                                          "expected an object, found %s", fewshot__json_kind(item));
         int rc = check_object(cfg, item, scenario_fields, sub);
         if (rc)
             return rc;
@@ -655,7 +641,7 @@ static int add_arm(fewshot_config *cfg, const char *name, const json_t *base,
         }
         if (!json_is_object(value)) {
             rc = fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub,
-                                        "expected an object, found %s", json_kind(value));
+                                        "expected an object, found %s", fewshot__json_kind(value));
             goto done;
         }
         json_t *section = json_object_get(arm, key);
@@ -730,7 +716,7 @@ static int explicit_arms(const fewshot_config *cfg, json_t **out)
             if (!json_is_object(value))
                 return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub,
                                               "expected an object of overrides, found %s",
-                                              json_kind(value));
+                                              fewshot__json_kind(value));
             json_array_append_new(list, json_pack("{s:s, s:O, s:s}", "name", key, "over",
                                                   value, "path", sub));
         }
@@ -746,7 +732,7 @@ static int explicit_arms(const fewshot_config *cfg, json_t **out)
         snprintf(sub, sizeof sub, "$.arms[%zu]", i);
         if (!json_is_object(item))
             return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub,
-                                          "expected an object, found %s", json_kind(item));
+                                          "expected an object, found %s", fewshot__json_kind(item));
         if (!json_is_string(json_object_get(item, "name")))
             return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub,
                                           "every arm needs a \"name\" string");
@@ -1033,7 +1019,7 @@ static int resolve(fewshot_config *cfg)
     clear_derived(cfg);
     if (!json_is_object(cfg->raw))
         return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, "$",
-                                      "a config is a JSON object, found %s", json_kind(cfg->raw));
+                                      "a config is a JSON object, found %s", fewshot__json_kind(cfg->raw));
     cfg->resolved = json_deep_copy(cfg->raw);
     int rc = check_object(cfg, cfg->resolved, top_fields, "$");
     if (rc == 0)

@@ -39,7 +39,7 @@ int fewshot__json_type_matches(const json_t *v, const char *type)
     return 0;
 }
 
-static const char *json_type_name(const json_t *v)
+const char *fewshot__json_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
@@ -105,7 +105,7 @@ int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
                                             "%s: parameter '%s' must be %s %s, not %s",
                                             plugin_name, key,
                                             strchr("aeiou", type[0]) ? "an" : "a", type,
-                                            json_type_name(value));
+                                            fewshot__json_kind(value));
                 goto done;
             }
             json_object_set(resolved, key, value);

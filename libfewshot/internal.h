@@ -19,4 +19,8 @@ FEWSHOT_HIDDEN int fewshot__params_resolve(const char *plugin_name, const char *
 /* Does JSON value v have the type named in a params_doc ("number", "integer", ...)? */
 FEWSHOT_HIDDEN int fewshot__json_type_matches(const json_t *v, const char *type);
 
+/* "an object", "an array", "a string", "an integer", "a number", "a boolean" or "null":
+ * the kind of a JSON value as error messages name it. */
+FEWSHOT_HIDDEN const char *fewshot__json_kind(const json_t *v);
+
 #endif
