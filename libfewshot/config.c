@@ -993,10 +993,29 @@ done:
 
 /* ---------------------------------------------------------------- resolving */
 
+/* LLM settings that change how a run executes, not what it computes: a resumed run may
+ * change them (lower the concurrency after rate limits, rotate the key variable). */
+static const char *const execution_only[] = {"api_key_env", "concurrency", "rpm", "tpm",
+                                             "timeouts", "retries", "cache", "stream", NULL};
+
+static void drop_execution_settings(json_t *section)
+{
+    json_t *llm = json_object_get(section, "llm");
+    for (size_t i = 0; json_is_object(llm) && execution_only[i]; i++)
+        json_object_del(llm, execution_only[i]);
+}
+
+/* The identity of a run: the resolved config without its execution-only settings. */
 static void compute_hash(fewshot_config *cfg)
 {
-    char *text = json_dumps(cfg->resolved, JSON_SORT_KEYS | JSON_COMPACT |
-                                           JSON_REAL_PRECISION(17));
+    json_t *identity = json_deep_copy(cfg->resolved);
+    size_t k;
+    json_t *arm;
+    drop_execution_settings(identity);
+    json_array_foreach(json_object_get(identity, "arms"), k, arm)
+        drop_execution_settings(arm);
+    char *text = json_dumps(identity, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(identity);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);

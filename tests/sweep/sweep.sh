@@ -117,6 +117,11 @@ cmp -s episodes.csv episodes2.csv && pass || fail "rerun changed the results"
 expect_status 2 "other config" -- run_fewshot sweep base.json -o run --set 'episodes.seeds=[1,2]'
 expect_grep 'holds results of a different config .*differing sections: episodes' "$TMP/err" "mismatch message"
 expect_status 2 "other config, dry run" -- run_fewshot sweep base.json -o run --set 'episodes.seeds=[1,2]' --dry-run
+# execution-only LLM settings may change between runs; what a reply depends on may not
+expect_status 0 "rerun with other LLM limits" -- run_fewshot sweep base.json -o run --set llm.concurrency=2 --set llm.rpm=60 --set llm.api_key_env=OTHER_KEY
+expect_grep '0 episodes run, 32 already done' "$TMP/err" "execution settings keep the run's identity"
+expect_status 2 "other temperature" -- run_fewshot sweep base.json -o run --set llm.temperature=0.7
+expect_grep 'differing sections: llm' "$TMP/err" "a result-changing LLM setting is refused"
 
 # ---- shards and merge equal the unsharded run
 for i in 1 2 3; do
