@@ -7,7 +7,7 @@ Input (stdin, JSON): {"params": {...plugin parameter names...}, "demand": [...],
 "actions": [[...], ...]}. Output: one JSON object per period with the reward, the
 observation (OR-Gym's state), on-hand inventory, pipeline and backlog after the period, and
 the echelon inventory position and base-stock action OR-Gym computes before it.
-With --bench N it times N episodes instead and prints steps per second.
+(tests/bench/envs_numpy.py times it for `make bench`.)
 """
 import json
 import sys
@@ -133,21 +133,6 @@ class InvManagementRef:
 
 
 def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "--bench":
-        episodes = int(sys.argv[2])
-        rng = np.random.default_rng(1)
-        env = InvManagementRef({}, rng.poisson(20, 30))
-        z = [92, 213, 415]
-        start = time.perf_counter()
-        for _ in range(episodes):
-            env.user_D = rng.poisson(20, 30)
-            env.reset()
-            done = False
-            while not done:
-                _, _, done, _ = env.step(env.base_stock_action(z))
-        elapsed = time.perf_counter() - start
-        print("%.1f" % (episodes * 30 / elapsed))
-        return
     spec = json.load(sys.stdin)
     env = InvManagementRef(spec.get("params", {}), spec["demand"])
     z = spec.get("basestock_levels")
