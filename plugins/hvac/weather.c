@@ -103,15 +103,19 @@ static int next_line(epw *e)
         e->line = grown;
         e->cap *= 2;
     }
-    int zerr;
-    const char *message = gzerror(e->f, &zerr);
-    if (zerr != Z_OK) {         /* Z_BUF_ERROR: a truncated gzip stream */
-        e->failed = fewshot_error_set_at(zerr == Z_ERRNO ? FEWSHOT_EIO : FEWSHOT_EPARSE, e->path,
-                                         e->lineno + 1, 0, "%s: %s",
-                                         zerr == Z_ERRNO ? "read error"
-                                                         : "corrupt compressed data",
-                                         zerr == Z_ERRNO ? strerror(errno) : message);
-        return 0;
+    /* zlib keeps handing out what it decompressed before a fault, so a fault shows at the end
+     * of the data: it is reported at the first line it cost (Z_BUF_ERROR: a truncated stream) */
+    if (n == 0 || e->line[n - 1] != '\n') {
+        int zerr;
+        const char *message = gzerror(e->f, &zerr);
+        if (zerr != Z_OK) {
+            e->failed = fewshot_error_set_at(zerr == Z_ERRNO ? FEWSHOT_EIO : FEWSHOT_EPARSE,
+                                             e->path, e->lineno + 1, 0, "%s: %s",
+                                             zerr == Z_ERRNO ? "read error"
+                                                             : "corrupt compressed data",
+                                             zerr == Z_ERRNO ? strerror(errno) : message);
+            return 0;
+        }
     }
     if (n == 0)
         return 0;

@@ -122,26 +122,15 @@ static char *make_key(hvac_weather_source source, const char *name, uint64_t see
             memset(&st, 0, sizeof st);
         snprintf(buf, sizeof buf, "file:%lld:%lld:%s", (long long)st.st_size,
                  (long long)st.st_mtime, name);
-    } else if (source == HVAC_WEATHER_TMY3)
-        snprintf(buf, sizeof buf, "tmy3:%s", name);
-    else
+    } else
         snprintf(buf, sizeof buf, "synthetic:%llu:%s", (unsigned long long)seed, name);
     return strdup(buf);
 }
 
 static int load(hvac_weather *w, hvac_weather_source source, const char *name, uint64_t seed)
 {
-    if (source == HVAC_WEATHER_SYNTHETIC)
-        return hvac_weather_synthetic(w, name, seed);
-    if (source == HVAC_WEATHER_FILE)
-        return hvac_weather_load_epw(w, name);
-    char *path;
-    int rc = hvac_weather_find_tmy3(name, &path);
-    if (rc == 0) {
-        rc = hvac_weather_load_epw(w, path);
-        free(path);
-    }
-    return rc;
+    return source == HVAC_WEATHER_SYNTHETIC ? hvac_weather_synthetic(w, name, seed)
+                                            : hvac_weather_load_epw(w, name);
 }
 
 /* Free idle entries beyond the first `keep` (the most recently released come first). */
@@ -164,6 +153,16 @@ int hvac_weather_acquire(const hvac_weather **out, hvac_weather_source source, c
                          uint64_t seed)
 {
     *out = NULL;
+    if (source == HVAC_WEATHER_TMY3) {
+        /* the file found now: $FEWSHOT_WEATHER_PATH may point elsewhere than last time */
+        char *path;
+        int rc = hvac_weather_find_tmy3(name, &path);
+        if (rc == 0) {
+            rc = hvac_weather_acquire(out, HVAC_WEATHER_FILE, path, 0);
+            free(path);
+        }
+        return rc;
+    }
     char *key = make_key(source, name, seed);
     if (!key)
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
