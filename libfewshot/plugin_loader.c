@@ -88,6 +88,20 @@ static int validate_table(const fewshot_env_plugin *p, const char *origin)
     if (p->policies && p->policies[0] && !p->policy)
         return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: plugin '%s' lists policies but has no "
                                  "policy() function", origin, p->name);
+    for (size_t i = 0; p->term_names && p->term_names[i]; i++) {
+        if (i == FEWSHOT_STEP_TERMS_MAX)
+            return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: plugin '%s' declares more than %d "
+                                     "reward terms in term_names (or does not end the list "
+                                     "with NULL)", origin, p->name, FEWSHOT_STEP_TERMS_MAX);
+        if (!p->term_names[i][0])
+            return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: plugin '%s': term_names[%zu] is "
+                                     "empty", origin, p->name, i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->term_names[i], p->term_names[j]) == 0)
+                return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: plugin '%s' declares the reward "
+                                         "term '%s' twice in term_names", origin, p->name,
+                                         p->term_names[i]);
+    }
     for (size_t i = 0; i < ARRAY_SIZE(p->reserved); i++)
         if (p->reserved[i])
             return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: plugin '%s' sets reserved slot %zu; "

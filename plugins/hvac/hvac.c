@@ -48,6 +48,8 @@ typedef struct hvac {
 } hvac;
 
 static const char *const policies[] = {"mpc", "thermostat", NULL};
+/* reward terms, declared once; step() writes their values in this order */
+static const char *const term_names[] = {"energy", "comfort", NULL};
 
 /* ----------------------------------------------------------------------- time and weather */
 
@@ -552,7 +554,8 @@ static int hvac_step(void *self, const double *action, fewshot_step *out)
     }
     observe(h, out->obs);
     out->reward = r_energy + r_comfort;
-    out->terms = json_pack("{s:f, s:f}", "energy", r_energy, "comfort", r_comfort);
+    out->term_values[0] = r_energy;                 /* term_names' order */
+    out->term_values[1] = r_comfort;
     out->done = 0;
     out->truncated = h->t >= h->episode_length;
     return 0;
@@ -729,6 +732,7 @@ static const fewshot_env_plugin hvac_plugin = {
     .context = hvac_context,
     .features = hvac_features,
     .policies = policies,
+    .term_names = term_names,
     .policy = hvac_policy,
     .template_text = hvac_template,
 };
