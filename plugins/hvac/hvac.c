@@ -45,6 +45,10 @@ typedef struct hvac {
     double *x, *u, *xn;
     long t;                 /* steps since reset */
     long start_day_ep, start_hour_ep;
+    /* the weather of step `now_t` (outdoor C, GHI, ground C), computed once for the
+     * observation and reused by the next step's inputs */
+    long now_t;
+    double now_out, now_ghi, now_ground;
 } hvac;
 
 static const char *const policies[] = {"mpc", "thermostat", NULL};
@@ -60,19 +64,31 @@ static double clock_seconds(const hvac *h, long t)
            (double)t * h->model.dt;
 }
 
-/* Weather series value at time s (linear interpolation between hourly rows, wrapping at the
- * end of the series, as BEAR interpolates to its time step). */
-static double series_at(const hvac_weather *w, const double *v, double s)
+/* Where time s falls in the weather series: rows i and j = i + 1 (wrapping at the end of the
+ * series) and the fraction between them, as BEAR interpolates to its time step. */
+typedef struct series_pos {
+    size_t i, j;
+    double frac;
+} series_pos;
+
+static series_pos series_locate(const hvac_weather *w, double s)
 {
     double hours = s / 3600.0;
     double len = (double)w->hours;
-    hours = fmod(hours, len);
+    if (!(hours >= 0 && hours < len))   /* fmod is the identity in range; it is not cheap */
+        hours = fmod(hours, len);
     if (hours < 0)
         hours += len;
-    size_t i = (size_t)hours;
-    double frac = hours - (double)i;
-    size_t j = (i + 1) % w->hours;
-    return v[i] + frac * (v[j] - v[i]);
+    series_pos p;
+    p.i = (size_t)hours;
+    p.frac = hours - (double)p.i;
+    p.j = (p.i + 1) % w->hours;
+    return p;
+}
+
+static double series_value(const double *v, series_pos p)
+{
+    return v[p.i] + p.frac * (v[p.j] - v[p.i]);
 }
 
 static int month_of(double s)
@@ -95,17 +111,32 @@ static double mean(const double *v, size_t n)
     return s / (double)n;
 }
 
+/* Outdoor temperature, GHI and ground temperature at step t. */
+static void weather_at(const hvac *h, long t, double *out, double *ghi, double *ground)
+{
+    if (t == h->now_t) {
+        *out = h->now_out;
+        *ghi = h->now_ghi;
+        *ground = h->now_ground;
+        return;
+    }
+    double s = clock_seconds(h, t);
+    series_pos p = series_locate(h->weather, s);
+    *out = series_value(h->weather->temp, p);
+    *ghi = series_value(h->weather->ghi, p);
+    *ground = h->ground[month_of(s)];
+}
+
 /* Exogenous inputs at step t for zone temperatures x: fills u (model->m entries, actions 0). */
 static void inputs_at(const hvac *h, long t, const double *x, double *u)
 {
-    double s = clock_seconds(h, t);
+    double out, ghi, ground;
+    weather_at(h, t, &out, &ghi, &ground);
     memset(u, 0, h->model.m * sizeof *u);
     u[HVAC_U_OCC] = hvac_occupant_heat(h->activity, mean(x, h->n));
-    u[HVAC_U_GROUND] = h->ground[month_of(s)];
-    u[HVAC_U_OUT] = series_at(h->weather, h->weather->temp, s);
-    u[h->model.m - 1] = h->weather->max_ghi > 0
-                            ? series_at(h->weather, h->weather->ghi, s) / h->weather->max_ghi
-                            : 0.0;
+    u[HVAC_U_GROUND] = ground;
+    u[HVAC_U_OUT] = out;
+    u[h->model.m - 1] = h->weather->max_ghi > 0 ? ghi / h->weather->max_ghi : 0.0;
 }
 
 /* Occupant heat of the whole building, kW (0 while occupancy is 0). */
@@ -116,14 +147,17 @@ static double occupant_kw(const hvac *h, const double *x)
            (hvac_occupant_heat(h->activity, t) + HVAC_OCC_LINEAR * t) / 1000.0;
 }
 
-static void observe(const hvac *h, double *obs)
+/* The observation at the current step; the step's weather is kept for its inputs. */
+static void observe(hvac *h, double *obs)
 {
     size_t n = h->n;
-    double s = clock_seconds(h, h->t);
+    h->now_t = -1;      /* computed afresh: reset may have moved the clock */
+    weather_at(h, h->t, &h->now_out, &h->now_ghi, &h->now_ground);
+    h->now_t = h->t;
     memcpy(obs, h->x, n * sizeof *obs);
-    obs[n] = series_at(h->weather, h->weather->temp, s);
-    obs[n + 1] = series_at(h->weather, h->weather->ghi, s);
-    obs[n + 2] = h->ground[month_of(s)];
+    obs[n] = h->now_out;
+    obs[n + 1] = h->now_ghi;
+    obs[n + 2] = h->now_ground;
     obs[n + 3] = occupant_kw(h, h->x);
 }
 
@@ -466,6 +500,7 @@ static int hvac_create(void **self, const json_t *params)
         goto fail;
     h->start_day_ep = h->start_day;
     h->start_hour_ep = h->start_hour;
+    h->now_t = -1;
     apply_initial(h, h->initial, 0);
     *self = h;
     return 0;
@@ -532,13 +567,13 @@ static int hvac_step(void *self, const double *action, fewshot_step *out)
     inputs_at(h, h->t, h->x, h->u);
     double energy = 0, comfort = 0, a2 = 0;
     for (size_t i = 0; i < n; i++) {
-        double a = fmax(-1.0, fmin(1.0, action[i]));
+        double a = action[i];               /* finite: the library checks */
+        a = a < -1.0 ? -1.0 : a > 1.0 ? 1.0 : a;
         h->u[HVAC_U_ACT + i] = a;
         energy += fabs(a);
         a2 += a * a;
     }
-    hvac_model_step(&h->model, h->x, h->u, h->xn);
-    memcpy(h->x, h->xn, n * sizeof *h->x);
+    hvac_model_step(&h->model, h->x, h->u, h->x);   /* it reads x before writing */
     h->t++;
     for (size_t i = 0; i < n; i++) {
         double e = h->x[i] - h->target;
