@@ -156,11 +156,43 @@ static int bench(const char *name, const char *dir)
     return 0;
 }
 
+/* Creating environments: the first of a weather year reads (TMY3) or generates (synthetic)
+ * it; later ones share it. Prints the first creation's time and the mean of the next ones. */
+static int creation(const char *source)
+{
+    double first = 0, rest = 0;
+    int reps = 20;
+    for (int r = 0; r <= reps; r++) {
+        fewshot_env *env;
+        json_t *params = json_pack("{s:s, s:s, s:s, s:i}", "building", "OfficeMedium",
+                                   "weather", "Cool_Marine", "weather_source", source, "seed",
+                                   41);
+        double t0 = now();
+        int rc = fewshot_env_new(&env, "hvac", params);
+        double dt = now() - t0;
+        json_decref(params);
+        if (rc != 0) {
+            fprintf(stderr, "%s\n", fewshot_error_last()->message);
+            return 1;
+        }
+        if (r == 0)
+            first = dt;
+        else
+            rest += dt / reps;
+        fewshot_env_free(env);
+    }
+    printf("create weather_source=%s first_ms=%.3f shared_ms=%.3f\n", source, first * 1e3,
+           rest * 1e3);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr, "usage: hvac_bench DIR\n");
         return 2;
     }
+    if (argc == 2 && strcmp(argv[1], "create") == 0)
+        return creation("tmy3") || creation("synthetic");
     return bench("OfficeSmall", argv[1]) || bench("OfficeMedium", argv[1]);
 }
