@@ -89,6 +89,22 @@ void fewshot_env_free(fewshot_env *env)
     free(env);
 }
 
+static size_t count_names(const char *const *names)
+{
+    size_t n = 0;
+    while (names && names[n])
+        n++;
+    return n;
+}
+
+const char *const *fewshot_env_feature_names(const fewshot_env *env, size_t *n)
+{
+    size_t count = count_names(env->plugin->feature_names);
+    if (n)
+        *n = count;
+    return count ? env->plugin->feature_names : no_policies;
+}
+
 const char *const *fewshot_env_term_names(const fewshot_env *env, size_t *n)
 {
     if (n)
@@ -282,6 +298,10 @@ int fewshot_env_features(fewshot_env *env, const double *obs, float *out, size_t
     int rc = env->plugin->features(env->self, obs, out, cap, dim);
     if (rc)
         return plugin_failed(env, "features", rc);
+    size_t named = count_names(env->plugin->feature_names);
+    if (named && *dim != named)
+        return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: features() returned %zu values but the "
+                                 "plugin names %zu features", env->plugin->name, *dim, named);
     for (size_t i = 0; i < *dim && i < cap; i++)
         if (!isfinite(out[i]))
             return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: features() returned a non-finite "

@@ -86,6 +86,10 @@ FEWSHOT_EXTERN(int) fewshot_env_context(fewshot_env *env, const double *obs, jso
 FEWSHOT_EXTERN(int) fewshot_env_features(fewshot_env *env, const double *obs, float *out,
                                          size_t cap, size_t *dim);
 
+/* The names of the features, NULL-terminated (never NULL; empty when the plugin does not
+ * name them); *n (may be NULL) gets their number. */
+FEWSHOT_EXTERN(const char *const *) fewshot_env_feature_names(const fewshot_env *env, size_t *n);
+
 /* The NULL-terminated list of the plugin's policies (never NULL; may be empty). */
 FEWSHOT_EXTERN(const char *const *) fewshot_env_policies(const fewshot_env *env);
 

@@ -99,7 +99,12 @@ typedef struct fewshot_env_plugin {
      * return terms as JSON. */
     const char *const *term_names;
 
-    void *reserved[7];          /* must be NULL */
+    /* Names of the features() elements (NULL-terminated, distinct), or NULL when the plugin
+     * does not name them. A plugin that names them returns exactly that many features.
+     * Added in a former reserved slot, like term_names. */
+    const char *const *feature_names;
+
+    void *reserved[6];          /* must be NULL */
 } fewshot_env_plugin;
 
 /* The one symbol a plugin module exports. */

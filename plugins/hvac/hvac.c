@@ -24,7 +24,23 @@
 #include "templates.h"
 
 #define N_EXO 4             /* outdoor, GHI, ground, occupant power */
-#define N_FEATURES 12
+/* The features (fewshot-hvac(7)): what a decision depends on, whatever the number of rooms. */
+enum {
+    F_OUTDOOR_ERROR,    /* outdoor temperature - target: < 0 heating need, > 0 cooling need */
+    F_MODE,             /* -1 heating (outdoor below target), +1 cooling, as the instruction */
+    F_IRRADIANCE,       /* GHI / the year's max GHI (the model's solar input), 0..1 */
+    F_ERROR_MEAN,       /* rooms' temperature - target: mean, min, max */
+    F_ERROR_MIN,
+    F_ERROR_MAX,
+    F_HOUR_SIN,         /* hour of the day of the current step, on a circle */
+    F_HOUR_COS,
+    F_OUTDOOR_TREND,    /* outdoor temperature change over the next step (the forecast) */
+    F_OCCUPANT,         /* occupant heat per room, kW (0 while occupancy is 0) */
+    N_FEATURES
+};
+static const char *const feature_names[N_FEATURES + 1] = {
+    "outdoor_error", "mode", "irradiance", "error_mean", "error_min", "error_max", "hour_sin",
+    "hour_cos", "outdoor_trend", "occupant_kw_per_room", NULL};
 
 typedef struct hvac {
     json_t *params;         /* resolved parameters */
@@ -635,21 +651,31 @@ static int hvac_features(void *self, const double *obs, float *out, size_t cap, 
     *dim = N_FEATURES;
     if (cap < N_FEATURES)
         return 0;
-    double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         double e = obs[i] - h->target;
         sum += e;
-        sq += e * e;
         lo = fmin(lo, e);
         hi = fmax(hi, e);
     }
-    double m = sum / (double)n;
+    /* the clock is the plugin's: obs is the current observation (demonstration generation and
+     * retrieval both ask for the state being decided) */
     double s = clock_seconds(h, h->t);
-    double hour = fmod(s / 3600.0, 24.0), day = fmod(s / 86400.0, 365.0);
-    double f[N_FEATURES] = {m, lo, hi, sqrt(fmax(0.0, sq / (double)n - m * m)),
-                            obs[n], obs[n + 1], obs[n + 2], obs[n + 3],
-                            sin(2 * M_PI * hour / 24), cos(2 * M_PI * hour / 24),
-                            sin(2 * M_PI * day / 365), cos(2 * M_PI * day / 365)};
+    double hour = fmod(s / 3600.0, 24.0);
+    series_pos now = series_locate(h->weather, s);
+    series_pos next = series_locate(h->weather, s + h->model.dt);
+    double f[N_FEATURES];
+    f[F_OUTDOOR_ERROR] = obs[n] - h->target;
+    f[F_MODE] = obs[n] < h->target ? -1.0 : 1.0;
+    f[F_IRRADIANCE] = h->weather->max_ghi > 0 ? obs[n + 1] / h->weather->max_ghi : 0.0;
+    f[F_ERROR_MEAN] = sum / (double)n;
+    f[F_ERROR_MIN] = lo;
+    f[F_ERROR_MAX] = hi;
+    f[F_HOUR_SIN] = sin(2 * M_PI * hour / 24);
+    f[F_HOUR_COS] = cos(2 * M_PI * hour / 24);
+    f[F_OUTDOOR_TREND] = series_value(h->weather->temp, next) -
+                         series_value(h->weather->temp, now);
+    f[F_OCCUPANT] = obs[n + 3] / (double)n;
     for (size_t i = 0; i < N_FEATURES; i++)
         out[i] = (float)f[i];
     return 0;
@@ -768,6 +794,7 @@ static const fewshot_env_plugin hvac_plugin = {
     .features = hvac_features,
     .policies = policies,
     .term_names = term_names,
+    .feature_names = feature_names,
     .policy = hvac_policy,
     .template_text = hvac_template,
 };

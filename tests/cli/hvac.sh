@@ -70,6 +70,12 @@ echo '<html><body><b>Zone Information</b><table><tr><td>x</td></tr></table></bod
 expect_status 2 "bad EnergyPlus table" -- run_fewshot env rollout hvac \
     -p "building=$TMP/ASHRAE901_OfficeSmall_STD2019_Tucson.table.htm" --policy zero
 expect_grep "ASHRAE901_OfficeSmall_STD2019_Tucson.table.htm" "$TMP/err" "bad table names the file"
+# reward terms and feature names, declared by the plugin
+expect_status 0 "info" -- run_fewshot env info hvac -p building=OfficeMedium
+expect_grep "^reward terms: energy comfort$" "$TMP/out" "info lists the reward terms"
+expect_grep "^features: outdoor_error mode irradiance error_mean error_min error_max hour_sin hour_cos outdoor_trend occupant_kw_per_room$" \
+    "$TMP/out" "info lists the feature names"
+
 # weather sources: the shipped TMY3 year by default, the synthetic generator on request
 run_fewshot env rollout hvac -p weather=Cool_Humid -p start_day=196 --policy zero --steps 24 \
     > "$TMP/tmy3.csv" || fail "Cool_Humid TMY3 rollout"

@@ -364,10 +364,14 @@ static void test_bad_term_names_refused(void **state)
     bad.name = "badterms";
     bad.term_names = twice;
     assert_int_equal(fewshot_env_register(&bad), FEWSHOT_EPLUGIN);
-    assert_non_null(strstr(fewshot_error_last()->message, "declares the reward term 'a' twice"));
+    assert_non_null(strstr(fewshot_error_last()->message, "declares 'a' twice in term_names"));
     bad.term_names = empty;
     assert_int_equal(fewshot_env_register(&bad), FEWSHOT_EPLUGIN);
     assert_non_null(strstr(fewshot_error_last()->message, "term_names[1] is empty"));
+    bad.term_names = NULL;
+    bad.feature_names = twice;
+    assert_int_equal(fewshot_env_register(&bad), FEWSHOT_EPLUGIN);
+    assert_non_null(strstr(fewshot_error_last()->message, "declares 'a' twice in feature_names"));
 }
 
 int main(void)
