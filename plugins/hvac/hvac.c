@@ -192,7 +192,8 @@ static const char *str(const json_t *params, const char *key)
 static int is_epw_path(const char *s)
 {
     size_t len = strlen(s);
-    return strchr(s, '/') || (len > 4 && strcasecmp(s + len - 4, ".epw") == 0);
+    return strchr(s, '/') || (len > 4 && strcasecmp(s + len - 4, ".epw") == 0) ||
+           (len > 7 && strcasecmp(s + len - 7, ".epw.gz") == 0);
 }
 
 /* Words for an EPW file's climate: the condition whose TMY3 city is in the file name. */
@@ -292,7 +293,12 @@ static int load_weather(hvac *h, const json_t *params)
                                           "hvac: parameter 'weather_source' is \"synthetic\" but "
                                           "'weather' is a file (%s); give a condition such as "
                                           "Cool_Humid to generate a year", weather);
-        if ((rc = hvac_weather_acquire(&h->weather, HVAC_WEATHER_FILE, weather, 0)) != 0) {
+        char *path;
+        if ((rc = hvac_weather_find_file(weather, &path)) != 0)
+            return rc;
+        rc = hvac_weather_acquire(&h->weather, HVAC_WEATHER_FILE, path, 0);
+        free(path);
+        if (rc) {
             fewshot_error_prefix("hvac: parameter 'weather'");
             return rc;
         }

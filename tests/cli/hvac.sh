@@ -88,6 +88,13 @@ cmp -s "$TMP/tmy3.csv" "$TMP/syn.csv" && fail "synthetic year equals the TMY3 ye
 # Buffalo's TMY3 15 July (outdoor temperature column after the 6 zones): mean 24.77 C
 awk -F, 'NR > 1 {s += $9} END {exit !(s / 24 > 24.5 && s / 24 < 25.2)}' "$TMP/tmy3.csv" && pass ||
     fail "Buffalo 15 July is not its TMY3 day"
+# the shipped Chicago year by its file name (no condition has it), plain or .gz; its own ground
+expect_status 0 "Chicago by file name" -- run_fewshot env rollout hvac \
+    -p weather=USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw --policy zero --steps 2
+cp "$TMP/out" "$TMP/chicago.csv"
+expect_status 0 "Chicago by .gz name" -- run_fewshot env rollout hvac \
+    -p weather=USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw.gz --policy zero --steps 2
+cmp -s "$TMP/out" "$TMP/chicago.csv" && pass || fail "Chicago .epw and .epw.gz differ"
 expect_status 2 "bad weather_source" -- run_fewshot env rollout hvac -p weather_source=real --policy zero
 expect_grep "parameter 'weather_source' is 'real', expected \"tmy3\".*or \"synthetic\"" "$TMP/err" \
     "weather_source message"
