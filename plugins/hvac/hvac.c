@@ -750,7 +750,9 @@ static const fewshot_env_plugin hvac_plugin = {
     .abi = FEWSHOT_PLUGIN_ABI,
     .name = "hvac",
     .summary = "BEAR's building thermal model (RC network, EnergyPlus buildings, EPW weather)",
-    .version = "1.0",
+    /* 1.1: conditions run their TMY3 year by default; 10 named features (demonstrations made
+     * by 1.0 hold other weather and features) */
+    .version = "1.1",
     .params_doc =
         "{\"action_scale\": 100, \"params\": {"
         P("building", "string", "\"OfficeSmall\"",
