@@ -29,7 +29,7 @@
 typedef struct hvac {
     json_t *params;         /* resolved parameters */
     fewshot_building *building;
-    hvac_weather weather;
+    const hvac_weather *weather;   /* shared by every environment with the same year */
     double ground[12];
     hvac_model model;
     hvac_mpc mpc;
@@ -100,9 +100,9 @@ static void inputs_at(const hvac *h, long t, const double *x, double *u)
     memset(u, 0, h->model.m * sizeof *u);
     u[HVAC_U_OCC] = hvac_occupant_heat(h->activity, mean(x, h->n));
     u[HVAC_U_GROUND] = h->ground[month_of(s)];
-    u[HVAC_U_OUT] = series_at(&h->weather, h->weather.temp, s);
-    u[h->model.m - 1] = h->weather.max_ghi > 0
-                            ? series_at(&h->weather, h->weather.ghi, s) / h->weather.max_ghi
+    u[HVAC_U_OUT] = series_at(h->weather, h->weather->temp, s);
+    u[h->model.m - 1] = h->weather->max_ghi > 0
+                            ? series_at(h->weather, h->weather->ghi, s) / h->weather->max_ghi
                             : 0.0;
 }
 
@@ -119,8 +119,8 @@ static void observe(const hvac *h, double *obs)
     size_t n = h->n;
     double s = clock_seconds(h, h->t);
     memcpy(obs, h->x, n * sizeof *obs);
-    obs[n] = series_at(&h->weather, h->weather.temp, s);
-    obs[n + 1] = series_at(&h->weather, h->weather.ghi, s);
+    obs[n] = series_at(h->weather, h->weather->temp, s);
+    obs[n + 1] = series_at(h->weather, h->weather->ghi, s);
     obs[n + 2] = h->ground[month_of(s)];
     obs[n + 3] = occupant_kw(h, h->x);
 }
@@ -207,33 +207,59 @@ static void apply_initial(hvac *h, const json_t *v, uint64_t seed)
     }
 }
 
+/* weather_source: how a condition name becomes a year (an EPW path is always that file). */
+static int weather_source(const json_t *params, hvac_weather_source *out)
+{
+    const char *source = str(params, "weather_source");
+    if (source && strcmp(source, "tmy3") == 0)
+        *out = HVAC_WEATHER_TMY3;
+    else if (source && strcmp(source, "synthetic") == 0)
+        *out = HVAC_WEATHER_SYNTHETIC;
+    else
+        return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "weather_source",
+                                      "hvac: parameter 'weather_source' is '%s', expected "
+                                      "\"tmy3\" (the condition's TMY3 year, BEAR's) or "
+                                      "\"synthetic\" (a generated year for the seed)",
+                                      source ? source : "");
+    return 0;
+}
+
 static int load_weather(hvac *h, const json_t *params)
 {
     const char *weather = str(params, "weather");
+    hvac_weather_source source = HVAC_WEATHER_TMY3;
     int rc;
     if (!weather)
         return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "weather",
                                       "hvac: parameter 'weather' is required");
+    if ((rc = weather_source(params, &source)) != 0)
+        return rc;
     if (is_epw_path(weather)) {
-        if ((rc = hvac_weather_load_epw(&h->weather, weather)) != 0) {
+        if (source == HVAC_WEATHER_SYNTHETIC)
+            return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "weather_source",
+                                          "hvac: parameter 'weather_source' is \"synthetic\" but "
+                                          "'weather' is a file (%s); give a condition such as "
+                                          "Cool_Humid to generate a year", weather);
+        if ((rc = hvac_weather_acquire(&h->weather, HVAC_WEATHER_FILE, weather, 0)) != 0) {
             fewshot_error_prefix("hvac: parameter 'weather'");
             return rc;
         }
         h->weather_words = climate_words_for_file(weather);
     } else {
-        if (!hvac_condition_valid(weather))
+        const char *canonical;
+        if (hvac_condition_lookup(weather, &canonical) != 0)
             return fewshot_error_set_path(FEWSHOT_ENOTFOUND, NULL, "weather",
                                           "hvac: parameter 'weather': unknown weather condition "
                                           "'%s' (a condition such as Hot_Dry, Cool_Humid, "
                                           "Very_Cold, or a path to an EPW file)", weather);
         json_int_t seed = json_integer_value(json_object_get(params, "seed"));
-        if ((rc = hvac_weather_synthetic(&h->weather, weather, (uint64_t)seed)) != 0) {
+        if ((rc = hvac_weather_acquire(&h->weather, source, canonical, (uint64_t)seed)) != 0) {
             fewshot_error_prefix("hvac: parameter 'weather'");
             return rc;
         }
         h->weather_words = strdup(hvac_condition_words(weather));
     }
-    if (h->weather.hours == 0)
+    if (h->weather->hours == 0)
         return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "weather",
                                       "hvac: parameter 'weather': '%s' has no hourly rows",
                                       weather);
@@ -252,8 +278,8 @@ static int load_weather(hvac *h, const json_t *params)
             return rc;
         h->city = strdup(city);
         json_object_set_new(h->params, "city", json_string(city));  /* the resolved value */
-    } else if (h->weather.has_ground) {
-        memcpy(h->ground, h->weather.ground, sizeof h->ground);
+    } else if (h->weather->has_ground) {
+        memcpy(h->ground, h->weather->ground, sizeof h->ground);
         h->city = strdup("the weather file's location");
     } else
         return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "city",
@@ -314,7 +340,7 @@ static void hvac_destroy(void *self)
         return;
     json_decref(h->params);
     fewshot_building_free(h->building);
-    hvac_weather_free(&h->weather);
+    hvac_weather_release(h->weather);
     hvac_model_free(&h->model);
     hvac_mpc_free(&h->mpc);
     free(h->weather_words);
@@ -419,8 +445,8 @@ static int hvac_create(void **self, const json_t *params)
         .shgc = num(params, "shgc"),
         .shgc_weight = num(params, "shgc_weight"),
         .ground_weight = num(params, "ground_weight"),
-        .max_ghi = h->weather.max_ghi,
-        .tz = h->weather.tz,
+        .max_ghi = h->weather->max_ghi,
+        .tz = h->weather->tz,
         .occupancy = h->occupancy,
     };
     if ((rc = hvac_model_build(&h->model, h->building, &o)) != 0) {
@@ -661,7 +687,11 @@ static const fewshot_env_plugin hvac_plugin = {
           "prototype name (OfficeSmall, OfficeMedium, ...), building JSON file or EnergyPlus "
           "*.table.htm") ","
         P("weather", "string", "\"Hot_Dry\"",
-          "weather condition for a synthetic year (Hot_Dry, Cool_Humid, ...) or an EPW file") ","
+          "weather condition (Hot_Dry, Cool_Humid, ...; its TMY3 city's year, as BEAR) or an "
+          "EPW file (plain or .gz)") ","
+        P("weather_source", "string", "\"tmy3\"",
+          "for a condition: tmy3 (the TMY3 year shipped with the plugin, BEAR's) or synthetic "
+          "(a year generated for 'seed', calibrated to the TMY3 months)") ","
         P("city", "string", "null",
           "ground temperature table (Tucson, Buffalo, ...); default: the condition's city, or "
           "the EPW file's ground temperatures") ","
@@ -681,7 +711,7 @@ static const fewshot_env_plugin hvac_plugin = {
         P("occupancy", "number", "0", "occupants per zone (BEAR's full_occ); 0: no occupant "
           "heat") ","
         P("activity", "number", "120", "occupant activity, W per person") ","
-        P("seed", "integer", "0", "seed of the synthetic weather year") ","
+        P("seed", "integer", "0", "seed of the synthetic weather year (weather_source synthetic)") ","
         P("horizon", "integer", "6", "MPC horizon, steps") ","
         P("mpc_solver", "string", "\"active-set\"",
           "MPC QP solver: active-set (coordinate descent and Newton steps) or fista") ","

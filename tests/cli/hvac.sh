@@ -70,6 +70,30 @@ echo '<html><body><b>Zone Information</b><table><tr><td>x</td></tr></table></bod
 expect_status 2 "bad EnergyPlus table" -- run_fewshot env rollout hvac \
     -p "building=$TMP/ASHRAE901_OfficeSmall_STD2019_Tucson.table.htm" --policy zero
 expect_grep "ASHRAE901_OfficeSmall_STD2019_Tucson.table.htm" "$TMP/err" "bad table names the file"
+# weather sources: the shipped TMY3 year by default, the synthetic generator on request
+run_fewshot env rollout hvac -p weather=Cool_Humid -p start_day=196 --policy zero --steps 24 \
+    > "$TMP/tmy3.csv" || fail "Cool_Humid TMY3 rollout"
+run_fewshot env rollout hvac -p weather=Cool_Humid -p weather_source=tmy3 -p start_day=196 \
+    --policy zero --steps 24 > "$TMP/tmy3b.csv" || fail "weather_source=tmy3 rollout"
+run_fewshot env rollout hvac -p weather=Cool_Humid -p weather_source=synthetic -p start_day=196 \
+    --policy zero --steps 24 > "$TMP/syn.csv" || fail "synthetic rollout"
+cmp -s "$TMP/tmy3.csv" "$TMP/tmy3b.csv" && pass || fail "weather_source defaults to tmy3"
+cmp -s "$TMP/tmy3.csv" "$TMP/syn.csv" && fail "synthetic year equals the TMY3 year" || pass
+# Buffalo's TMY3 15 July (outdoor temperature column after the 6 zones): mean 24.77 C
+awk -F, 'NR > 1 {s += $9} END {exit !(s / 24 > 24.5 && s / 24 < 25.2)}' "$TMP/tmy3.csv" && pass ||
+    fail "Buffalo 15 July is not its TMY3 day"
+expect_status 2 "bad weather_source" -- run_fewshot env rollout hvac -p weather_source=real --policy zero
+expect_grep "parameter 'weather_source' is 'real', expected \"tmy3\".*or \"synthetic\"" "$TMP/err" \
+    "weather_source message"
+expect_status 2 "synthetic from a file" -- run_fewshot env rollout hvac -p "weather=$TMP/bad.epw" \
+    -p weather_source=synthetic --policy zero
+expect_grep "'weather' is a file" "$TMP/err" "synthetic file message"
+mkdir -p "$TMP/w"
+printf 'LOCATION,Buffalo\n' | gzip > "$TMP/w/USA_NY_Buffalo.Niagara.Intl.AP.725280_TMY3.epw.gz"
+FEWSHOT_WEATHER_PATH=$TMP/w expect_status 2 "damaged shipped year" -- run_fewshot env rollout \
+    hvac -p weather=Cool_Humid --policy zero
+expect_grep "USA_NY_Buffalo.Niagara.Intl.AP.725280_TMY3.epw.gz:1: .*LOCATION" "$TMP/err" \
+    "damaged shipped year names file:line"
 expect_status 2 "wrong-length action" -- run_fewshot env rollout hvac --policy const:0.1,0.2
 expect_grep "expected 1 or 6 values, found 2" "$TMP/err" "wrong-length action message"
 printf '0,0,0,nan,0,0\n' > "$TMP/nan.csv"
