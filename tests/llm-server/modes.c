@@ -257,17 +257,17 @@ static int describe(const char *text, described *d)
         return n;
     }
     /* no markers: the text before each "Actions: [...]" list describes its state */
-    const char *s = text;
-    for (const char *a; n < IM_DESCS - 1 && (a = strstr(s, "Actions:")) != NULL;) {
+    const char *s = text, *look = text;
+    for (const char *a; n < IM_DESCS - 1 && (a = strstr(look, "Actions:")) != NULL;) {
         described tmp = {0};
         const char *after = read_list(&tmp, a);
         if (!after) {
-            s = a + strlen("Actions:");
+            look = a + strlen("Actions:");
             continue;
         }
         read_state(&tmp, s, a);
         d[n++] = tmp;
-        s = after;
+        s = look = after;
     }
     read_state(&d[n], s, s + strlen(s));
     return n + 1;
