@@ -307,8 +307,8 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
         char id[64];
         if (p->origin == FEWSHOT_ORIGIN_DATASET) {
             d = fewshot_demos_get(a->ret->demos, p->item);
-            pd[i].context = json_array_get(a->ret->contexts, p->item);
-            pd[i].next_context = json_array_get(a->ret->next_contexts, p->item);
+            pd[i].context = fewshot__retriever_context(a->ret, p->item, 0);
+            pd[i].next_context = fewshot__retriever_context(a->ret, p->item, 1);
             snprintf(id, sizeof id, "demo:%zu", p->item);
         } else {
             d = fewshot_buffer_get(a->buffer, p->item);
