@@ -108,6 +108,20 @@ static void short_hash(const json_t *v, char out[17])
     free(text);
 }
 
+/* Generation options pointing into spec (which must outlive them). */
+static void spec_options(const json_t *spec, fewshot_demos_generate_options *go)
+{
+    go->env = json_string_value(json_object_get(spec, "env"));
+    go->params = json_object_get(spec, "params");
+    go->policy = json_string_value(json_object_get(spec, "policy"));
+    go->episodes = (uint64_t)json_integer_value(json_object_get(spec, "episodes"));
+    go->steps = (uint64_t)json_integer_value(json_object_get(spec, "steps"));
+    go->seed = (uint64_t)json_integer_value(json_object_get(spec, "seed"));
+    go->days = json_object_get(spec, "days");
+    go->scenarios = json_object_get(spec, "scenarios");
+    go->jobs = (unsigned int)json_integer_value(json_object_get(spec, "jobs"));
+}
+
 static int generate(const json_t *spec, const char *run_dir, const char *arm,
                     fewshot_demos **out, char **file)
 {
@@ -127,15 +141,7 @@ static int generate(const json_t *spec, const char *run_dir, const char *arm,
         *file = NULL;
     }
     fewshot_demos_generate_options go = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
-    go.env = json_string_value(json_object_get(spec, "env"));
-    go.params = json_object_get(spec, "params");
-    go.policy = json_string_value(json_object_get(spec, "policy"));
-    go.episodes = (uint64_t)json_integer_value(json_object_get(spec, "episodes"));
-    go.steps = (uint64_t)json_integer_value(json_object_get(spec, "steps"));
-    go.seed = (uint64_t)json_integer_value(json_object_get(spec, "seed"));
-    go.days = json_object_get(spec, "days");
-    go.scenarios = json_object_get(spec, "scenarios");
-    go.jobs = (unsigned int)json_integer_value(json_object_get(spec, "jobs"));
+    spec_options(spec, &go);
     char *id = NULL;
     rc = fewshot_demos_obtain(out, &go, &id, file);
     if (rc) {
@@ -386,10 +392,15 @@ done:
     return rc;
 }
 
-int fewshot_sweep_demos(const fewshot_config *cfg, const char *arm, fewshot_demos **out)
+int fewshot_sweep_demos_locate(const fewshot_config *cfg, const char *arm, fewshot_demos **out,
+                               char **id, char **path)
 {
     const json_t *section = json_object_get(fewshot_config_json(cfg), "demos");
     *out = NULL;
+    if (id)
+        *id = NULL;
+    if (path)
+        *path = NULL;
     if (arm) {
         size_t i;
         json_t *item;
@@ -400,20 +411,27 @@ int fewshot_sweep_demos(const fewshot_config *cfg, const char *arm, fewshot_demo
         if (!section)
             return fewshot_error_set(FEWSHOT_ENOTFOUND, "no arm is named '%s'", arm);
     }
-    if (json_object_get(section, "file"))
-        return fewshot_demos_load(out, json_string_value(json_object_get(section, "file")));
+    const char *file = json_string_value(json_object_get(section, "file"));
+    if (file) {
+        if (path && !(*path = strdup(file)))
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        return fewshot_demos_load(out, file);
+    }
     json_t *spec = generation_spec(cfg, section);
     if (!spec)
         return fewshot_error_set(FEWSHOT_ENOTFOUND, "%s%s has no demos section (a file or "
                                  "generation settings)", arm ? "arm " : "the config",
                                  arm ? arm : "");
-    char *file = NULL;
-    int rc = generate(spec, NULL, arm, out, &file);
+    fewshot_demos_generate_options go = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
+    spec_options(spec, &go);
+    int rc = fewshot_demos_obtain(out, &go, id, path);
+    if (rc)
+        fewshot_error_prefix("generating demonstrations (%s, policy %s)", go.env, go.policy);
     json_decref(spec);
-    free(file);
-    if (rc) {
-        fewshot_demos_free(*out);
-        *out = NULL;
-    }
     return rc;
+}
+
+int fewshot_sweep_demos(const fewshot_config *cfg, const char *arm, fewshot_demos **out)
+{
+    return fewshot_sweep_demos_locate(cfg, arm, out, NULL, NULL);
 }
