@@ -396,8 +396,8 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
         char id[64];
         if (p->origin == FEWSHOT_ORIGIN_DATASET) {
             d = fewshot_demos_get(a->ret->demos, p->item);
-            pd[i].context = json_array_get(a->ret->contexts, p->item);
-            pd[i].next_context = json_array_get(a->ret->next_contexts, p->item);
+            pd[i].context = fewshot__retriever_context(a->ret, p->item, 0);
+            pd[i].next_context = fewshot__retriever_context(a->ret, p->item, 1);
             sh[i].vec = item_vector(a, p->origin, p->item);
             snprintf(id, sizeof id, "demo:%zu", p->item);
         } else {
@@ -563,7 +563,7 @@ static int start_knn(fewshot_agent *a, const double *obs)
         for (size_t j = 0; j < a->act_dim; j++)
             a->action[j] += w[i] / wsum * fitted[j];
         sh[i] = (shown){d->action, d->act_dim, item_vector(a, FEWSHOT_ORIGIN_DATASET, item),
-                        json_array_get(a->ret->contexts, item)};
+                        fewshot__retriever_context(a->ret, item, 0)};
         char id[64];
         snprintf(id, sizeof id, "demo:%zu", item);
         json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "id", id, "selector",

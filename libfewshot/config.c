@@ -17,6 +17,7 @@
 
 #include "fewshot/config.h"
 #include "fewshot/error.h"
+#include "demo_internal.h"
 #include "internal.h"
 
 struct fewshot_config {
@@ -60,6 +61,9 @@ static const field demos_fields[] = {
     {"episodes", T_INTEGER, NULL, NULL, NULL, 0, 1},
     {"steps", T_INTEGER, NULL, NULL, NULL, 0, 1},
     {"seed", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"days", T_ANY, NULL, NULL, NULL, 0, 0},
+    {"scenarios", T_ANY, NULL, NULL, NULL, 0, 0},
+    {"jobs", T_INTEGER, NULL, NULL, NULL, 0, 1},
     END
 };
 static const field embedding_fields[] = {
@@ -365,8 +369,25 @@ static int check_demos(const fewshot_config *cfg, json_t *demos, const char *pat
         path_key(sub, sizeof sub, path, "file");
         return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub,
                                       "give either a demonstration file or generation settings "
-                                      "(env, params, policy, episodes, steps, seed), not both");
+                                      "(env, params, policy, episodes, steps, seed, days, "
+                                      "scenarios, jobs), not both");
     }
+    /* the plan is expanded here too, so a bad day or scenario is reported before any run */
+    char sub[512];
+    int *days = NULL;
+    size_t n_days = 0;
+    json_t *scenarios = NULL;
+    path_key(sub, sizeof sub, path, "days");
+    rc = fewshot__demos_days(json_object_get(demos, "days"), cfg->file, sub, &days, &n_days);
+    free(days);
+    if (rc)
+        return rc;
+    path_key(sub, sizeof sub, path, "scenarios");
+    rc = fewshot__demos_scenarios(json_object_get(demos, "scenarios"), cfg->file, sub,
+                                  &scenarios);
+    json_decref(scenarios);
+    if (rc)
+        return rc;
     absolutize(cfg, demos);
     return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "fewshot/demo.h"
 #include "fewshot/error.h"
+#include "demo_internal.h"
 #include "retrieval_internal.h"
 
 #define FORMAT_KEY "fewshot_demos"
@@ -258,6 +259,46 @@ static int load_stream(FILE *f, const char *path, fewshot_demos **out)
     return 0;
 }
 
+/* A binary dataset (the store's format): read whole, then decoded. */
+static int load_binary(FILE *f, const char *path, fewshot_demos **out)
+{
+    size_t cap = 1 << 20, n = 0, got;
+    unsigned char *data = malloc(cap);
+    if (!data)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    while ((got = fread(data + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            unsigned char *more = realloc(data, cap *= 2);
+            if (!more) {
+                free(data);
+                return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+            }
+            data = more;
+        }
+    }
+    int rc;
+    if (ferror(f))
+        rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "read error: %s", strerror(errno));
+    else if (!fewshot__demos_is_binary(data, n)) {
+        /* not ours after all: the JSONL reader names the fault */
+        FILE *mem = n ? fmemopen(data, n, "r") : NULL;
+        rc = mem ? load_stream(mem, path, out)
+                 : fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0, "empty file");
+        if (mem)
+            fclose(mem);
+    } else
+        rc = fewshot__demos_read_binary(data, n, path, out);
+    free(data);
+    return rc;
+}
+
+int fewshot__demos_binary_name(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 5 && strcmp(path + n - 5, ".fsdb") == 0;
+}
+
 int fewshot_demos_load(fewshot_demos **out, const char *path)
 {
     if (!out || !path)
@@ -267,7 +308,13 @@ int fewshot_demos_load(fewshot_demos **out, const char *path)
     if (!f)
         return fewshot_error_set_at(errno == ENOENT ? FEWSHOT_ENOTFOUND : FEWSHOT_EIO, path, 0, 0,
                                     "cannot open: %s", strerror(errno));
-    int rc = load_stream(f, path, out);
+    int c = getc(f), rc;
+    if (c != EOF)
+        ungetc(c, f);
+    if (c == 'F' && f != stdin)
+        rc = load_binary(f, path, out);
+    else
+        rc = load_stream(f, path, out);
     if (f != stdin)
         fclose(f);
     return rc;
@@ -329,12 +376,17 @@ int fewshot_demos_save(const fewshot_demos *ds, const char *path)
         free(tmp);
         return rc;
     }
-    json_t *header = json_pack("{s:i}", FORMAT_KEY, FORMAT_VERSION);
-    json_object_update(header, fewshot_demos_header(ds));
-    int rc = write_line(f, header, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    for (size_t i = 0; rc == 0 && i < fewshot_demos_count(ds); i++)
-        rc = write_line(f, transition_json(fewshot_demos_get(ds, i)),
-                        JSON_COMPACT | JSON_REAL_PRECISION(17));
+    int rc;
+    if (!to_stdout && fewshot__demos_binary_name(path)) {
+        rc = fewshot__demos_write_binary(ds, f);
+    } else {
+        json_t *header = json_pack("{s:i}", FORMAT_KEY, FORMAT_VERSION);
+        json_object_update(header, fewshot_demos_header(ds));
+        rc = write_line(f, header, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        for (size_t i = 0; rc == 0 && i < fewshot_demos_count(ds); i++)
+            rc = write_line(f, transition_json(fewshot_demos_get(ds, i)),
+                            JSON_COMPACT | JSON_REAL_PRECISION(17));
+    }
     if (to_stdout) {
         rc = rc || fflush(f) ? fewshot_error_set(FEWSHOT_EIO, "cannot write to stdout") : 0;
     } else {

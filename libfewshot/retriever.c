@@ -58,58 +58,83 @@ static int state_text(fewshot__retriever *r, const json_t *ctx, char **out)
     return rc;
 }
 
-/* Contexts of every transition, each computed by an env of the transition's scenario. */
-static int demo_contexts(fewshot__retriever *r)
+/* The environment of a demonstration's scenario, created once per distinct parameter set
+ * (equal scenarios of a dataset are one shared object, so the pointer is tried first). */
+static int scenario_env(fewshot__retriever *r, size_t i, fewshot_env **out)
 {
     json_t *header = fewshot_demos_header(r->demos);
     const char *plugin = json_string_value(json_object_get(header, "plugin"));
-    json_t *envs = json_array();     /* [[scenario params, env pointer as integer], ...] */
-    int rc = 0;
-    r->contexts = json_array();
-    r->next_contexts = json_array();
-    if (!plugin) {
-        json_decref(envs);
+    const fewshot_demo *d = fewshot_demos_get(r->demos, i);
+    const json_t *params = d->scenario ? d->scenario : json_object_get(header, "params");
+    if (!plugin)
         return fewshot_error_set(FEWSHOT_EINVAL, "the demonstrations do not name their plugin");
+    for (size_t k = 0; k < r->n_envs; k++)
+        if (r->env_params[k] == params) {
+            *out = r->envs[k];
+            goto check;
+        }
+    for (size_t k = 0; k < r->n_envs; k++)
+        if (json_equal(r->env_params[k], (json_t *)params)) {
+            *out = r->envs[k];
+            goto check;
+        }
+    if (r->n_envs % 8 == 0) {
+        fewshot_env **envs = realloc(r->envs, (r->n_envs + 8) * sizeof *envs);
+        json_t **ps = envs ? realloc(r->env_params, (r->n_envs + 8) * sizeof *ps) : NULL;
+        if (envs)
+            r->envs = envs;
+        if (ps)
+            r->env_params = ps;
+        if (!envs || !ps)
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < r->n && rc == 0; i++) {
-        const fewshot_demo *d = fewshot_demos_get(r->demos, i);
-        const json_t *params = d->scenario ? d->scenario : json_object_get(header, "params");
-        fewshot_env *env = NULL;
-        size_t k;
-        json_t *pair;
-        json_array_foreach(envs, k, pair) {
-            if (json_equal(json_array_get(pair, 0), (json_t *)params)) {
-                env = (fewshot_env *)(uintptr_t)json_integer_value(json_array_get(pair, 1));
-                break;
-            }
-        }
-        if (!env) {
-            if ((rc = fewshot_env_new(&env, plugin, params)) != 0) {
-                fewshot_error_prefix("demonstration %zu", i + 1);
-                break;
-            }
-            json_array_append_new(envs, json_pack("[O, I]", params ? params : json_null(),
-                                                  (json_int_t)(uintptr_t)env));
-        }
-        if (fewshot_env_obs_space(env)->dim != d->obs_dim) {
-            rc = fewshot_error_set(FEWSHOT_EMISMATCH, "demonstration %zu has %zu observation "
-                                   "values, its scenario's environment %zu", i + 1, d->obs_dim,
-                                   fewshot_env_obs_space(env)->dim);
-            break;
-        }
-        json_t *c = NULL, *nc = NULL;
-        rc = fewshot_env_context(env, d->obs, &c);
-        if (rc == 0)
-            rc = fewshot_env_context(env, d->next_obs, &nc);
-        json_array_append_new(r->contexts, c ? c : json_null());
-        json_array_append_new(r->next_contexts, nc ? nc : json_null());
+    int rc = fewshot_env_new(out, plugin, params);
+    if (rc) {
+        fewshot_error_prefix("demonstration %zu", i + 1);
+        return rc;
     }
-    size_t k;
-    json_t *pair;
-    json_array_foreach(envs, k, pair)
-        fewshot_env_free((fewshot_env *)(uintptr_t)json_integer_value(json_array_get(pair, 1)));
-    json_decref(envs);
-    return rc;
+    r->envs[r->n_envs] = *out;
+    r->env_params[r->n_envs++] = params ? json_incref((json_t *)params) : json_null();
+check:
+    if (fewshot_env_obs_space(*out)->dim != d->obs_dim)
+        return fewshot_error_set(FEWSHOT_EMISMATCH, "demonstration %zu has %zu observation "
+                                 "values, its scenario's environment %zu", i + 1, d->obs_dim,
+                                 fewshot_env_obs_space(*out)->dim);
+    return 0;
+}
+
+/* A new context of transition i's state (next: of its next state). */
+static int context_of(fewshot__retriever *r, size_t i, int next, json_t **out)
+{
+    fewshot_env *env;
+    int rc = scenario_env(r, i, &env);
+    if (rc)
+        return rc;
+    const fewshot_demo *d = fewshot_demos_get(r->demos, i);
+    return fewshot_env_context(env, next ? d->next_obs : d->obs, out);
+}
+
+/* Contexts are built only for the demonstrations prompts show (about 35 KB each for an
+ * 18-room building: building them all made 100k transitions take 3.5 GB), then kept. */
+const json_t *fewshot__retriever_context(fewshot__retriever *r, size_t i, int next)
+{
+    if (i >= r->n)
+        return NULL;
+    json_t **slot = &r->contexts[2 * i + (next ? 1 : 0)];
+    if (!*slot && context_of(r, i, next, slot) != 0)
+        return NULL;
+    return *slot;
+}
+
+/* Environments are made when a demonstration is first shown (a year of days is hundreds of
+ * scenarios); the first transition's is made here so a dataset of the wrong plugin or
+ * dimension fails the arm before it runs. */
+static int demo_envs(fewshot__retriever *r)
+{
+    if (!(r->contexts = calloc(2 * r->n, sizeof *r->contexts)))
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    fewshot_env *env;
+    return scenario_env(r, 0, &env);
 }
 
 static int build_index(fewshot__retriever *r, const json_t *emb)
@@ -142,7 +167,10 @@ static int build_index(fewshot__retriever *r, const json_t *emb)
         if (!in || !texts)
             rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
         for (size_t i = 0; i < r->n && rc == 0; i++) {
-            rc = state_text(r, json_array_get(r->contexts, i), &texts[i]);
+            json_t *ctx = NULL;
+            if ((rc = context_of(r, i, 0, &ctx)) == 0)
+                rc = state_text(r, ctx, &texts[i]);
+            json_decref(ctx);
             in[i].text = texts[i];
         }
     } else {
@@ -183,8 +211,12 @@ static int build_index(fewshot__retriever *r, const json_t *emb)
         r->token_costs = calloc(r->n, sizeof *r->token_costs);
         for (size_t i = 0; i < r->n && r->token_costs && rc == 0; i++) {
             char *t = texts ? texts[i] : NULL;
-            if (!t)
-                rc = state_text(r, json_array_get(r->contexts, i), &t);
+            if (!t) {
+                json_t *ctx = NULL;
+                if ((rc = context_of(r, i, 0, &ctx)) == 0)
+                    rc = state_text(r, ctx, &t);
+                json_decref(ctx);
+            }
             if (rc == 0)
                 r->token_costs[i] = 2 * fewshot_prompt_tokens(t, strlen(t)) + 16;
             if (!texts)
@@ -259,7 +291,7 @@ int fewshot__retriever_new(fewshot__retriever **out, fewshot_env *env, const jso
     r->state_template = state ? strdup(state) : NULL;
     int rc = 0;
     if (r->n) {
-        rc = demo_contexts(r);
+        rc = demo_envs(r);
         if (rc == 0)
             rc = build_index(r, json_object_get(arm, "embedding"));
     } else {
@@ -289,8 +321,15 @@ void fewshot__retriever_unref(fewshot__retriever *r)
 {
     if (!r || --r->refs > 0)
         return;
-    json_decref(r->contexts);
-    json_decref(r->next_contexts);
+    for (size_t i = 0; r->contexts && i < 2 * r->n; i++)
+        json_decref(r->contexts[i]);
+    free(r->contexts);
+    for (size_t k = 0; k < r->n_envs; k++) {
+        fewshot_env_free(r->envs[k]);
+        json_decref(r->env_params[k]);
+    }
+    free(r->envs);
+    free(r->env_params);
     fewshot_selector_free(r->shared);
     fewshot_selector_free(r->nearest);
     fewshot_index_free(r->index);

@@ -18,8 +18,10 @@
 typedef struct fewshot__retriever {
     fewshot_demos *demos;           /* borrowed, may be NULL: no dataset */
     size_t n;                       /* transitions */
-    json_t *contexts;               /* n raw contexts of the states */
-    json_t *next_contexts;          /* n raw contexts of the next states */
+    json_t **contexts;              /* 2n: contexts of state and next state, built on use */
+    fewshot_env **envs;             /* one per distinct scenario of the dataset */
+    json_t **env_params;            /* their parameters */
+    size_t n_envs;
     fewshot_embedder *embedder;     /* NULL without a dataset */
     fewshot_index *index;
     float *vectors;                 /* n x dim */
@@ -43,6 +45,11 @@ FEWSHOT_HIDDEN int fewshot__retriever_new(fewshot__retriever **out, fewshot_env 
                                           const json_t *arm, fewshot_demos *demos);
 FEWSHOT_HIDDEN fewshot__retriever *fewshot__retriever_ref(fewshot__retriever *r);
 FEWSHOT_HIDDEN void fewshot__retriever_unref(fewshot__retriever *r);
+
+/* The raw context of transition i's state (next: its next state), built on first use with
+ * an environment of the transition's own scenario and kept; NULL on failure (the error set). */
+FEWSHOT_HIDDEN const json_t *fewshot__retriever_context(fewshot__retriever *r, size_t i,
+                                                        int next);
 
 /* Does selection need a query vector? */
 FEWSHOT_HIDDEN int fewshot__retriever_needs_query(const fewshot__retriever *r);
