@@ -80,6 +80,9 @@ static const field embedding_fields[] = {
     {"batch", T_INTEGER, NULL, NULL, NULL, 0, 1},
     {"index", T_STRING, NULL, NULL, NULL, 0, 0},
     {"metric", T_STRING, NULL, NULL, "l2|ip", 0, 0},
+    {"scaling", T_STRING, NULL, NULL, "robust|std", 0, 0},
+    {"scale_floor", T_NUMBER, NULL, NULL, NULL, 0, 1},
+    {"weights", T_ANY, NULL, NULL, NULL, 0, 0},
     END
 };
 static const field selection_fields[] = {
@@ -392,6 +395,32 @@ static int check_demos(const fewshot_config *cfg, json_t *demos, const char *pat
     return 0;
 }
 
+/* embedding: the schema, and weights as a list of numbers >= 0 (one per feature; the count
+ * is checked against the plugin's features when the arm's index is built). */
+static int check_embedding(const fewshot_config *cfg, json_t *emb, const char *path)
+{
+    int rc = check_object(cfg, emb, embedding_fields, path);
+    json_t *w = json_object_get(emb, "weights");
+    char sub[512];
+    if (rc || !w)
+        return rc;
+    path_key(sub, sizeof sub, path, "weights");
+    if (!json_is_array(w) || json_array_size(w) == 0)
+        return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub, "expected a non-empty "
+                                      "list of numbers, one weight per feature");
+    size_t i;
+    json_t *v;
+    json_array_foreach(w, i, v) {
+        if (!json_is_number(v) || json_number_value(v) < 0) {
+            char item[540];
+            snprintf(item, sizeof item, "%s[%zu]", sub, i);
+            return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, item, "expected a number "
+                                          ">= 0, found %s", fewshot__json_kind(v));
+        }
+    }
+    return 0;
+}
+
 static int check_section(const fewshot_config *cfg, json_t *obj, size_t s, const char *path)
 {
     char sub[512];
@@ -401,6 +430,8 @@ static int check_section(const fewshot_config *cfg, json_t *obj, size_t s, const
                                       "expected an object, found %s", fewshot__json_kind(obj));
     if (strcmp(arm_sections[s].name, "demos") == 0)
         return check_demos(cfg, obj, sub);
+    if (strcmp(arm_sections[s].name, "embedding") == 0)
+        return check_embedding(cfg, obj, sub);
     if (!arm_sections[s].fields)
         return 0;
     return check_object(cfg, obj, arm_sections[s].fields, sub);
@@ -1064,6 +1095,8 @@ static int resolve(fewshot_config *cfg)
     int rc = check_object(cfg, cfg->resolved, top_fields, "$");
     if (rc == 0)
         rc = check_demos(cfg, json_object_get(cfg->resolved, "demos"), "$.demos");
+    if (rc == 0)
+        rc = check_embedding(cfg, json_object_get(cfg->resolved, "embedding"), "$.embedding");
     if (rc == 0)
         rc = expand_seeds(cfg);
     if (rc == 0)

@@ -153,8 +153,23 @@ static int build_index(fewshot__retriever *r, const json_t *emb)
     eo.api_key_env = json_string_value(json_object_get(emb, "api_key_env"));
     eo.timeout_ms = (long)int_or(emb, "timeout_ms", 0);
     eo.batch = int_or(emb, "batch", 0);
+    /* configs standardize robustly unless told otherwise (fewshot-config(5)) */
+    const char *scaling = json_string_value(json_object_get(emb, "scaling"));
+    eo.scaling = scaling && strcmp(scaling, "std") == 0 ? FEWSHOT_SCALING_STD
+                                                        : FEWSHOT_SCALING_ROBUST;
+    eo.scale_floor = num_or(emb, "scale_floor", 0);
+    json_t *wl = json_object_get(emb, "weights");
+    double *weights = NULL;
+    if (json_array_size(wl)) {
+        weights = calloc(json_array_size(wl), sizeof *weights);
+        for (size_t j = 0; weights && j < json_array_size(wl); j++)
+            weights[j] = json_number_value(json_array_get(wl, j));
+        eo.weights = weights;
+        eo.n_weights = weights ? json_array_size(wl) : 0;
+    }
     r->text = strcmp(eo.kind, "features") != 0;
     int rc = fewshot_embedder_new(&r->embedder, &eo);
+    free(weights);
     if (rc) {
         fewshot_error_prefix("embedding");
         return rc;
