@@ -133,6 +133,7 @@ static int m_controller(const spec *s, const request *q, reply *r)
 typedef struct described {
     unsigned long long label[IM_LABELS];
     double value[IM_LABELS];
+    unsigned char room[IM_LABELS];  /* the label has the form "Word k" */
     int n, indexed;             /* labels; labels of the form "Word k" (one per room) */
     double act[IM_ACTS];
     int n_act, has_act;
@@ -202,8 +203,9 @@ static void read_state(described *d, const char *s, const char *e)
         if (k == d->n) {
             if (d->n == IM_LABELS)
                 continue;
+            d->room[d->n] = (unsigned char)label_indexed(label, n);
             d->label[d->n++] = h;
-            d->indexed += label_indexed(label, n);
+            d->indexed += d->room[k];
         }
         d->value[k] = v;    /* the last mention wins */
     }
@@ -274,12 +276,14 @@ static int describe(const char *text, described *d)
 }
 
 /* Mean squared difference over the labels both share, each scaled by its range in the
- * prompt, so irradiance in hundreds does not drown temperatures; HUGE_VAL when none. */
+ * prompt, so irradiance in hundreds does not drown temperatures; the "Word k" labels (the
+ * rooms) count together as one term, their mean, so 18 rooms do not drown the weather that
+ * decides heating or cooling. HUGE_VAL when no label is shared. */
 static double state_distance(const described *all, int n, const described *a,
                              const described *b)
 {
-    double sum = 0;
-    int count = 0;
+    double sum = 0, rsum = 0;
+    int count = 0, rcount = 0;
     for (int i = 0; i < a->n; i++) {
         int j = 0;
         while (j < b->n && b->label[j] != a->label[i])
@@ -293,10 +297,17 @@ static double state_distance(const described *all, int n, const described *a,
                     lo = fmin(lo, all[k].value[m]);
                     hi = fmax(hi, all[k].value[m]);
                 }
-        if (hi > lo) {
-            double z = (a->value[i] - b->value[j]) / (hi - lo);
+        double z = hi > lo ? (a->value[i] - b->value[j]) / (hi - lo) : 0;
+        if (a->room[i]) {
+            rsum += z * z;
+            rcount++;
+        } else {
             sum += z * z;
+            count++;
         }
+    }
+    if (rcount) {
+        sum += rsum / rcount;
         count++;
     }
     return count ? sum / count : HUGE_VAL;
