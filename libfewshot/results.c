@@ -317,6 +317,17 @@ static const char *const step_cols[] = {
 #define N_EPISODE_COLS (sizeof episode_cols / sizeof episode_cols[0])
 #define N_STEP_COLS (sizeof step_cols / sizeof step_cols[0])
 
+/* "first, cols..., last" (first and last may be NULL). */
+static void column_list(char *out, size_t size, const char *first, const char *const *cols,
+                        size_t n, const char *last)
+{
+    size_t used = (size_t)snprintf(out, size, "%s%s", first ? first : "", first ? ", " : "");
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", cols[i], i + 1 < n ? ", " : "");
+    if (last)
+        snprintf(out + used, size - used, ", %s", last);
+}
+
 /* "HEAD(first, cols..., last) VALUES (?, ?..., last_value)": first and last may be NULL. */
 static void insert_sql(char *sql, size_t size, const char *head, const char *first,
                        const char *const *cols, size_t n, const char *last,
@@ -483,7 +494,11 @@ int fewshot__results_import(fewshot__results *r, const char *dir, size_t *copied
     free(path);
     if (rc)
         return rc;
-    rc = exec(r, "BEGIN IMMEDIATE;"
+    /* columns by name: a database upgraded in place has its added columns last */
+    char ecols[1024], scols[1024], sql[8192];
+    column_list(ecols, sizeof ecols, NULL, episode_cols, N_EPISODE_COLS, "finished");
+    column_list(scols, sizeof scols, "episode", step_cols, N_STEP_COLS, NULL);
+    snprintf(sql, sizeof sql, "BEGIN IMMEDIATE;"
                  "CREATE TEMP TABLE IF NOT EXISTS incoming(id TEXT PRIMARY KEY);"
                  "DELETE FROM incoming;"
                  "INSERT INTO incoming SELECT s.id FROM src.episodes s WHERE s.status = 'ok'"
@@ -491,10 +506,11 @@ int fewshot__results_import(fewshot__results *r, const char *dir, size_t *copied
                  " AND m.status = 'ok');"
                  "DELETE FROM main.steps WHERE episode IN (SELECT id FROM incoming);"
                  "DELETE FROM main.episodes WHERE id IN (SELECT id FROM incoming);"
-                 "INSERT INTO main.episodes SELECT * FROM src.episodes"
+                 "INSERT INTO main.episodes(%s) SELECT %s FROM src.episodes"
                  " WHERE id IN (SELECT id FROM incoming);"
-                 "INSERT INTO main.steps SELECT * FROM src.steps"
-                 " WHERE episode IN (SELECT id FROM incoming);");
+                 "INSERT INTO main.steps(%s) SELECT %s FROM src.steps"
+                 " WHERE episode IN (SELECT id FROM incoming);", ecols, ecols, scols, scols);
+    rc = exec(r, sql);
     if (rc == 0) {
         *copied = (size_t)sqlite3_changes(r->db) > 0 ? 0 : 0;
         sqlite3_stmt *count;
