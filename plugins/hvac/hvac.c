@@ -24,7 +24,23 @@
 #include "templates.h"
 
 #define N_EXO 4             /* outdoor, GHI, ground, occupant power */
-#define N_FEATURES 12
+/* The features (fewshot-hvac(7)): what a decision depends on, whatever the number of rooms. */
+enum {
+    F_OUTDOOR_ERROR,    /* outdoor temperature - target: < 0 heating need, > 0 cooling need */
+    F_MODE,             /* -1 heating (outdoor below target), +1 cooling, as the instruction */
+    F_IRRADIANCE,       /* GHI / the year's max GHI (the model's solar input), 0..1 */
+    F_ERROR_MEAN,       /* rooms' temperature - target: mean, min, max */
+    F_ERROR_MIN,
+    F_ERROR_MAX,
+    F_HOUR_SIN,         /* hour of the day of the current step, on a circle */
+    F_HOUR_COS,
+    F_OUTDOOR_TREND,    /* outdoor temperature change over the next step (the forecast) */
+    F_OCCUPANT,         /* occupant heat per room, kW (0 while occupancy is 0) */
+    N_FEATURES
+};
+static const char *const feature_names[N_FEATURES + 1] = {
+    "outdoor_error", "mode", "irradiance", "error_mean", "error_min", "error_max", "hour_sin",
+    "hour_cos", "outdoor_trend", "occupant_kw_per_room", NULL};
 
 typedef struct hvac {
     json_t *params;         /* resolved parameters */
@@ -45,9 +61,15 @@ typedef struct hvac {
     double *x, *u, *xn;
     long t;                 /* steps since reset */
     long start_day_ep, start_hour_ep;
+    /* the weather of step `now_t` (outdoor C, GHI, ground C), computed once for the
+     * observation and reused by the next step's inputs */
+    long now_t;
+    double now_out, now_ghi, now_ground;
 } hvac;
 
 static const char *const policies[] = {"mpc", "thermostat", NULL};
+/* reward terms, declared once; step() writes their values in this order */
+static const char *const term_names[] = {"energy", "comfort", NULL};
 
 /* ----------------------------------------------------------------------- time and weather */
 
@@ -58,19 +80,31 @@ static double clock_seconds(const hvac *h, long t)
            (double)t * h->model.dt;
 }
 
-/* Weather series value at time s (linear interpolation between hourly rows, wrapping at the
- * end of the series, as BEAR interpolates to its time step). */
-static double series_at(const hvac_weather *w, const double *v, double s)
+/* Where time s falls in the weather series: rows i and j = i + 1 (wrapping at the end of the
+ * series) and the fraction between them, as BEAR interpolates to its time step. */
+typedef struct series_pos {
+    size_t i, j;
+    double frac;
+} series_pos;
+
+static series_pos series_locate(const hvac_weather *w, double s)
 {
     double hours = s / 3600.0;
     double len = (double)w->hours;
-    hours = fmod(hours, len);
+    if (!(hours >= 0 && hours < len))   /* fmod is the identity in range; it is not cheap */
+        hours = fmod(hours, len);
     if (hours < 0)
         hours += len;
-    size_t i = (size_t)hours;
-    double frac = hours - (double)i;
-    size_t j = (i + 1) % w->hours;
-    return v[i] + frac * (v[j] - v[i]);
+    series_pos p;
+    p.i = (size_t)hours;
+    p.frac = hours - (double)p.i;
+    p.j = (p.i + 1) % w->hours;
+    return p;
+}
+
+static double series_value(const double *v, series_pos p)
+{
+    return v[p.i] + p.frac * (v[p.j] - v[p.i]);
 }
 
 static int month_of(double s)
@@ -93,17 +127,32 @@ static double mean(const double *v, size_t n)
     return s / (double)n;
 }
 
+/* Outdoor temperature, GHI and ground temperature at step t. */
+static void weather_at(const hvac *h, long t, double *out, double *ghi, double *ground)
+{
+    if (t == h->now_t) {
+        *out = h->now_out;
+        *ghi = h->now_ghi;
+        *ground = h->now_ground;
+        return;
+    }
+    double s = clock_seconds(h, t);
+    series_pos p = series_locate(h->weather, s);
+    *out = series_value(h->weather->temp, p);
+    *ghi = series_value(h->weather->ghi, p);
+    *ground = h->ground[month_of(s)];
+}
+
 /* Exogenous inputs at step t for zone temperatures x: fills u (model->m entries, actions 0). */
 static void inputs_at(const hvac *h, long t, const double *x, double *u)
 {
-    double s = clock_seconds(h, t);
+    double out, ghi, ground;
+    weather_at(h, t, &out, &ghi, &ground);
     memset(u, 0, h->model.m * sizeof *u);
     u[HVAC_U_OCC] = hvac_occupant_heat(h->activity, mean(x, h->n));
-    u[HVAC_U_GROUND] = h->ground[month_of(s)];
-    u[HVAC_U_OUT] = series_at(h->weather, h->weather->temp, s);
-    u[h->model.m - 1] = h->weather->max_ghi > 0
-                            ? series_at(h->weather, h->weather->ghi, s) / h->weather->max_ghi
-                            : 0.0;
+    u[HVAC_U_GROUND] = ground;
+    u[HVAC_U_OUT] = out;
+    u[h->model.m - 1] = h->weather->max_ghi > 0 ? ghi / h->weather->max_ghi : 0.0;
 }
 
 /* Occupant heat of the whole building, kW (0 while occupancy is 0). */
@@ -114,14 +163,17 @@ static double occupant_kw(const hvac *h, const double *x)
            (hvac_occupant_heat(h->activity, t) + HVAC_OCC_LINEAR * t) / 1000.0;
 }
 
-static void observe(const hvac *h, double *obs)
+/* The observation at the current step; the step's weather is kept for its inputs. */
+static void observe(hvac *h, double *obs)
 {
     size_t n = h->n;
-    double s = clock_seconds(h, h->t);
+    h->now_t = -1;      /* computed afresh: reset may have moved the clock */
+    weather_at(h, h->t, &h->now_out, &h->now_ghi, &h->now_ground);
+    h->now_t = h->t;
     memcpy(obs, h->x, n * sizeof *obs);
-    obs[n] = series_at(h->weather, h->weather->temp, s);
-    obs[n + 1] = series_at(h->weather, h->weather->ghi, s);
-    obs[n + 2] = h->ground[month_of(s)];
+    obs[n] = h->now_out;
+    obs[n + 1] = h->now_ghi;
+    obs[n + 2] = h->now_ground;
     obs[n + 3] = occupant_kw(h, h->x);
 }
 
@@ -140,7 +192,8 @@ static const char *str(const json_t *params, const char *key)
 static int is_epw_path(const char *s)
 {
     size_t len = strlen(s);
-    return strchr(s, '/') || (len > 4 && strcasecmp(s + len - 4, ".epw") == 0);
+    return strchr(s, '/') || (len > 4 && strcasecmp(s + len - 4, ".epw") == 0) ||
+           (len > 7 && strcasecmp(s + len - 7, ".epw.gz") == 0);
 }
 
 /* Words for an EPW file's climate: the condition whose TMY3 city is in the file name. */
@@ -240,7 +293,12 @@ static int load_weather(hvac *h, const json_t *params)
                                           "hvac: parameter 'weather_source' is \"synthetic\" but "
                                           "'weather' is a file (%s); give a condition such as "
                                           "Cool_Humid to generate a year", weather);
-        if ((rc = hvac_weather_acquire(&h->weather, HVAC_WEATHER_FILE, weather, 0)) != 0) {
+        char *path;
+        if ((rc = hvac_weather_find_file(weather, &path)) != 0)
+            return rc;
+        rc = hvac_weather_acquire(&h->weather, HVAC_WEATHER_FILE, path, 0);
+        free(path);
+        if (rc) {
             fewshot_error_prefix("hvac: parameter 'weather'");
             return rc;
         }
@@ -464,6 +522,7 @@ static int hvac_create(void **self, const json_t *params)
         goto fail;
     h->start_day_ep = h->start_day;
     h->start_hour_ep = h->start_hour;
+    h->now_t = -1;
     apply_initial(h, h->initial, 0);
     *self = h;
     return 0;
@@ -530,13 +589,13 @@ static int hvac_step(void *self, const double *action, fewshot_step *out)
     inputs_at(h, h->t, h->x, h->u);
     double energy = 0, comfort = 0, a2 = 0;
     for (size_t i = 0; i < n; i++) {
-        double a = fmax(-1.0, fmin(1.0, action[i]));
+        double a = action[i];               /* finite: the library checks */
+        a = a < -1.0 ? -1.0 : a > 1.0 ? 1.0 : a;
         h->u[HVAC_U_ACT + i] = a;
         energy += fabs(a);
         a2 += a * a;
     }
-    hvac_model_step(&h->model, h->x, h->u, h->xn);
-    memcpy(h->x, h->xn, n * sizeof *h->x);
+    hvac_model_step(&h->model, h->x, h->u, h->x);   /* it reads x before writing */
     h->t++;
     for (size_t i = 0; i < n; i++) {
         double e = h->x[i] - h->target;
@@ -552,7 +611,8 @@ static int hvac_step(void *self, const double *action, fewshot_step *out)
     }
     observe(h, out->obs);
     out->reward = r_energy + r_comfort;
-    out->terms = json_pack("{s:f, s:f}", "energy", r_energy, "comfort", r_comfort);
+    out->term_values[0] = r_energy;                 /* term_names' order */
+    out->term_values[1] = r_comfort;
     out->done = 0;
     out->truncated = h->t >= h->episode_length;
     return 0;
@@ -597,21 +657,31 @@ static int hvac_features(void *self, const double *obs, float *out, size_t cap, 
     *dim = N_FEATURES;
     if (cap < N_FEATURES)
         return 0;
-    double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         double e = obs[i] - h->target;
         sum += e;
-        sq += e * e;
         lo = fmin(lo, e);
         hi = fmax(hi, e);
     }
-    double m = sum / (double)n;
+    /* the clock is the plugin's: obs is the current observation (demonstration generation and
+     * retrieval both ask for the state being decided) */
     double s = clock_seconds(h, h->t);
-    double hour = fmod(s / 3600.0, 24.0), day = fmod(s / 86400.0, 365.0);
-    double f[N_FEATURES] = {m, lo, hi, sqrt(fmax(0.0, sq / (double)n - m * m)),
-                            obs[n], obs[n + 1], obs[n + 2], obs[n + 3],
-                            sin(2 * M_PI * hour / 24), cos(2 * M_PI * hour / 24),
-                            sin(2 * M_PI * day / 365), cos(2 * M_PI * day / 365)};
+    double hour = fmod(s / 3600.0, 24.0);
+    series_pos now = series_locate(h->weather, s);
+    series_pos next = series_locate(h->weather, s + h->model.dt);
+    double f[N_FEATURES];
+    f[F_OUTDOOR_ERROR] = obs[n] - h->target;
+    f[F_MODE] = obs[n] < h->target ? -1.0 : 1.0;
+    f[F_IRRADIANCE] = h->weather->max_ghi > 0 ? obs[n + 1] / h->weather->max_ghi : 0.0;
+    f[F_ERROR_MEAN] = sum / (double)n;
+    f[F_ERROR_MIN] = lo;
+    f[F_ERROR_MAX] = hi;
+    f[F_HOUR_SIN] = sin(2 * M_PI * hour / 24);
+    f[F_HOUR_COS] = cos(2 * M_PI * hour / 24);
+    f[F_OUTDOOR_TREND] = series_value(h->weather->temp, next) -
+                         series_value(h->weather->temp, now);
+    f[F_OCCUPANT] = obs[n + 3] / (double)n;
     for (size_t i = 0; i < N_FEATURES; i++)
         out[i] = (float)f[i];
     return 0;
@@ -729,6 +799,8 @@ static const fewshot_env_plugin hvac_plugin = {
     .context = hvac_context,
     .features = hvac_features,
     .policies = policies,
+    .term_names = term_names,
+    .feature_names = feature_names,
     .policy = hvac_policy,
     .template_text = hvac_template,
 };

@@ -41,7 +41,7 @@ typedef struct hvac_model {
 int hvac_model_build(hvac_model *model, const fewshot_building *b, const hvac_model_options *o);
 void hvac_model_free(hvac_model *model);
 
-/* x' = Ad x + Bd u (x and x_next may not alias). Uses the model's scratch: one call at a
+/* x' = Ad x + Bd u (x_next may be x: x is copied to the scratch first). Uses the model's scratch: one call at a
  * time per model. */
 void hvac_model_step(const hvac_model *model, const double *x, const double *u, double *x_next);
 

@@ -62,6 +62,10 @@ size_t hvac_weather_shared_count(void);
  * tree's when running from the build tree. A new string in *path; FEWSHOT_ENOTFOUND naming the
  * file and the directories searched. */
 int hvac_weather_find_tmy3(const char *condition, char **path);
+/* An EPW file name: a path (with '/') or an existing file as given; otherwise a file of that
+ * name (or NAME.gz) in the weather directories, e.g. the shipped Chicago year by its file name.
+ * A new string in *path (the name itself when found nowhere: opening it reports that). */
+int hvac_weather_find_file(const char *name, char **path);
 /* The installed weather directory. */
 const char *hvac_weather_dir(void);
 

@@ -68,6 +68,36 @@ static void append(char *list, size_t size, const char *dir)
     snprintf(list + n, size - n, "%s%s", n ? ", " : "", dir);
 }
 
+/* Search the weather directories for base (.gz first); the directories searched go to
+ * searched. */
+static int find_in_dirs(const char *base, char **path, char *searched, size_t size)
+{
+    const char *env = getenv("FEWSHOT_WEATHER_PATH");
+    *path = NULL;
+    if (env && *env) {
+        char *copy = strdup(env), *save = NULL;
+        if (!copy)
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        for (char *dir = strtok_r(copy, ":", &save); dir && !*path;
+             dir = strtok_r(NULL, ":", &save)) {
+            *path = in_dir(dir, base);
+            append(searched, size, dir);
+        }
+        free(copy);
+    }
+    const char *fixed[] = {
+        HVAC_WEATHERDIR,
+#ifdef HVAC_SOURCE_WEATHERDIR
+        HVAC_SOURCE_WEATHERDIR,    /* running from the build tree */
+#endif
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && !*path; i++) {
+        *path = in_dir(fixed[i], base);
+        append(searched, size, fixed[i]);
+    }
+    return 0;
+}
+
 int hvac_weather_find_tmy3(const char *condition, char **path)
 {
     const char *canonical;
@@ -79,29 +109,8 @@ int hvac_weather_find_tmy3(const char *condition, char **path)
         if (strcmp(hvac_climates[i].condition, canonical) == 0)
             c = &hvac_climates[i];
     char searched[4096] = "";
-    const char *env = getenv("FEWSHOT_WEATHER_PATH");
-    *path = NULL;
-    if (env && *env) {
-        char *copy = strdup(env), *save = NULL;
-        if (!copy)
-            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-        for (char *dir = strtok_r(copy, ":", &save); dir && !*path;
-             dir = strtok_r(NULL, ":", &save)) {
-            *path = in_dir(dir, c->epw);
-            append(searched, sizeof searched, dir);
-        }
-        free(copy);
-    }
-    const char *fixed[] = {
-        HVAC_WEATHERDIR,
-#ifdef HVAC_SOURCE_WEATHERDIR
-        HVAC_SOURCE_WEATHERDIR,    /* running from the build tree */
-#endif
-    };
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && !*path; i++) {
-        *path = in_dir(fixed[i], c->epw);
-        append(searched, sizeof searched, fixed[i]);
-    }
+    if ((rc = find_in_dirs(c->epw, path, searched, sizeof searched)) != 0)
+        return rc;
     if (!*path)
         return fewshot_error_set(FEWSHOT_ENOTFOUND,
                                  "the TMY3 year of %s (%s.gz) was not found (searched "
@@ -109,6 +118,18 @@ int hvac_weather_find_tmy3(const char *condition, char **path)
                                  "data, give the path of an EPW file, or set weather_source to "
                                  "\"synthetic\"", canonical, c->epw, searched);
     return 0;
+}
+
+int hvac_weather_find_file(const char *name, char **path)
+{
+    *path = NULL;
+    if (strchr(name, '/') || is_file(name))
+        return (*path = strdup(name)) ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    char searched[4096] = "";
+    int rc = find_in_dirs(name, path, searched, sizeof searched);
+    if (rc == 0 && !*path)
+        *path = strdup(name);     /* not shipped either: opening it reports the error */
+    return rc == 0 && !*path ? fewshot_error_set(FEWSHOT_ENOMEM, "out of memory") : rc;
 }
 
 /* The identity of a year: what it is made from, so equal keys give equal series. A file is

@@ -70,6 +70,12 @@ echo '<html><body><b>Zone Information</b><table><tr><td>x</td></tr></table></bod
 expect_status 2 "bad EnergyPlus table" -- run_fewshot env rollout hvac \
     -p "building=$TMP/ASHRAE901_OfficeSmall_STD2019_Tucson.table.htm" --policy zero
 expect_grep "ASHRAE901_OfficeSmall_STD2019_Tucson.table.htm" "$TMP/err" "bad table names the file"
+# reward terms and feature names, declared by the plugin
+expect_status 0 "info" -- run_fewshot env info hvac -p building=OfficeMedium
+expect_grep "^reward terms: energy comfort$" "$TMP/out" "info lists the reward terms"
+expect_grep "^features: outdoor_error mode irradiance error_mean error_min error_max hour_sin hour_cos outdoor_trend occupant_kw_per_room$" \
+    "$TMP/out" "info lists the feature names"
+
 # weather sources: the shipped TMY3 year by default, the synthetic generator on request
 run_fewshot env rollout hvac -p weather=Cool_Humid -p start_day=196 --policy zero --steps 24 \
     > "$TMP/tmy3.csv" || fail "Cool_Humid TMY3 rollout"
@@ -82,6 +88,13 @@ cmp -s "$TMP/tmy3.csv" "$TMP/syn.csv" && fail "synthetic year equals the TMY3 ye
 # Buffalo's TMY3 15 July (outdoor temperature column after the 6 zones): mean 24.77 C
 awk -F, 'NR > 1 {s += $9} END {exit !(s / 24 > 24.5 && s / 24 < 25.2)}' "$TMP/tmy3.csv" && pass ||
     fail "Buffalo 15 July is not its TMY3 day"
+# the shipped Chicago year by its file name (no condition has it), plain or .gz; its own ground
+expect_status 0 "Chicago by file name" -- run_fewshot env rollout hvac \
+    -p weather=USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw --policy zero --steps 2
+cp "$TMP/out" "$TMP/chicago.csv"
+expect_status 0 "Chicago by .gz name" -- run_fewshot env rollout hvac \
+    -p weather=USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw.gz --policy zero --steps 2
+cmp -s "$TMP/out" "$TMP/chicago.csv" && pass || fail "Chicago .epw and .epw.gz differ"
 expect_status 2 "bad weather_source" -- run_fewshot env rollout hvac -p weather_source=real --policy zero
 expect_grep "parameter 'weather_source' is 'real', expected \"tmy3\".*or \"synthetic\"" "$TMP/err" \
     "weather_source message"
