@@ -360,6 +360,19 @@ static const float *item_vector(const fewshot_agent *a, fewshot_origin origin, s
 
 /* ---------------------------------------------------------------- the prompt */
 
+/* Does the prompt show its demonstrations (an arm may drop the block)? */
+static int shows_demos(const fewshot_prompt_output *po)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(po->components, i, c) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        if (name && strcmp(name, "demonstrations") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Select demonstrations for the current state and render the prompt; dec (may be NULL)
  * receives the retrieval measures. */
 static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_output *po,
@@ -430,7 +443,7 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
     in.demos = pd;
     in.n_demos = sel.count;
     rc = fewshot_prompt_build(a->prompt, &in, po);
-    if (rc == 0 && dec)
+    if (rc == 0 && dec && shows_demos(po))
         measure(a, obs, sh, sel.count, list, dec);
 done:
     free(pd);

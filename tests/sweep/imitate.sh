@@ -146,6 +146,8 @@ check_config() {
             nd=$(col "$n-nodemos" "$arm" "$sc" reward_mean); zs=$(col "$n" zero "$sc" reward_mean)
             awk -v nd="$nd" -v z="$zs" 'BEGIN {d = nd - z; exit !(d < 1e-6 && d > -1e-6)}' \
                 && pass || fail "$n: arm $arm on $sc without demonstrations: $nd, zero $zs"
+            [ -z "$(col "$n-nodemos" "$arm" "$sc" demos_agreement)" ] && pass \
+                || fail "$n: arm $arm on $sc shows no demonstrations but has measures"
         done
     done
 }
