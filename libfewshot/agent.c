@@ -277,21 +277,42 @@ static void hash_text(const char *text, char out[65])
 typedef struct shown {
     const double *action;
     size_t act_dim;
+    const double *obs;              /* its state */
+    size_t obs_dim;
     const float *vec;               /* its embedding, or NULL */
     const json_t *context;          /* its state's raw context, or NULL */
 } shown;
 
-/* What makes two shown demonstrations the same: the state text and the actions as shown. */
+/* The bytes of n doubles in hex, appended at out (2 * 8 * n characters). */
+static char *hex_doubles(char *out, const double *v, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = (const unsigned char *)v;
+    for (size_t i = 0; i < n * sizeof *v; i++) {
+        *out++ = digits[b[i] >> 4];
+        *out++ = digits[b[i] & 15];
+    }
+    return out;
+}
+
+/* What makes two shown demonstrations the same: in a prompt, the state text and the actions
+ * as shown; for knn-imitation, which shows no text, the exact state and action. */
 static char *shown_key(fewshot_agent *a, const shown *s)
 {
-    fewshot_text_options raw = FEWSHOT_TEXT_OPTIONS_INIT;
-    raw.numbers = FEWSHOT_NUMBERS_RAW;
-    const fewshot_text_options *numbers = a->prompt ? fewshot_prompt_text_options(a->prompt)
-                                                    : &raw;
+    if (!a->prompt) {
+        char *key = malloc(2 * sizeof(double) * (s->obs_dim + s->act_dim) + 2);
+        if (key) {
+            char *p = hex_doubles(key, s->obs, s->obs_dim);
+            *p++ = '/';
+            *hex_doubles(p, s->action, s->act_dim) = '\0';
+        }
+        return key;
+    }
     char *state = NULL, *acts = NULL, *key = NULL;
     if (s->context && fewshot__retriever_state_text(a->ret, s->context, &state) != 0)
         state = NULL;
-    if (fewshot_text_actions(NULL, &acts, s->action, s->act_dim, numbers) == 0) {
+    if (fewshot_text_actions(NULL, &acts, s->action, s->act_dim,
+                             fewshot_prompt_text_options(a->prompt)) == 0) {
         size_t n = (state ? strlen(state) : 0) + strlen(acts) + 2;
         if ((key = malloc(n)) != NULL)
             snprintf(key, n, "%s\n%s", state ? state : "", acts);
@@ -432,6 +453,8 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
         pd[i].reward = d->reward;
         sh[i].action = d->action;
         sh[i].act_dim = d->act_dim;
+        sh[i].obs = d->obs;
+        sh[i].obs_dim = d->obs_dim;
         sh[i].context = pd[i].context;
         json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "id", id, "selector",
                                               p->selector ? p->selector : "",
@@ -575,8 +598,8 @@ static int start_knn(fewshot_agent *a, const double *obs)
         fewshot__action_fit(d->action, d->act_dim, fitted, a->act_dim);
         for (size_t j = 0; j < a->act_dim; j++)
             a->action[j] += w[i] / wsum * fitted[j];
-        sh[i] = (shown){d->action, d->act_dim, item_vector(a, FEWSHOT_ORIGIN_DATASET, item),
-                        fewshot__retriever_context(a->ret, item, 0)};
+        sh[i] = (shown){d->action, d->act_dim, d->obs, d->obs_dim,
+                        item_vector(a, FEWSHOT_ORIGIN_DATASET, item), NULL};
         char id[64];
         snprintf(id, sizeof id, "demo:%zu", item);
         json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "id", id, "selector",
