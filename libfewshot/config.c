@@ -1055,6 +1055,10 @@ static void drop_execution_settings(json_t *section)
     json_t *llm = json_object_get(section, "llm");
     for (size_t i = 0; json_is_object(llm) && execution_only[i]; i++)
         json_object_del(llm, execution_only[i]);
+    /* the demonstrations' worker count does not change the dataset */
+    json_t *demos = json_object_get(section, "demos");
+    if (json_is_object(demos))
+        json_object_del(demos, "jobs");
 }
 
 /* The identity of a run: the resolved config without its execution-only settings. */

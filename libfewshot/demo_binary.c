@@ -151,12 +151,18 @@ int fewshot__demos_write_binary(const fewshot_demos *ds, FILE *f)
 
 typedef struct reader {
     const char *path;
-    const unsigned char *p, *end;
+    FILE *f;                    /* read as a stream: a whole 1M-transition file in memory
+                                 * would add its size to the peak */
     size_t item;                /* transition being read, for messages (0: the tables) */
+    char *text;                 /* scratch for JSON texts */
+    size_t text_cap;
 } reader;
 
 static int truncated(const reader *r)
 {
+    if (ferror(r->f))
+        return fewshot_error_set_at(FEWSHOT_EIO, r->path, 0, 0, "read error: %s",
+                                    strerror(errno));
     if (r->item)
         return fewshot_error_set_at(FEWSHOT_EPARSE, r->path, 0, 0, "binary demonstrations: "
                                     "transition %zu is cut short (a truncated file)", r->item);
@@ -166,20 +172,37 @@ static int truncated(const reader *r)
 
 static int take(reader *r, void *out, size_t n)
 {
-    if ((size_t)(r->end - r->p) < n)
+    if (n && fread(out, 1, n, r->f) != n)
         return truncated(r);
-    memcpy(out, r->p, n);
-    r->p += n;
     return 0;
+}
+
+/* n bytes of text into the scratch buffer, NUL-terminated. */
+static int take_text(reader *r, size_t n)
+{
+    if (n >= r->text_cap) {
+        if (n > ((size_t)1 << 31))
+            return fewshot_error_set_at(FEWSHOT_EPARSE, r->path, 0, 0, "binary demonstrations: "
+                                        "a text of %zu bytes at transition %zu", n, r->item);
+        char *more = realloc(r->text, n + 1);
+        if (!more)
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        r->text = more;
+        r->text_cap = n + 1;
+    }
+    int rc = take(r, r->text, n);
+    if (rc == 0)
+        r->text[n] = '\0';
+    return rc;
 }
 
 static int take_json(reader *r, size_t n, json_t **out, const char *what)
 {
-    if ((size_t)(r->end - r->p) < n)
-        return truncated(r);
+    int rc = take_text(r, n);
+    if (rc)
+        return rc;
     json_error_t err;
-    *out = json_loadb((const char *)r->p, n, JSON_DECODE_ANY, &err);
-    r->p += n;
+    *out = json_loadb(r->text, n, JSON_DECODE_ANY, &err);
     if (!*out)
         return fewshot_error_set_at(FEWSHOT_EPARSE, r->path, 0, 0, "binary demonstrations: %s "
                                     "of transition %zu: %s", what, r->item, err.text);
@@ -207,12 +230,9 @@ static int read_tables(reader *r, json_t *scen, json_t *srcs)
     if ((rc = take(r, &count, sizeof count)))
         return rc;
     for (uint64_t i = 0; i < count; i++) {
-        if ((rc = take(r, &n, sizeof n)))
+        if ((rc = take(r, &n, sizeof n)) || (rc = take_text(r, n)))
             return rc;
-        if ((size_t)(r->end - r->p) < n)
-            return truncated(r);
-        json_array_append_new(srcs, json_stringn((const char *)r->p, n));
-        r->p += n;
+        json_array_append_new(srcs, json_stringn(r->text, n));
     }
     return 0;
 }
@@ -230,15 +250,15 @@ static int read_transition(reader *r, fewshot_demos *ds, json_t *scen, json_t *s
                            double **buf, size_t *cap)
 {
     fixed x;
+    unsigned char raw[FIXED_BYTES];
     int rc;
-    if ((size_t)(r->end - r->p) < FIXED_BYTES)
-        return truncated(r);
-    memcpy(&x.episode, r->p, 8), memcpy(&x.step, r->p + 8, 8);
-    memcpy(&x.scenario, r->p + 16, 4), memcpy(&x.source, r->p + 20, 4);
-    memcpy(&x.obs_dim, r->p + 24, 4), memcpy(&x.act_dim, r->p + 28, 4);
-    memcpy(&x.features_dim, r->p + 32, 4), memcpy(x.flags, r->p + 36, 4);
-    memcpy(&x.reward, r->p + 40, 8);
-    r->p += FIXED_BYTES;
+    if ((rc = take(r, raw, FIXED_BYTES)))
+        return rc;
+    memcpy(&x.episode, raw, 8), memcpy(&x.step, raw + 8, 8);
+    memcpy(&x.scenario, raw + 16, 4), memcpy(&x.source, raw + 20, 4);
+    memcpy(&x.obs_dim, raw + 24, 4), memcpy(&x.act_dim, raw + 28, 4);
+    memcpy(&x.features_dim, raw + 32, 4), memcpy(x.flags, raw + 36, 4);
+    memcpy(&x.reward, raw + 40, 8);
     if ((x.scenario != NONE && x.scenario >= json_array_size(scen)) ||
         (x.source != NONE && x.source >= json_array_size(srcs)) || x.obs_dim > (1u << 24) ||
         x.act_dim > (1u << 24) || x.features_dim > (1u << 24))
@@ -266,12 +286,11 @@ static int read_transition(reader *r, fewshot_demos *ds, json_t *scen, json_t *s
         return rc;
     }
     if (n != NONE) {
-        if ((size_t)(r->end - r->p) < n) {
+        if ((rc = take_text(r, n))) {
             json_decref(terms);
-            return truncated(r);
+            return rc;
         }
-        text = strndup((const char *)r->p, n);
-        r->p += n;
+        text = r->text;
     }
     fewshot_demo d = {
         .episode = x.episode, .step = x.step,
@@ -290,7 +309,6 @@ static int read_transition(reader *r, fewshot_demos *ds, json_t *scen, json_t *s
         rc = fewshot_error_set_at(rc, r->path, 0, 0, "%s", msg);
     }
     json_decref(terms);
-    free(text);
     return rc;
 }
 
@@ -299,10 +317,10 @@ int fewshot__demos_is_binary(const unsigned char *head, size_t n)
     return n >= 8 && memcmp(head, MAGIC, 8) == 0;
 }
 
-int fewshot__demos_read_binary(const unsigned char *data, size_t size, const char *path,
-                               fewshot_demos **out)
+int fewshot__demos_read_binary(FILE *f, const char *path, fewshot_demos **out)
 {
-    reader r = {path, data, data + size, 0};
+    reader r = {path, f, 0, NULL, 0};
+    char magic[8];
     uint32_t version = 0, bom = 0;
     uint64_t n = 0, count = 0;
     json_t *header = NULL, *scen = json_array(), *srcs = json_array();
@@ -311,8 +329,7 @@ int fewshot__demos_read_binary(const unsigned char *data, size_t size, const cha
     size_t cap = 0;
     int rc;
     *out = NULL;
-    r.p += 8;
-    if ((rc = take(&r, &version, 4)) || (rc = take(&r, &bom, 4)))
+    if ((rc = take(&r, magic, 8)) || (rc = take(&r, &version, 4)) || (rc = take(&r, &bom, 4)))
         goto done;
     if (bom != BOM || version != BIN_VERSION) {
         rc = fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0, "binary demonstrations: %s (this "
@@ -335,11 +352,12 @@ int fewshot__demos_read_binary(const unsigned char *data, size_t size, const cha
         r.item = i + 1;
         rc = read_transition(&r, ds, scen, srcs, &buf, &cap);
     }
-    if (rc == 0 && r.p != r.end)
-        rc = fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0, "binary demonstrations: %zu "
-                                  "bytes after the last transition", (size_t)(r.end - r.p));
+    if (rc == 0 && getc(f) != EOF)
+        rc = fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0, "binary demonstrations: bytes "
+                                  "after the last transition");
 done:
     free(buf);
+    free(r.text);
     json_decref(header), json_decref(scen), json_decref(srcs);
     if (rc) {
         fewshot_demos_free(ds);

@@ -260,9 +260,20 @@ static int generate_tasks(fewshot_demos *ds, const fewshot_demos_generate_option
         rc = run_pool(&p);
     for (size_t t = 0; t < p.n && rc == 0; t++) {
         if (p.tasks[t].rc) {
+            /* name the plan's entries the task came from, as the config spells them */
             char *where = json_dumps(p.tasks[t].params, JSON_COMPACT | JSON_SORT_KEYS);
-            rc = fewshot_error_set(p.tasks[t].rc, "generating task %zu of %zu (parameters %s): "
-                                   "%s", t + 1, p.n, where ? where : "?", p.tasks[t].error);
+            char from[96] = "";
+            size_t per = n_days ? n_days : 1;
+            if (scenarios && n_days)
+                snprintf(from, sizeof from, "scenarios[%zu], day %d, ", t / per,
+                         days[t % per]);
+            else if (scenarios)
+                snprintf(from, sizeof from, "scenarios[%zu], ", t);
+            else
+                snprintf(from, sizeof from, "day %d, ", days[t]);
+            rc = fewshot_error_set(p.tasks[t].rc, "generating task %zu of %zu (%sparameters "
+                                   "%s): %s", t + 1, p.n, from, where ? where : "?",
+                                   p.tasks[t].error);
             free(where);
         }
     }

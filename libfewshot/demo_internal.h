@@ -28,12 +28,13 @@ struct fewshot_demos;
 FEWSHOT_HIDDEN int fewshot__demos_append(struct fewshot_demos *dst,
                                          const struct fewshot_demos *src, uint64_t episode_base);
 
-/* The binary format (demo_binary.c): is this the start of one, write, read a whole file. */
+/* The binary format (demo_binary.c): is this the start of one, write, read (from the start
+ * of f). */
 #include <stdio.h>
 FEWSHOT_HIDDEN int fewshot__demos_is_binary(const unsigned char *head, size_t n);
 FEWSHOT_HIDDEN int fewshot__demos_write_binary(const struct fewshot_demos *ds, FILE *f);
-FEWSHOT_HIDDEN int fewshot__demos_read_binary(const unsigned char *data, size_t size,
-                                              const char *path, struct fewshot_demos **out);
+FEWSHOT_HIDDEN int fewshot__demos_read_binary(FILE *f, const char *path,
+                                              struct fewshot_demos **out);
 
 /* Does path name a binary dataset (ends in ".fsdb")? */
 FEWSHOT_HIDDEN int fewshot__demos_binary_name(const char *path);

@@ -259,38 +259,16 @@ static int load_stream(FILE *f, const char *path, fewshot_demos **out)
     return 0;
 }
 
-/* A binary dataset (the store's format): read whole, then decoded. */
+/* A file starting with 'F': the binary format when its magic says so, else JSONL (whose
+ * reader then names the fault). */
 static int load_binary(FILE *f, const char *path, fewshot_demos **out)
 {
-    size_t cap = 1 << 20, n = 0, got;
-    unsigned char *data = malloc(cap);
-    if (!data)
-        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    while ((got = fread(data + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            unsigned char *more = realloc(data, cap *= 2);
-            if (!more) {
-                free(data);
-                return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-            }
-            data = more;
-        }
-    }
-    int rc;
-    if (ferror(f))
-        rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "read error: %s", strerror(errno));
-    else if (!fewshot__demos_is_binary(data, n)) {
-        /* not ours after all: the JSONL reader names the fault */
-        FILE *mem = n ? fmemopen(data, n, "r") : NULL;
-        rc = mem ? load_stream(mem, path, out)
-                 : fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0, "empty file");
-        if (mem)
-            fclose(mem);
-    } else
-        rc = fewshot__demos_read_binary(data, n, path, out);
-    free(data);
-    return rc;
+    unsigned char head[8];
+    size_t got = fread(head, 1, sizeof head, f);
+    rewind(f);
+    if (fewshot__demos_is_binary(head, got))
+        return fewshot__demos_read_binary(f, path, out);
+    return load_stream(f, path, out);
 }
 
 int fewshot__demos_binary_name(const char *path)

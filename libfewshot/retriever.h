@@ -47,7 +47,9 @@ FEWSHOT_HIDDEN fewshot__retriever *fewshot__retriever_ref(fewshot__retriever *r)
 FEWSHOT_HIDDEN void fewshot__retriever_unref(fewshot__retriever *r);
 
 /* The raw context of transition i's state (next: its next state), built on first use with
- * an environment of the transition's own scenario and kept; NULL on failure (the error set). */
+ * an environment of the transition's own scenario and kept; NULL on failure (the error set).
+ * It fills a cache: callers sharing a retriever must not call it from several threads at once
+ * (a sweep's agents run in one event loop). */
 FEWSHOT_HIDDEN const json_t *fewshot__retriever_context(fewshot__retriever *r, size_t i,
                                                         int next);
 

@@ -30,6 +30,13 @@ static double wall(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void die(const char *what)
 {
     char buf[1024];
@@ -51,7 +58,7 @@ static long peak_kb(void)
     return kb;
 }
 
-static fewshot_demos *generate_year(unsigned int jobs, double *seconds)
+static fewshot_demos *generate_year(unsigned int jobs, double *seconds, double *cpu_seconds)
 {
     json_t *params = json_pack("{s:s, s:s, s:s, s:i}", "building", "OfficeMedium", "weather",
                                "Cool_Humid", "city", "Buffalo", "episode_length", 24);
@@ -64,10 +71,11 @@ static fewshot_demos *generate_year(unsigned int jobs, double *seconds)
     o.days = days;
     o.jobs = jobs;
     fewshot_demos *ds;
-    double t0 = wall();
+    double t0 = wall(), c0 = cpu();
     if (fewshot_demos_new(&ds, NULL) || fewshot_demos_generate(ds, &o))
         die("generate a year");
     *seconds = wall() - t0;
+    *cpu_seconds = cpu() - c0;
     json_decref(params);
     json_decref(days);
     return ds;
@@ -181,13 +189,13 @@ int main(int argc, char **argv)
         }
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    double t_all, t_one;
-    fewshot_demos *year = generate_year(0, &t_all);
-    fewshot_demos *year1 = generate_year(1, &t_one);
+    double t_all, t_one, c_all, c_one;
+    fewshot_demos *year = generate_year(0, &t_all, &c_all);
+    fewshot_demos *year1 = generate_year(1, &t_one, &c_one);
     printf("generate: a year of hourly MPC demonstrations, OfficeMedium in Buffalo (%zu "
-           "transitions): %.2f s on %ld jobs, %.2f s on 1 job (x%.2f), identical %s\n",
-           fewshot_demos_count(year), t_all, cpus, t_one, t_one / t_all,
-           same_dataset(year, year1) ? "yes" : "NO");
+           "transitions): %.2f s on %ld jobs, %.2f s on 1 job (x%.2f); CPU %.2f s and %.2f s; "
+           "identical %s\n", fewshot_demos_count(year), t_all, cpus, t_one, t_one / t_all,
+           c_all, c_one, same_dataset(year, year1) ? "yes" : "NO");
     fewshot_demos_free(year1);
     int failed = 0;
     for (size_t s = 0; s < n_sizes; s++) {
