@@ -190,7 +190,8 @@ static int check_terms(const fewshot_env *env, const double *values)
     for (size_t i = 0; i < env->n_terms; i++)
         if (!isfinite(values[i]))
             return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: step() returned a non-finite reward "
-                                     "term '%s' (%g)", env->plugin->name,
+                                     "term '%s' (%g; step() must write every term_values[i] "
+                                     "of its term_names)", env->plugin->name,
                                      env->plugin->term_names[i], values[i]);
     return 0;
 }
@@ -212,6 +213,8 @@ int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
     int numbers = out && out->term_values;      /* the caller takes the terms as numbers */
     step.obs = env->scratch;
     step.term_values = env->n_terms ? (numbers ? out->term_values : env->terms) : NULL;
+    for (size_t i = 0; i < env->n_terms; i++)
+        step.term_values[i] = NAN;      /* a term the plugin forgets is refused, not stale */
     fewshot_error_clear();
     if ((rc = env->plugin->step(env->self, action, &step)) != 0) {
         json_decref(step.terms);

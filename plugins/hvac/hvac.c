@@ -65,6 +65,10 @@ typedef struct hvac {
      * observation and reused by the next step's inputs */
     long now_t;
     double now_out, now_ghi, now_ground;
+    /* the context's strings, made once: every context shares them (jansson's reference counts
+     * are atomic, and nothing changes a string value in place) */
+    json_t **room_names, **room_zones;
+    json_t *s_building, *s_weather, *s_city, *s_heating, *s_cooling;
 } hvac;
 
 static const char *const policies[] = {"mpc", "thermostat", NULL};
@@ -417,7 +421,46 @@ static void hvac_destroy(void *self)
     free(h->x);
     free(h->u);
     free(h->xn);
+    for (size_t i = 0; h->room_names && i < h->n; i++)
+        json_decref(h->room_names[i]);
+    for (size_t i = 0; h->room_zones && i < h->n; i++)
+        json_decref(h->room_zones[i]);
+    free(h->room_names);
+    free(h->room_zones);
+    json_decref(h->s_building);
+    json_decref(h->s_weather);
+    json_decref(h->s_city);
+    json_decref(h->s_heating);
+    json_decref(h->s_cooling);
     free(h);
+}
+
+static int make_context_strings(hvac *h)
+{
+    h->room_names = calloc(h->n, sizeof *h->room_names);
+    h->room_zones = calloc(h->n, sizeof *h->room_zones);
+    if (!h->room_names || !h->room_zones)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    for (size_t i = 0; i < h->n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "Room %zu", i + 1);
+        const char *zone = h->building->zones[i].name;
+        h->room_names[i] = json_string(name);
+        h->room_zones[i] = json_string(zone ? zone : "");
+        if (!h->room_names[i] || !h->room_zones[i])
+            return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory or a zone name that "
+                                     "is not UTF-8 (zone %zu)", i + 1);
+    }
+    h->s_building = json_string(h->building_name);
+    h->s_weather = json_string(h->weather_words);
+    h->s_city = json_string(h->city);
+    h->s_heating = json_string("heating");
+    h->s_cooling = json_string("cooling");
+    if (!h->s_building || !h->s_weather || !h->s_city || !h->s_heating || !h->s_cooling)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory or a name that is not "
+                                 "UTF-8 (building '%s', weather '%s')", h->building_name,
+                                 h->weather_words);
+    return 0;
 }
 
 static int make_spaces(hvac *h)
@@ -518,7 +561,7 @@ static int hvac_create(void **self, const json_t *params)
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
         goto fail;
     }
-    if ((rc = make_spaces(h)) != 0)
+    if ((rc = make_spaces(h)) != 0 || (rc = make_context_strings(h)) != 0)
         goto fail;
     h->start_day_ep = h->start_day;
     h->start_hour_ep = h->start_hour;
@@ -620,34 +663,60 @@ static int hvac_step(void *self, const double *action, fewshot_step *out)
 
 /* ----------------------------------------------------------------------- LLM loop */
 
+/* obj[key] = value (a new reference, NULL on allocation failure); records a failure in *ok. */
+static void put(json_t *obj, const char *key, json_t *value, int *ok)
+{
+    if (!value || json_object_set_new_nocheck(obj, key, value) != 0)
+        *ok = 0;
+}
+
 static int hvac_context(void *self, const double *obs, json_t **ctx)
 {
     hvac *h = self;
     size_t n = h->n;
+    int ok = 1;
     json_t *rooms = json_array();
-    if (!rooms)
-        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    *ctx = json_object();
+    if (!rooms || !*ctx)
+        ok = 0;
     /* off-target as the prompt shows it: compare the rounded values */
     double target = round(h->target);
-    for (size_t i = 0; i < n; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "Room %zu", i + 1);
+    for (size_t i = 0; ok && i < n; i++) {
         double t = round(obs[i]);
-        json_array_append_new(rooms, json_pack("{s:s, s:s, s:f, s:b, s:b}", "name", name,
-                                               "zone", h->building->zones[i].name
-                                                           ? h->building->zones[i].name
-                                                           : "",
-                                               "temperature", obs[i], "below_target",
-                                               t < target, "above_target", t > target));
+        json_t *room = json_object();
+        if (!room || json_array_append_new(rooms, room) != 0) {
+            ok = 0;
+            break;
+        }
+        put(room, "name", json_incref(h->room_names[i]), &ok);
+        put(room, "zone", json_incref(h->room_zones[i]), &ok);
+        put(room, "temperature", json_real(obs[i]), &ok);
+        put(room, "below_target", json_boolean(t < target), &ok);
+        put(room, "above_target", json_boolean(t > target), &ok);
     }
     int heating = obs[n] < h->target;
-    *ctx = json_pack("{s:o, s:I, s:f, s:f, s:f, s:f, s:f, s:s, s:s, s:s, s:s, s:b, s:b}",
-                     "rooms", rooms, "n_rooms", (json_int_t)n, "outdoor_temperature", obs[n],
-                     "ghi", obs[n + 1], "ground_temperature", obs[n + 2], "occupant_power",
-                     obs[n + 3], "target", h->target, "building", h->building_name, "weather",
-                     h->weather_words, "city", h->city, "mode", heating ? "heating" : "cooling",
-                     "heating", heating, "cooling", !heating);
-    return *ctx ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    if (ok) {
+        put(*ctx, "rooms", rooms, &ok);
+        rooms = NULL;
+        put(*ctx, "n_rooms", json_integer((json_int_t)n), &ok);
+        put(*ctx, "outdoor_temperature", json_real(obs[n]), &ok);
+        put(*ctx, "ghi", json_real(obs[n + 1]), &ok);
+        put(*ctx, "ground_temperature", json_real(obs[n + 2]), &ok);
+        put(*ctx, "occupant_power", json_real(obs[n + 3]), &ok);
+        put(*ctx, "target", json_real(h->target), &ok);
+        put(*ctx, "building", json_incref(h->s_building), &ok);
+        put(*ctx, "weather", json_incref(h->s_weather), &ok);
+        put(*ctx, "city", json_incref(h->s_city), &ok);
+        put(*ctx, "mode", json_incref(heating ? h->s_heating : h->s_cooling), &ok);
+        put(*ctx, "heating", json_boolean(heating), &ok);
+        put(*ctx, "cooling", json_boolean(!heating), &ok);
+    }
+    if (ok)
+        return 0;
+    json_decref(rooms);
+    json_decref(*ctx);
+    *ctx = NULL;
+    return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
 }
 
 static int hvac_features(void *self, const double *obs, float *out, size_t cap, size_t *dim)
@@ -750,7 +819,9 @@ static const fewshot_env_plugin hvac_plugin = {
     .abi = FEWSHOT_PLUGIN_ABI,
     .name = "hvac",
     .summary = "BEAR's building thermal model (RC network, EnergyPlus buildings, EPW weather)",
-    .version = "1.0",
+    /* 1.1: conditions run their TMY3 year by default; 10 named features (demonstrations made
+     * by 1.0 hold other weather and features) */
+    .version = "1.1",
     .params_doc =
         "{\"action_scale\": 100, \"params\": {"
         P("building", "string", "\"OfficeSmall\"",

@@ -116,6 +116,17 @@ static int bench(const char *name, const char *dir)
         json_rate = fmax(json_rate, (double)env_steps / (now() - t0));
     }
 
+    /* translator context of one observation (once per LLM decision) */
+    long contexts = env_steps / 200 + 1;
+    fewshot_env_reset(env, 0, NULL, obs);
+    t0 = now();
+    for (long c = 0; c < contexts; c++) {
+        json_t *ctx;
+        fewshot_env_context(env, NULL, &ctx);
+        json_decref(ctx);
+    }
+    double context_us = (now() - t0) / (double)contexts * 1e6;
+
     /* MPC: init, then decisions along a closed-loop day */
     double mpc_init = 0, mpc_mean = 0, mpc_max = 0;
     int iters = 0, decisions = 0;
@@ -142,9 +153,9 @@ static int bench(const char *name, const char *dir)
     (void)iters;
     mpc_mean /= decisions;
     printf("%s zones=%zu build_ms=%.3f model_steps_per_s=%.0f env_steps_per_s=%.0f "
-           "mpc_first_ms=%.3f mpc_mean_ms=%.3f mpc_max_ms=%.3f env_json_steps_per_s=%.0f\n",
-           name, m.n, build * 1e3, model_rate, env_rate, mpc_init * 1e3, mpc_mean * 1e3,
-           mpc_max * 1e3, json_rate);
+           "mpc_first_ms=%.3f mpc_mean_ms=%.3f mpc_max_ms=%.3f env_json_steps_per_s=%.0f "
+           "context_us=%.2f\n", name, m.n, build * 1e3, model_rate, env_rate, mpc_init * 1e3,
+           mpc_mean * 1e3, mpc_max * 1e3, json_rate, context_us);
     free(x);
     free(xn);
     free(u);

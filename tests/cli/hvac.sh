@@ -85,6 +85,13 @@ run_fewshot env rollout hvac -p weather=Cool_Humid -p weather_source=synthetic -
     --policy zero --steps 24 > "$TMP/syn.csv" || fail "synthetic rollout"
 cmp -s "$TMP/tmy3.csv" "$TMP/tmy3b.csv" && pass || fail "weather_source defaults to tmy3"
 cmp -s "$TMP/tmy3.csv" "$TMP/syn.csv" && fail "synthetic year equals the TMY3 year" || pass
+# the outdoor temperature of Cool_Humid hour by hour is Buffalo's TMY3 rows (EPW field 7)
+run_fewshot env rollout hvac -p weather=Cool_Humid -p episode_length=48 --policy zero --steps 48 \
+    | awk -F, 'NR > 1 {print $9}' > "$TMP/out48"
+gzip -dc "$top_srcdir/plugins/hvac/weather/USA_NY_Buffalo.Niagara.Intl.AP.725280_TMY3.epw.gz" |
+    awk -F, 'NR > 9 && NR <= 57 {print $7}' > "$TMP/epw48"
+awk 'NR == FNR {a[FNR] = $1; next} {if ($1 + 0 != a[FNR] + 0) bad++} END {exit bad || FNR != 48}' \
+    "$TMP/epw48" "$TMP/out48" && pass || fail "Cool_Humid outdoor temperatures are not Buffalo's TMY3 rows"
 # Buffalo's TMY3 15 July (outdoor temperature column after the 6 zones): mean 24.77 C
 awk -F, 'NR > 1 {s += $9} END {exit !(s / 24 > 24.5 && s / 24 < 25.2)}' "$TMP/tmy3.csv" && pass ||
     fail "Buffalo 15 July is not its TMY3 day"

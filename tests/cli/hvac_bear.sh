@@ -41,6 +41,11 @@ check "shipped weather, lenient spelling" OfficeSmall "hot and dry" -p weather_s
     finish
     exit
 }
+# the shipped years are the TMY3 files beside the project, byte for byte
+for f in "$FEWSHOT_SHARED"/data/weather/*.epw; do
+    gzip -dc "$top_srcdir/plugins/hvac/weather/$(basename "$f").gz" | cmp -s - "$f" && pass ||
+        fail "shipped $(basename "$f").gz differs from $f"
+done
 check "EnergyPlus table" "$htm" "$epw" -p city=Tucson
 check "shipped building file" OfficeSmall "$epw" -p city=Tucson
 

@@ -285,6 +285,13 @@ static int t_step(void *self, const double *a, fewshot_step *out)
     out->term_values[1] = t_cost;
     return 0;
 }
+static int t_step_forgets(void *self, const double *a, fewshot_step *out)
+{
+    out->obs[0] = *(double *)self;
+    out->reward = a[0];
+    out->term_values[0] = a[0];     /* term 1 not written */
+    return 0;
+}
 static int t_step_json(void *self, const double *a, fewshot_step *out)
 {
     out->obs[0] = *(double *)self;
@@ -342,6 +349,15 @@ static void test_reward_terms(void **state)
     assert_int_equal(fewshot_env_step(env, &a, &st), FEWSHOT_EPLUGIN);
     assert_non_null(strstr(fewshot_error_last()->message, "non-finite reward term 'cost'"));
     t_cost = -0.5;
+    fewshot_env_free(env);
+    /* a term the plugin does not write is refused by name, not left stale */
+    termed.step = t_step_forgets;
+    assert_int_equal(fewshot_env_new(&env, "termed", NULL), 0);
+    assert_int_equal(fewshot_env_reset(env, 0, NULL, obs), 0);
+    values[1] = 3;
+    assert_int_equal(fewshot_env_step(env, &a, &st), FEWSHOT_EPLUGIN);
+    assert_non_null(strstr(fewshot_error_last()->message, "reward term 'cost'"));
+    termed.step = t_step;
     fewshot_env_free(env);
 
     /* a plugin without term_names keeps returning JSON, even to a caller asking for numbers */
