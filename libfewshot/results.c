@@ -134,8 +134,9 @@ json_t *fewshot__results_meta(fewshot__results *r, const char *key)
 int fewshot__results_set_meta(fewshot__results *r, const char *key, const json_t *value)
 {
     sqlite3_stmt *st;
-    char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS |
-                                   JSON_REAL_PRECISION(17));
+    /* keys in their given order: a scenario grid expands in that order into its names, so a
+     * report re-reading the config must see the order the sweep saw */
+    char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
     if (sqlite3_prepare_v2(r->db, "INSERT OR REPLACE INTO run(key, value) VALUES (?, ?)", -1,
                            &st, NULL) != SQLITE_OK) {
         free(text);
