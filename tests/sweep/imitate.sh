@@ -165,6 +165,9 @@ if command -v sqlite3 > /dev/null 2>&1; then
     [ "$(sqlite3 paper/results.sqlite "SELECT count(*) FROM episodes WHERE arm = 'zero' AND
         demos_agreement IS NOT NULL")" = 0 ] && pass || fail "zero has retrieval measures"
 fi
+expect_status 0 "prompt --json" -- run_fewshot prompt "$configs/paper.json" --json --step 3 $SETS
+expect_grep '"demos_agreement": [01]' "$TMP/out" "fewshot prompt --json prints the measures"
+expect_grep '"distance": [0-9]' "$TMP/out" "fewshot prompt --json prints distances"
 expect_status 0 "report" -- run_fewshot report paper
 expect_grep 'distinct +agree' "$TMP/out" "the report prints the measures"
 
