@@ -414,6 +414,9 @@ static int check_embedding(const fewshot_config *cfg, json_t *emb, const char *p
         if (!json_is_number(v) || json_number_value(v) < 0) {
             char item[540];
             snprintf(item, sizeof item, "%s[%zu]", sub, i);
+            if (json_is_number(v))
+                return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, item, "expected a "
+                                              "weight >= 0, found %g", json_number_value(v));
             return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, item, "expected a number "
                                           ">= 0, found %s", fewshot__json_kind(v));
         }
