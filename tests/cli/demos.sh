@@ -100,6 +100,10 @@ wait $p1 && wait $p2 && pass || fail "concurrent generators"
 cmp -s "$TMP/c1" "$TMP/c2" && pass || fail "concurrent generators name the same dataset"
 [ "$(ls "$TMP/xdg/libfewshot/demos" | grep -c '\.fsdb$')" -eq 2 ] && pass || fail "one file per dataset"
 ls -a "$TMP/xdg/libfewshot/demos" | grep -q '^\.tmp-' && fail "a temporary file was left" || pass
+# no usable store (no HOME, no XDG_CACHE_HOME): the dataset is still generated, not stored
+expect_status 0 "no store" -- env -u HOME -u XDG_CACHE_HOME "$FEWSHOT" demos generate "$TMP/plan.json" -o "$TMP/nostore.jsonl"
+expect_grep "generated but not stored" "$TMP/err" "told it was not stored"
+cmp -s "$TMP/nostore.jsonl" "$TMP/two.jsonl" && pass || fail "the same dataset as the stored one"
 # bad plans: the config file and JSON path named, exit 2
 sed 's/"jobs": 2/"days": [15, 400]/' "$TMP/plan.json" > "$TMP/bad-days.json"
 expect_status 2 "bad day" -- run_fewshot demos generate "$TMP/bad-days.json"
