@@ -405,15 +405,30 @@ static int check_embedding(const fewshot_config *cfg, json_t *emb, const char *p
     if (rc || !w)
         return rc;
     path_key(sub, sizeof sub, path, "weights");
-    if (!json_is_array(w) || json_array_size(w) == 0)
+    if ((!json_is_array(w) && !json_is_object(w)) ||
+        json_array_size(w) + json_object_size(w) == 0)
         return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub, "expected a non-empty "
-                                      "list of numbers, one weight per feature");
-    size_t i;
+                                      "list of numbers, one weight per feature, or an object "
+                                      "of feature name: weight");
+    size_t i = 0;
     json_t *v;
-    json_array_foreach(w, i, v) {
-        if (!json_is_number(v) || json_number_value(v) < 0) {
-            char item[540];
+    const char *key;
+    void *it = json_is_object(w) ? json_object_iter(w) : NULL;
+    for (; json_is_array(w) ? i < json_array_size(w) : it != NULL; i++) {
+        char item[600];
+        if (json_is_array(w)) {
+            v = json_array_get(w, i);
             snprintf(item, sizeof item, "%s[%zu]", sub, i);
+        } else {
+            key = json_object_iter_key(it);
+            v = json_object_iter_value(it);
+            it = json_object_iter_next(w, it);
+            snprintf(item, sizeof item, "%s.%.64s", sub, key);
+        }
+        if (!json_is_number(v) || json_number_value(v) < 0) {
+            if (json_is_number(v))
+                return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, item, "expected a "
+                                              "weight >= 0, found %g", json_number_value(v));
             return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, item, "expected a number "
                                           ">= 0, found %s", fewshot__json_kind(v));
         }

@@ -29,6 +29,12 @@
 /* Bump when what a stored dataset holds for the same inputs changes. */
 #define STORE_FORMAT 1
 
+/* Internal outcomes of using the store (positive: never returned to callers). A store that
+ * cannot be used (no HOME, a read-only cache) must not stop a sweep: the dataset is then
+ * generated in memory, as before the store existed, and no path is returned. */
+#define STORE_UNUSABLE 1
+#define STORE_UNWRITTEN 2
+
 int fewshot_demos_store_dir(char **out)
 {
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
@@ -189,7 +195,7 @@ static int generate_locked(fewshot_demos **out, const fewshot_demos_generate_opt
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644), rc = 0;
     if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-        rc = fewshot_error_set_at(FEWSHOT_EIO, lock, 0, 0, "cannot lock: %s", strerror(errno));
+        rc = STORE_UNUSABLE;
         goto done;
     }
     struct stat sb;
@@ -199,9 +205,10 @@ static int generate_locked(fewshot_demos **out, const fewshot_demos_generate_opt
     }
     if ((rc = fewshot_demos_new(out, NULL)) == 0 && (rc = fewshot_demos_generate(*out, o)) == 0) {
         json_object_set_new(fewshot_demos_header(*out), "id", json_string(id));
-        rc = write_atomically(*out, dir, path);
+        if (write_atomically(*out, dir, path) != 0)
+            rc = STORE_UNWRITTEN;       /* the dataset is good, only not stored */
     }
-    if (rc) {
+    if (rc && rc != STORE_UNWRITTEN) {
         fewshot_demos_free(*out);
         *out = NULL;
     }
@@ -224,16 +231,38 @@ int fewshot_demos_obtain(fewshot_demos **out, const fewshot_demos_generate_optio
     int rc = identity(o, &ident, &plugin);
     if (rc == 0)
         rc = hash_id(ident, &id);
-    if (rc == 0 && (rc = fewshot_demos_store_dir(&dir)) == 0)
-        rc = mkdirs(dir);
-    if (rc == 0 && asprintf(&path, "%s/%s-%s.fsdb", dir, plugin, id) < 0) {
+    int usable = rc == 0 && fewshot_demos_store_dir(&dir) == 0 && mkdirs(dir) == 0 &&
+                 access(dir, W_OK | X_OK) == 0;
+    if (rc == 0 && usable && asprintf(&path, "%s/%s-%s.fsdb", dir, plugin, id) < 0) {
         path = NULL;
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
     struct stat sb;
-    if (rc == 0)
+    if (rc == 0 && usable)
         rc = stat(path, &sb) == 0 ? load_stored(out, path)
                                   : generate_locked(out, o, dir, id, path);
+    if (rc == STORE_UNUSABLE || (rc == 0 && !usable)) {
+        usable = 0;
+        rc = STORE_UNUSABLE;
+    }
+    if (rc == STORE_UNUSABLE) {
+        fewshot_demos_free(*out);
+        *out = NULL;
+        if ((rc = fewshot_demos_new(out, NULL)) == 0 &&
+            (rc = fewshot_demos_generate(*out, o)) == 0)
+            json_object_set_new(fewshot_demos_header(*out), "id", json_string(id));
+        else {
+            fewshot_demos_free(*out);
+            *out = NULL;
+        }
+    }
+    if (rc == STORE_UNWRITTEN || (rc == 0 && !usable)) {
+        rc = 0;
+        free(path);
+        path = NULL;
+    }
+    if (rc == 0)
+        fewshot_error_clear();
     json_decref(ident);
     free(plugin);
     free(dir);

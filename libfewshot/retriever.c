@@ -137,6 +137,68 @@ static int demo_envs(fewshot__retriever *r)
     return scenario_env(r, 0, &env);
 }
 
+/* embedding.weights: a list, one per feature, or {name: weight} by the feature names the
+ * demonstrations' plugin declares in its params_doc ("features": [names]); unnamed features
+ * keep weight 1. */
+static int feature_weights(fewshot__retriever *r, const json_t *w, double **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (json_is_array(w) && json_array_size(w)) {
+        if (!(*out = calloc(json_array_size(w), sizeof **out)))
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        for (size_t j = 0; j < json_array_size(w); j++)
+            (*out)[j] = json_number_value(json_array_get(w, j));
+        *n = json_array_size(w);
+        return 0;
+    }
+    if (!json_is_object(w))
+        return 0;
+    const fewshot_env_plugin *p = r->n_envs ? fewshot_env_plugin_of(r->envs[0]) : NULL;
+    json_t *doc = p && p->params_doc ? json_loads(p->params_doc, 0, NULL) : NULL;
+    json_t *names = json_object_get(doc, "features");
+    int rc = 0;
+    if (!json_is_array(names) || json_array_size(names) == 0) {
+        rc = fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "embedding.weights", "plugin '%s' "
+                                    "does not name its features: give the weights as a list, "
+                                    "one per feature", p ? p->name : "?");
+        json_decref(doc);
+        return rc;
+    }
+    *n = json_array_size(names);
+    if (!(*out = malloc(*n * sizeof **out))) {
+        json_decref(doc);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    for (size_t j = 0; j < *n; j++)
+        (*out)[j] = 1.0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)w, key, v) {
+        size_t j = 0;
+        while (j < *n && strcmp(json_string_value(json_array_get(names, j)) ?: "", key) != 0)
+            j++;
+        if (j == *n) {
+            char *known = json_dumps(names, JSON_COMPACT);
+            char path[160];
+            snprintf(path, sizeof path, "embedding.weights.%.64s", key);
+            rc = fewshot_error_set_path(FEWSHOT_EINVAL, NULL, path, "plugin '%s' has no "
+                                        "feature '%s' (its features: %s)", p->name, key,
+                                        known ? known : "?");
+            free(known);
+            break;
+        }
+        (*out)[j] = json_number_value(v);
+    }
+    json_decref(doc);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 static int build_index(fewshot__retriever *r, const json_t *emb)
 {
     fewshot_embedder_options eo = FEWSHOT_EMBEDDER_OPTIONS_INIT;
@@ -158,17 +220,13 @@ static int build_index(fewshot__retriever *r, const json_t *emb)
     eo.scaling = scaling && strcmp(scaling, "std") == 0 ? FEWSHOT_SCALING_STD
                                                         : FEWSHOT_SCALING_ROBUST;
     eo.scale_floor = num_or(emb, "scale_floor", 0);
-    json_t *wl = json_object_get(emb, "weights");
     double *weights = NULL;
-    if (json_array_size(wl)) {
-        weights = calloc(json_array_size(wl), sizeof *weights);
-        for (size_t j = 0; weights && j < json_array_size(wl); j++)
-            weights[j] = json_number_value(json_array_get(wl, j));
-        eo.weights = weights;
-        eo.n_weights = weights ? json_array_size(wl) : 0;
-    }
+    int rc = feature_weights(r, json_object_get(emb, "weights"), &weights, &eo.n_weights);
+    if (rc)
+        return rc;
+    eo.weights = weights;
     r->text = strcmp(eo.kind, "features") != 0;
-    int rc = fewshot_embedder_new(&r->embedder, &eo);
+    rc = fewshot_embedder_new(&r->embedder, &eo);
     free(weights);
     if (rc) {
         fewshot_error_prefix("embedding");

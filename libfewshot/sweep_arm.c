@@ -79,7 +79,7 @@ static void record_dataset(const char *run_dir, const char *arm, const char *id,
         json_object_set_new(doc, "datasets", sets = json_object());
     json_t *entry = json_object_get(sets, id);
     if (!entry) {
-        json_object_set_new(sets, id, entry = json_pack("{s:s, s:I, s:[]}", "path", path,
+        json_object_set_new(sets, id, entry = json_pack("{s:s?, s:I, s:[]}", "path", path,
                                                         "transitions",
                                                         (json_int_t)transitions, "arms"));
     }

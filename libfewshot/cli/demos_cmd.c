@@ -102,6 +102,9 @@ static int demos_of_config(const char *config, const char *arm, const char *outp
     if (rc) {
         cli_error_last();
         status = cli_exit_for(rc);
+    } else if (!path) {
+        fprintf(stderr, "fewshot: the demonstration store could not be used (see `fewshot "
+                "demos path`); the dataset (id %s) was generated but not stored\n", id);
     } else if (print_path && !(output && strcmp(output, "-") == 0)) {
         printf("%s\n", path);
     }

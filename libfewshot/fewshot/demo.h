@@ -122,7 +122,9 @@ FEWSHOT_EXTERN(int) fewshot_demos_id(const fewshot_demos_generate_options *opts,
 /* The dataset opts generates, from the store when it is there, otherwise generated and
  * stored (under a lock, written to a unique temporary file and renamed into place, so
  * concurrent callers generate once or wait, and never see a partial file). id and path (new
- * strings, either may be NULL) tell which dataset it is and where it lives. */
+ * strings, either may be NULL) tell which dataset it is and where it lives. A store that
+ * cannot be used (no HOME, a read-only cache directory) does not fail the call: the dataset
+ * is generated in memory and *path is NULL. */
 FEWSHOT_EXTERN(int) fewshot_demos_obtain(fewshot_demos **out,
                                          const fewshot_demos_generate_options *opts,
                                          char **id, char **path);

@@ -100,6 +100,25 @@ wait $p1 && wait $p2 && pass || fail "concurrent generators"
 cmp -s "$TMP/c1" "$TMP/c2" && pass || fail "concurrent generators name the same dataset"
 [ "$(ls "$TMP/xdg/libfewshot/demos" | grep -c '\.fsdb$')" -eq 2 ] && pass || fail "one file per dataset"
 ls -a "$TMP/xdg/libfewshot/demos" | grep -q '^\.tmp-' && fail "a temporary file was left" || pass
+# no usable store (no HOME, no XDG_CACHE_HOME): the dataset is still generated, not stored
+expect_status 0 "no store" -- env -u HOME -u XDG_CACHE_HOME "$FEWSHOT" demos generate "$TMP/plan.json" -o "$TMP/nostore.jsonl"
+expect_grep "generated but not stored" "$TMP/err" "told it was not stored"
+cmp -s "$TMP/nostore.jsonl" "$TMP/two.jsonl" && pass || fail "the same dataset as the stored one"
+# embedding weights by feature name (the plugin names its features in params_doc)
+cat > "$TMP/wn.json" <<'JSON'
+{"env": {"plugin": "rooms", "params": {"horizon": 4}},
+ "demos": {"episodes": 2, "steps": 4, "seed": 5},
+ "embedding": {"weights": {"outdoor_error": 0, "mean_error": 2}},
+ "baselines": ["zero", "knn-imitation"], "arms": [],
+ "episodes": {"seeds": [1], "steps": 4}}
+JSON
+expect_status 0 "weights by name" -- run_fewshot sweep "$TMP/wn.json" -o "$TMP/wn-run"
+sed 's/"mean_error": 2/"mean_eror": 2/' "$TMP/wn.json" > "$TMP/wn2.json"
+expect_status 2 "unknown feature name" -- run_fewshot sweep "$TMP/wn2.json" -o "$TMP/wn2-run"
+expect_grep "embedding.weights.mean_eror: .*no feature 'mean_eror' \(its features: \[\"mean_error\"" "$TMP/err" "feature named"
+sed 's/"outdoor_error": 0, "mean_error": 2/"mean_error": -1/' "$TMP/wn.json" > "$TMP/wn3.json"
+expect_status 2 "negative weight" -- run_fewshot sweep "$TMP/wn3.json" -o "$TMP/wn3-run"
+expect_grep '\$\.embedding\.weights\.mean_error: expected a weight >= 0, found -1' "$TMP/err" "weight located"
 # bad plans: the config file and JSON path named, exit 2
 sed 's/"jobs": 2/"days": [15, 400]/' "$TMP/plan.json" > "$TMP/bad-days.json"
 expect_status 2 "bad day" -- run_fewshot demos generate "$TMP/bad-days.json"
