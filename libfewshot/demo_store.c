@@ -24,6 +24,7 @@
 #include "fewshot/demo.h"
 #include "fewshot/env.h"
 #include "fewshot/error.h"
+#include "fewshot/version.h"
 #include "demo_internal.h"
 
 /* Bump when what a stored dataset holds for the same inputs changes. */
@@ -73,8 +74,33 @@ static int mkdirs(const char *dir)
     return rc;
 }
 
-/* What identifies a generation: the plugin and its version, the resolved parameters, the
- * expanded plan and the generation settings. */
+/* A fingerprint of the plugin's code: the SHA-256 of its module file. Plugin authors do not
+ * always bump their version when dynamics or features change, and a stale stored dataset
+ * would then be reused silently. */
+static json_t *plugin_fingerprint(const fewshot_env_plugin *p)
+{
+    const char *file = fewshot_env_plugin_file(p);
+    FILE *f = file && file[0] == '/' ? fopen(file, "rb") : NULL;
+    if (!f)
+        return json_string(file ? file : "");
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    size_t n;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        ok = EVP_DigestUpdate(ctx, buf, n);
+    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    fclose(f);
+    char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+    for (unsigned int i = 0; ok && i < len; i++)
+        sprintf(hex + 2 * i, "%02x", md[i]);
+    return json_string(ok ? hex : file);
+}
+
+/* What identifies a generation: the plugin (version and code), the library's version (its
+ * own policies), the resolved parameters, the expanded plan and the generation settings. */
 static int identity(const fewshot_demos_generate_options *o, json_t **out, char **plugin)
 {
     fewshot_env *env = NULL;
@@ -94,9 +120,10 @@ static int identity(const fewshot_demos_generate_options *o, json_t **out, char 
         json_t *dl = json_array();
         for (size_t i = 0; i < n_days; i++)
             json_array_append_new(dl, json_integer(days[i]));
-        *out = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o?, s:s, s:I, s:I, s:I, s:b, s:O?}",
-                         "format", STORE_FORMAT, "plugin", p->name, "plugin_version",
-                         p->version ? p->version : "", "params", params, "days", dl,
+        *out = json_pack("{s:i, s:s, s:s, s:o, s:s, s:o, s:o, s:o?, s:s, s:I, s:I, s:I, s:b, "
+                         "s:O?}", "format", STORE_FORMAT, "plugin", p->name, "plugin_version",
+                         p->version ? p->version : "", "plugin_code", plugin_fingerprint(p),
+                         "library", fewshot_version_str(), "params", params, "days", dl,
                          "scenarios", scenarios, "policy", o->policy ? o->policy : "expert",
                          "seed", (json_int_t)o->seed,
                          "episodes", (json_int_t)(o->episodes ? o->episodes : 1),

@@ -17,7 +17,8 @@ void cli_demos_usage(FILE *out)
     fprintf(out,
             "usage: fewshot demos generate ENV [-p key=value ...] [--policy POLICY]\n"
             "                      [--episodes N] [--steps T] [--seed S] [--days DAYS]\n"
-            "                      [--jobs N] [--append] [--no-features] -o FILE\n"
+            "                      [--scenarios JSON] [--jobs N] [--append] [--no-features]\n"
+            "                      -o FILE\n"
             "       fewshot demos generate CONFIG.json [--arm A] [-o FILE]\n"
             "       fewshot demos info FILE\n"
             "       fewshot demos path [CONFIG.json [--arm A]]\n"
@@ -30,7 +31,8 @@ void cli_demos_usage(FILE *out)
             "episodes, scenarios and reward statistics. With a sweep config (a .json file)\n"
             "generate writes the demonstrations of its demos section (fewshot-config(5)) to\n"
             "the shared store and prints where; -o also writes them to FILE. DAYS is all,\n"
-            "every:N, a list 15,60,... or JSON (fewshot-demos(5)). path prints the store's\n"
+            "every:N, a list 15,60,... or JSON; --scenarios takes a list of parameter objects\n"
+            "or {\"grid\": {...}} (fewshot-demos(5)). path prints the store's\n"
             "directory, or the stored dataset of a config; list prints the stored datasets.\n");
 }
 
@@ -44,6 +46,7 @@ static const struct option generate_options[] = {
     {"append", no_argument, NULL, 'a'},
     {"no-features", no_argument, NULL, 'F'},
     {"days", required_argument, NULL, 'd'},
+    {"scenarios", required_argument, NULL, 'S'},
     {"jobs", required_argument, NULL, 'j'},
     {"arm", required_argument, NULL, 'A'},
     {"help", no_argument, NULL, 'h'},
@@ -122,7 +125,7 @@ static int demos_generate(int argc, char **argv)
     const char *output = NULL;
     int append = 0, c, status = EXIT_OK;
     fewshot_demos *ds = NULL;
-    json_t *days = NULL;
+    json_t *days = NULL, *scenarios = NULL;
     const char *arm = NULL;
     uint64_t jobs = 0;
 
@@ -167,6 +170,16 @@ static int demos_generate(int argc, char **argv)
             if (!(days = days_arg(optarg)))
                 goto usage;
             break;
+        case 'S': {
+            json_error_t err;
+            json_decref(scenarios);
+            if (!(scenarios = json_loads(optarg, 0, &err))) {
+                cli_usage_error("--scenarios: not JSON (a list of parameter objects or "
+                                "{\"grid\": {...}}): %s", err.text);
+                goto usage;
+            }
+            break;
+        }
         case 'j':
             if (cli_parse_u64(optarg, "--jobs", &jobs))
                 goto usage;
@@ -179,6 +192,7 @@ static int demos_generate(int argc, char **argv)
             cli_demos_usage(stdout);
             json_decref(params);
             json_decref(days);
+            json_decref(scenarios);
             return EXIT_OK;
         default:
             if (optopt)
@@ -198,6 +212,7 @@ static int demos_generate(int argc, char **argv)
     if (o.env && strlen(o.env) > 5 && strcmp(o.env + strlen(o.env) - 5, ".json") == 0) {
         json_decref(params);
         json_decref(days);
+        json_decref(scenarios);
         if (append)
             return cli_usage_error("demos generate %s: --append takes an environment, not a "
                                    "config", o.env);
@@ -209,6 +224,7 @@ static int demos_generate(int argc, char **argv)
     }
     o.params = params;
     o.days = days;
+    o.scenarios = scenarios;
     int rc = append ? fewshot_demos_load(&ds, output) : fewshot_demos_new(&ds, NULL);
     if (rc == 0)
         rc = fewshot_demos_generate(ds, &o);
@@ -221,10 +237,12 @@ static int demos_generate(int argc, char **argv)
     fewshot_demos_free(ds);
     json_decref(params);
     json_decref(days);
+    json_decref(scenarios);
     return status;
 usage:
     json_decref(params);
     json_decref(days);
+    json_decref(scenarios);
     return EXIT_USAGE;
 }
 

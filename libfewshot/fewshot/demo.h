@@ -114,9 +114,10 @@ FEWSHOT_EXTERN(int) fewshot_demos_generate(fewshot_demos *ds,
  * $HOME/.cache/libfewshot/demos. */
 FEWSHOT_EXTERN(int) fewshot_demos_store_dir(char **out);
 
-/* The id of the dataset opts generates: a hash of the plugin, its version, the resolved
- * parameters, the expanded days and scenarios, policy, seed, episodes, steps, features and
- * the store format, as 32 hex digits in a new string. */
+/* The id of the dataset opts generates: a hash of the plugin, its version and the SHA-256 of
+ * its module file, the library's version, the resolved parameters, the expanded days and
+ * scenarios, policy, seed, episodes, steps, features, reset options and the store format, as
+ * 32 hex digits in a new string. */
 FEWSHOT_EXTERN(int) fewshot_demos_id(const fewshot_demos_generate_options *opts, char **id);
 
 /* The dataset opts generates, from the store when it is there, otherwise generated and

@@ -129,6 +129,11 @@ expect_grep '\$\.demos\.scenarios\.grid\.rooms: expected a non-empty list' "$TMP
 sed 's/"jobs": 2/"days": {"every": 7, "by": 2}/' "$TMP/plan.json" > "$TMP/bad-every.json"
 expect_status 2 "bad every" -- run_fewshot demos generate "$TMP/bad-every.json"
 expect_grep "\\\$\.demos\.days\.by: unknown key 'by'" "$TMP/err" "every located"
+# --scenarios for an environment
+expect_status 0 "--scenarios" -- run_fewshot demos generate rooms --steps 2 --scenarios '{"grid": {"rooms": [2, 4]}}' --jobs 2 -o "$TMP/sc.jsonl"
+expect_status 0 "info --scenarios" -- run_fewshot demos info "$TMP/sc.jsonl"
+expect_grep '^scenarios: 2$' "$TMP/out" "two scenarios from the grid"
+expect_status 2 "--scenarios not JSON" -- run_fewshot demos generate rooms --scenarios '[{' -o "$TMP/x.jsonl"
 # --days for an environment: rooms has no start_day, so the plugin refuses it by name
 expect_status 2 "--days on a plugin without start_day" -- run_fewshot demos generate rooms --days 1,2 -o "$TMP/x.jsonl"
 expect_grep "start_day" "$TMP/err" "parameter named"

@@ -252,6 +252,72 @@ static void test_robust_scaling(void **state)
     fewshot_embedder_free(rob);
 }
 
+/* The issue's case with the real hvac plugin: a one-day dataset (day 60) and a query on
+ * day 15. Standard scaling put that query hundreds of standard deviations off along the
+ * day-of-year features; robust scaling keeps every feature within a few units. */
+static void test_robust_scaling_hvac(void **state)
+{
+    const char *tp = getenv("FEWSHOT_TEST_PLUGINS");
+    char plugins[4096];
+    if (!tp || !strstr(tp, "/tests/plugins/.libs"))
+        skip();
+    snprintf(plugins, sizeof plugins, "%.*s/plugins/.libs", (int)(strstr(tp, "/tests/plugins")
+                                                                   - tp), tp);
+    char so[4200];
+    snprintf(so, sizeof so, "%s/hvac.so", plugins);
+    if (access(so, R_OK) != 0)
+        skip();     /* the hvac plugin is not built */
+    setenv("FEWSHOT_PLUGIN_PATH", plugins, 1);
+    fewshot_demos *ds;
+    json_t *p = json_pack("{s:s, s:i, s:i}", "building", "OfficeSmall", "episode_length", 24,
+                          "start_day", 60);
+    fewshot_demos_generate_options o = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
+    o.env = "hvac";
+    o.params = p;
+    o.steps = 24;
+    o.episodes = 2;
+    assert_int_equal(fewshot_demos_new(&ds, NULL), 0);
+    assert_int_equal(fewshot_demos_generate(ds, &o), 0);
+    setenv("FEWSHOT_PLUGIN_PATH", tp, 1);
+    /* the query: the same building's first state on day 15 */
+    fewshot_demos *q;
+    json_object_set_new(p, "start_day", json_integer(15));
+    o.episodes = 1;
+    o.steps = 1;
+    setenv("FEWSHOT_PLUGIN_PATH", plugins, 1);
+    assert_int_equal(fewshot_demos_new(&q, NULL), 0);
+    assert_int_equal(fewshot_demos_generate(q, &o), 0);
+    setenv("FEWSHOT_PLUGIN_PATH", tp, 1);
+    fewshot_embed_input *in, *qin;
+    assert_int_equal(fewshot_embed_inputs_from_demos(ds, &in), 0);
+    assert_int_equal(fewshot_embed_inputs_from_demos(q, &qin), 0);
+    size_t n = fewshot_demos_count(ds), dim = in[0].dim;
+    float out_std[64], out_rob[64];
+    assert_true(dim <= 64);
+    fewshot_embedder *std, *rob;
+    fewshot_embedder_options eo = FEWSHOT_EMBEDDER_OPTIONS_INIT;
+    assert_int_equal(fewshot_embedder_new(&std, &eo), 0);
+    eo.scaling = FEWSHOT_SCALING_ROBUST;
+    assert_int_equal(fewshot_embedder_new(&rob, &eo), 0);
+    assert_int_equal(fewshot_embedder_fit(std, n, in), 0);
+    assert_int_equal(fewshot_embedder_fit(rob, n, in), 0);
+    assert_int_equal(fewshot_embedder_embed(std, 1, qin, out_std), 0);
+    assert_int_equal(fewshot_embedder_embed(rob, 1, qin, out_rob), 0);
+    float worst_std = 0, worst_rob = 0;
+    for (size_t j = 0; j < dim; j++) {
+        worst_std = fmaxf(worst_std, fabsf(out_std[j]));
+        worst_rob = fmaxf(worst_rob, fabsf(out_rob[j]));
+    }
+    print_message("hvac one-day dataset, day-15 query: largest |z| %.1f with std scaling, "
+                  "%.1f with robust scaling\n", worst_std, worst_rob);
+    assert_true(worst_rob < 20);
+    assert_true(worst_rob < worst_std);
+    free(in), free(qin);
+    fewshot_embedder_free(std), fewshot_embedder_free(rob);
+    fewshot_demos_free(ds), fewshot_demos_free(q);
+    json_decref(p);
+}
+
 /* Datasets repeat states (every episode's first): one prompt shows each state once. */
 static void test_distinct_states(void **state)
 {
@@ -297,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_binary_round_trip),
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_robust_scaling),
+        cmocka_unit_test(test_robust_scaling_hvac),
         cmocka_unit_test(test_distinct_states),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
