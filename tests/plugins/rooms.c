@@ -162,7 +162,9 @@ static const fewshot_env_plugin rooms_plugin = {
     .name = "rooms",
     .summary = "N independent rooms for retrieval tests",
     .version = "1.0",
-    .params_doc = "{\"params\": {"
+    /* "features" names the feature vector's elements (embedding.weights by name) */
+    .params_doc = "{\"features\": [\"mean_error\", \"min_error\", \"max_error\", "
+                  "\"outdoor_error\"], \"params\": {"
                   "\"rooms\": {\"type\": \"integer\", \"default\": 3, \"doc\": \"rooms\"},"
                   "\"target\": {\"type\": \"number\", \"default\": 22, \"doc\": \"target C\"},"
                   "\"outdoor\": {\"type\": \"number\", \"default\": 5, \"doc\": \"outdoor C\"},"
