@@ -43,7 +43,7 @@ struct fewshot_mlp {
 
 static int bad(const fewshot_mlp *m, const char *path, const char *what)
 {
-    return fewshot_error_set_path(FEWSHOT_EPARSE, m->file, path, what);
+    return fewshot_error_set_path(FEWSHOT_EPARSE, m->file, path, "%s", what);
 }
 
 /* Read an array of exactly n finite numbers into a new buffer. */
@@ -267,7 +267,7 @@ int fewshot__mlp_load(fewshot_mlp **out, const char *path, size_t obs_dim, size_
     if (!doc)
         return fewshot_error_set_at(jerr.line < 0 ? FEWSHOT_EIO : FEWSHOT_EPARSE, path,
                                     jerr.line > 0 ? jerr.line : 0,
-                                    jerr.column > 0 ? jerr.column : 0, jerr.text);
+                                    jerr.column > 0 ? jerr.column : 0, "%s", jerr.text);
     fewshot_mlp *m = calloc(1, sizeof *m);
     if (!m) {
         json_decref(doc);
