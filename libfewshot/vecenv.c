@@ -13,6 +13,7 @@ struct fewshot_vecenv {
     size_t n, obs_dim, act_dim;
     fewshot_env **envs;
     json_t *options;            /* reset options, or NULL */
+    uint64_t first_seed;        /* seed of the first episode since the last reset */
     uint64_t next_seed;         /* seed of the next episode to start */
     size_t episodes;            /* finished since the last reset */
     int have_reset;
@@ -69,9 +70,20 @@ size_t fewshot_vecenv_episodes(const fewshot_vecenv *vec)
     return vec->episodes;
 }
 
+/* An array of options is used in turn, so one training run covers several starting
+ * conditions (days of the year, initial states) however many instances there are. */
+static const json_t *options_of(const fewshot_vecenv *vec, uint64_t episode)
+{
+    if (!json_is_array(vec->options))
+        return vec->options;
+    size_t n = json_array_size(vec->options);
+    return n ? json_array_get(vec->options, (size_t)(episode % n)) : NULL;
+}
+
 static int reset_one(fewshot_vecenv *vec, size_t i, double *obs)
 {
-    int rc = fewshot_env_reset(vec->envs[i], vec->next_seed, vec->options, obs);
+    int rc = fewshot_env_reset(vec->envs[i], vec->next_seed,
+                               options_of(vec, vec->next_seed - vec->first_seed), obs);
     if (rc) {
         fewshot_error_prefix("env %zu (seed %llu)", i, (unsigned long long)vec->next_seed);
         return rc;
@@ -85,7 +97,7 @@ int fewshot_vecenv_reset(fewshot_vecenv *vec, uint64_t seed, const json_t *optio
 {
     json_decref(vec->options);
     vec->options = options ? json_deep_copy(options) : NULL;
-    vec->next_seed = seed;
+    vec->next_seed = vec->first_seed = seed;
     vec->episodes = 0;
     vec->have_reset = 0;
     for (size_t i = 0; i < vec->n; i++) {

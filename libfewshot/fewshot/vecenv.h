@@ -31,8 +31,9 @@ FEWSHOT_EXTERN(size_t) fewshot_vecenv_size(const fewshot_vecenv *vec);
 /* Instance i (borrowed), e.g. for its spaces or its context. */
 FEWSHOT_EXTERN(fewshot_env *) fewshot_vecenv_env(fewshot_vecenv *vec, size_t i);
 
-/* Reset every instance, instance i with seed + i; options (may be NULL) are used for this and
- * every automatic reset. obs receives n * obs_dim values (may be NULL). */
+/* Reset every instance, instance i with seed + i. options (may be NULL) is an object used for
+ * this and every automatic reset, or an array of objects used in turn (episode k gets element
+ * k modulo its size). obs receives n * obs_dim values (may be NULL). */
 FEWSHOT_EXTERN(int) fewshot_vecenv_reset(fewshot_vecenv *vec, uint64_t seed,
                                          const json_t *options, double *obs);
 
