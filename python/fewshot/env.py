@@ -124,7 +124,7 @@ class Env:
 
     def close(self):
         if getattr(self, "_owner", None) is None and self._h is not None:
-            lib.fewshot_env_free(ffi.gc(self._h, None))
+            ffi.release(self._h)     # runs fewshot_env_free now
         self._h = None
 
     @property
@@ -249,5 +249,5 @@ class VectorEnv:
 
     def close(self):
         if self._h is not None:
-            lib.fewshot_vecenv_free(ffi.gc(self._h, None))
+            ffi.release(self._h)
         self._h = None
