@@ -7,6 +7,10 @@ try:
 except ImportError:     # gymnasium is optional (not in Debian 12)
     _GymBox = None
 
+# Integer boxes stand for unbounded elements with +-2^53, the integers a double holds exactly
+# (the C library's values are doubles).
+INT_BOUND = 2 ** 53
+
 
 class SimpleBox:
     """A box [low, high] of shape (n,), as gymnasium.spaces.Box has it."""
@@ -21,6 +25,9 @@ class SimpleBox:
         if low.shape != high.shape:
             raise ValueError("low and high have different shapes %s and %s" %
                              (low.shape, high.shape))
+        if np.issubdtype(self.dtype, np.integer):
+            low = np.clip(np.nan_to_num(low, neginf=-INT_BOUND), -INT_BOUND, INT_BOUND)
+            high = np.clip(np.nan_to_num(high, posinf=INT_BOUND), -INT_BOUND, INT_BOUND)
         self.low = low.astype(self.dtype)
         self.high = high.astype(self.dtype)
         self.shape = self.low.shape
@@ -83,6 +90,9 @@ def space_from_c(space):
         np.frombuffer(ffi.buffer(space.low, 8 * n), dtype=np.float64).copy()
     high = np.full(n, np.inf) if space.high == ffi.NULL else \
         np.frombuffer(ffi.buffer(space.high, 8 * n), dtype=np.float64).copy()
+    if space.integer:     # an integer Box has no infinity: use the type's range instead
+        low = np.where(np.isfinite(low), low, -INT_BOUND)
+        high = np.where(np.isfinite(high), high, INT_BOUND)
     box = Box(low, high, (n,), np.int64 if space.integer else np.float64)
     names = []
     if space.names != ffi.NULL:
