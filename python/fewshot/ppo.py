@@ -132,13 +132,15 @@ def _bounds(space):
     return low, high, finite
 
 
-def train(a, progress=sys.stderr):
+def train(a, progress=sys.stderr, venv=None):
     """Train and export; returns a summary dict (steps, updates, seconds, steps_per_second,
-    env_seconds, mean_return of the last episodes)."""
+    env_seconds, mean_return of the last episodes). venv: another vector environment with
+    VectorEnv's interface (the benchmark's NumPy one); default VectorEnv(a.env, a.envs)."""
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(a.seed)
-    venv = VectorEnv(a.env, a.envs, **a.params)
+    if venv is None:
+        venv = VectorEnv(a.env, a.envs, **a.params)
     k = venv.single_observation_space.shape[0]
     m = venv.single_action_space.shape[0]
     low, high, finite = _bounds(venv.single_action_space)
@@ -259,9 +261,10 @@ def train(a, progress=sys.stderr):
             "reset": a.reset_options, "seed": a.seed, "hidden": a.hidden}
     meta.update(summary)
     lins = model.linears()
-    mlp.export(a.output, lins, ["tanh"] * (len(lins) - 1) + ["linear"], norm.mean, norm.std,
-               a.obs_clip, low if finite else None, high if finite else None,
-               "clip" if finite else "none", meta)
+    if a.output:
+        mlp.export(a.output, lins, ["tanh"] * (len(lins) - 1) + ["linear"], norm.mean, norm.std,
+                   a.obs_clip, low if finite else None, high if finite else None,
+                   "clip" if finite else "none", meta)
     venv.close()
     return summary
 
