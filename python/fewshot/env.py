@@ -6,6 +6,11 @@ from . import _lib
 from ._lib import Error, check, ffi, lib
 from .spaces import space_from_c
 
+try:    # with gymnasium importable, environments are gymnasium.Env (wrappers check for it)
+    from gymnasium import Env as _EnvBase
+except ImportError:
+    _EnvBase = object
+
 
 def _dptr(a):
     return ffi.cast("double *", ffi.from_buffer(a))
@@ -15,7 +20,7 @@ def _params_json(params):
     return _lib.to_json(dict(params))
 
 
-class Env:
+class Env(_EnvBase):
     """One environment: fewshot.make(name, **params) or Env(name, **params).
 
     reset(seed=None, options=None) -> (obs, info); step(action) -> (obs, reward, terminated,
