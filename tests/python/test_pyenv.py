@@ -1,6 +1,7 @@
 """A Python environment registered with fewshot.register: used through make(), the C policies,
 the Agent, `fewshot.sweep` (baselines and an LLM arm against the test LLM server when it is
 built) and `fewshot.report`; exceptions in it reach the caller with their message."""
+import json
 import os
 import socket
 import subprocess
@@ -124,6 +125,18 @@ try:
           "report columns carry the Python env's terms as numbers")
     if server:
         check(by[("llm", "target=3")]["llm_calls"] > 0, "the LLM arm asked the test server")
+        llm_env = fewshot.make("tank", target=3)
+        agent = fewshot.Agent(llm_env, {"llm": config["llm"]}, seed=0)
+        obs, _ = llm_env.reset(seed=4)
+        prompt = agent.prompt(obs)
+        check("Room 1: " in json.dumps(prompt) and "Target: 3" in json.dumps(prompt),
+              "the Agent's prompt renders the Python env's state template")
+        a = agent.act(obs)
+        decision = agent.decision()
+        check(agent.uses_llm and "Actions" in decision.get("reply", ""),
+              "Agent.act asked the LLM: %s" % decision.get("reply"))
+        check(a.shape == (1,) and -1 <= a[0] <= 1, "the parsed action is in the box: %s" % a)
+        agent.observe(a, llm_env.step(a))
     again = fewshot.sweep(config, run, sets=["episodes.steps=8"])
     check(again["ran"] == 0 and again["already_done"] == arms * 4, "a second sweep resumes")
     bad = dict(config, baselines=["zero", "no-such-policy"])
