@@ -270,9 +270,13 @@ int fewshot_policy_new(fewshot_policy **out, fewshot_env *env, const char *spec,
             for (size_t i = 0; names[i] && used < sizeof list; i++)
                 used += (size_t)snprintf(list + used, sizeof list - used, ", %s", names[i]);
             rc = fewshot_error_set(FEWSHOT_EINVAL, "unknown policy '%s' for %s (expected zero, "
-                                   "random, const:V, file:ACTIONS.csv, mlp:POLICY.json%s%s)", spec,
-                                   fewshot_env_plugin_of(env)->name,
-                                   names[0] ? ", expert" : "", list);
+                                   "random, const:V, file:ACTIONS.csv, mlp:POLICY.json%s%s)%s",
+                                   spec, fewshot_env_plugin_of(env)->name,
+                                   names[0] ? ", expert" : "", list,
+                                   strcmp(spec, "ppo") == 0
+                                       ? "; train a PPO policy with `python3 -m fewshot.ppo "
+                                         "ENV --steps N -o ppo.json` and use mlp:ppo.json"
+                                       : "");
         }
     }
     if (rc) {
