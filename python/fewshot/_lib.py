@@ -261,8 +261,12 @@ def from_json(j):
         libc.free(text)
 
 
+_SIZE_MAX = (1 << (8 * ffi.sizeof("size_t"))) - 1     # jansson's "never freed" refcount
+
+
 def decref(j):
-    if j != ffi.NULL and j.refcount != ffi.cast("size_t", -1):
+    """json_decref (an inline function in <jansson.h>, so not in the library's symbols)."""
+    if j != ffi.NULL and j.refcount != _SIZE_MAX:
         j.refcount -= 1
         if j.refcount == 0:
             jansson.json_delete(j)
