@@ -51,7 +51,7 @@ print("%.3f" % (1e6 * (time.process_time() - start) / calls))
 PY
 )
 awk -v m="$1" -v t="$2" -v mpc="$3" -v pt="$torch_us" 'BEGIN {
-    printf "mlp policy (10 -> 64 -> 64 -> 6, OfficeSmall): %.2f us per action; thermostat %.2f us (%.1fx the mlp); MPC %.1f us (%.0fx); PyTorch forward, batch 1: %.1f us (%.0fx the C mlp)\n",
+    printf "mlp policy (10 -> 64 -> 64 -> 6, OfficeSmall): %.2f us per action; thermostat %.2f us (mlp/thermostat %.1fx); MPC %.1f us (MPC/mlp %.1fx); PyTorch forward of the same net, batch 1: %.1f us (PyTorch/C %.1fx)\n",
         m, t, m / t, mpc, mpc / m, pt, pt / m}'
 "$top_builddir/tests/bench/hvac_bench" "$tmp" > /dev/null
 "$PYTHON3" "$top_srcdir/tests/bench/ppo_numpy.py" "$tmp/OfficeSmall.matrices" 16384
