@@ -120,7 +120,12 @@ def parse_args(argv):
         params[k] = _value_param(v)
     a.params = params
     a.hidden = [int(h) for h in a.hidden.split(",") if h]
-    a.reset_options = json.loads(a.reset) if a.reset else None
+    try:
+        a.reset_options = json.loads(a.reset) if a.reset else None
+    except ValueError as e:
+        p.error("--reset: not JSON (%s)" % e)
+    if a.reset_options is not None and not isinstance(a.reset_options, (dict, list)):
+        p.error("--reset: expected a JSON object or an array of objects")
     if a.steps <= 0 or a.envs <= 0 or a.rollout <= 0:
         p.error("--steps, --envs and --rollout must be positive")
     return a
@@ -280,6 +285,9 @@ def main(argv=None):
     except Error as e:
         sys.stderr.write("fewshot.ppo: %s\n" % e)
         return 2
+    except OSError as e:
+        sys.stderr.write("fewshot.ppo: %s\n" % e)
+        return 1
     sys.stderr.write("ppo: wrote %s (%d steps in %.1f s, %.0f steps/s)\n" %
                      (a.output, summary["steps"], summary["seconds"],
                       summary["steps_per_second"] or 0))
