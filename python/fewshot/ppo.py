@@ -280,6 +280,10 @@ def main(argv=None):
         sys.stderr.write("fewshot.ppo: PyTorch is not importable; install python3-torch\n")
         return 2
     from ._lib import Error
+    out_dir = os.path.dirname(os.path.abspath(a.output))
+    if not os.access(out_dir, os.W_OK):     # say so now, not after the training
+        sys.stderr.write("fewshot.ppo: -o %s: cannot write into %s\n" % (a.output, out_dir))
+        return 2
     try:
         summary = train(a)
     except Error as e:
