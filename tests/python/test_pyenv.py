@@ -78,6 +78,41 @@ e = raises(fewshot.Error, lambda: env.step([1.0]), "an exception in step() raise
 check(e is not None and "the tank overflows" in str(e) and e.code == -9,
       "with its message and FEWSHOT_EUSER: %s (%d)" % (e, e.code if e else 0))
 
+# Discrete action spaces (anything with n) and the old Gym 4-tuple step
+class Discrete:
+    def __init__(self, n):
+        self.n = n
+
+
+class Chain:
+    def __init__(self):
+        self.observation_space = fewshot.Box(np.array([0.0]), np.array([4.0]))
+        self.action_space = Discrete(3)
+
+    def reset(self, seed=None, options=None):
+        self.s = 2
+        return np.array([self.s])
+
+    def step(self, action):
+        if not isinstance(action, int):
+            raise TypeError("expected an int action, got %r" % (action,))
+        self.s = int(np.clip(self.s + action - 1, 0, 4))
+        return np.array([self.s]), float(self.s == 4), self.s == 4, {}
+
+
+fewshot.register("chain", Chain)
+chain = fewshot.make("chain")
+check(chain.action_space.shape == (1,) and chain.action_space.high[0] == 2 and
+      np.issubdtype(chain.action_space.dtype, np.integer), "Discrete(3) is one integer in [0, 2]")
+chain.reset(seed=0)
+chain.step([2])
+o, r, term, trunc, _ = chain.step([2])
+check(o[0] == 4 and r == 1.0 and term and not trunc, "a 4-tuple step: terminated, not truncated")
+v = fewshot.VectorEnv("chain", 2)
+v.reset(seed=0)
+o, r, d, t, info = v.step(np.array([[2.0], [0.0]]))
+check(list(o[:, 0]) == [3, 1], "a Python env in a VectorEnv")
+
 # the C agent acts in the Python env
 agent = fewshot.Agent(env, "timid", seed=0)
 obs, _ = env.reset(seed=3)
