@@ -175,12 +175,12 @@ class Policy:
         lib.fewshot_policy_reset(self._h, int(seed))
 
 
-def rollout(env, policy="expert", steps=None, seed=0):
-    """One episode as `fewshot env rollout` runs it: reset with seed, the policy seeded with
-    seed, at most steps steps (None: until done or truncated). Returns rows of
-    (step, reward, obs after the step, action), as numpy arrays for obs and action."""
+def rollout(env, policy="expert", steps=None, seed=0, options=None):
+    """One episode as `fewshot env rollout` runs it: reset with seed (and reset options), the
+    policy seeded with seed, at most steps steps (None: until done or truncated). Returns rows
+    of (step, reward, obs after the step, action), as numpy arrays for obs and action."""
     pol = policy if isinstance(policy, Policy) else Policy(env, policy, seed)
-    obs, _ = env.reset(seed=seed)
+    obs, _ = env.reset(seed=seed, options=options)
     rows, t = [], 1
     while steps is None or t <= steps:
         action = pol.act(obs)

@@ -111,6 +111,11 @@ def parse_args(argv):
     p.add_argument("--obs-clip", type=float, default=10.0)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--eval", type=int, default=0, metavar="N",
+                   help="after training, run the exported policy in the C library for N "
+                   "episodes (and the --compare policies on the same seeds) and print means")
+    p.add_argument("--compare", default="", metavar="P1,P2",
+                   help="policies to evaluate beside the trained one (e.g. thermostat,mpc)")
     a = p.parse_args(argv)
     params = {}
     for item in a.param:
@@ -274,6 +279,23 @@ def train(a, progress=sys.stderr, venv=None):
     return summary
 
 
+def evaluate(a, episodes, compare=()):
+    """Mean episode return of the exported policy (run by the C library as mlp:FILE) and of
+    the compare policies, on the same seeds and reset options (cycled as in training)."""
+    from .env import make, rollout
+    env = make(a.env, **a.params)
+    opts = a.reset_options
+    means = {}
+    for spec in ["mlp:" + a.output] + list(compare):
+        total = 0.0
+        for k in range(episodes):
+            o = opts[k % len(opts)] if isinstance(opts, list) and opts else opts
+            total += sum(r[1] for r in rollout(env, spec, seed=10 ** 6 + k, options=o))
+        means[spec] = total / episodes
+    env.close()
+    return means
+
+
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     if torch is None:
@@ -295,6 +317,14 @@ def main(argv=None):
     sys.stderr.write("ppo: wrote %s (%d steps in %.1f s, %.0f steps/s)\n" %
                      (a.output, summary["steps"], summary["seconds"],
                       summary["steps_per_second"] or 0))
+    if a.eval > 0:
+        try:
+            means = evaluate(a, a.eval, [c for c in a.compare.split(",") if c])
+        except Error as e:
+            sys.stderr.write("fewshot.ppo: evaluation: %s\n" % e)
+            return 2
+        sys.stderr.write("ppo: mean return over %d episodes: %s\n" % (a.eval, ", ".join(
+            "%s %.3f" % ("ppo" if s.startswith("mlp:") else s, v) for s, v in means.items())))
     return 0
 
 

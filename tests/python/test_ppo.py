@@ -18,7 +18,10 @@ except ImportError:
 out = tmp("ppo.json")
 cmd = [sys.executable, "-m", "fewshot.ppo", "inventory", "-p", "periods=20", "--steps", "2048",
        "--envs", "4", "--rollout", "128", "--epochs", "2", "--seed", "3", "-o", out]
-proc = subprocess.run(cmd, capture_output=True, text=True)
+proc = subprocess.run(cmd + ["--eval", "2", "--compare", "zero,basestock"], capture_output=True,
+                      text=True)
+check("ppo: mean return over 2 episodes: ppo " in proc.stderr and " basestock " in proc.stderr,
+      "--eval compares the exported policy with others: %r" % proc.stderr[-200:])
 check(proc.returncode == 0, "python3 -m fewshot.ppo ran (%s)" % proc.stderr[-400:])
 check("ppo: 2048/2048 steps  update 4/4" in proc.stderr, "progress line: %r" % proc.stderr[-200:])
 doc = __import__("json").load(open(out))
