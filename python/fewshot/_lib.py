@@ -128,6 +128,8 @@ json_t *json_loads(const char *input, size_t flags, json_error_t *error);
 char *json_dumps(const json_t *json, size_t flags);
 void json_delete(json_t *json);
 void free(void *ptr);
+void *fdopen(int fd, const char *mode);
+int fclose(void *stream);
 """)
 
 JSON_ENCODE_ANY = 0x200

@@ -24,10 +24,19 @@ def resolve(config, sets=None):
     return _lib.from_json(lib.fewshot_config_json(_config(config, sets)))
 
 
-def sweep(config, run_dir, sets=None, shard=None, jobs=0, dry_run=False):
+def _stderr_file():
+    """A C FILE * on a duplicate of standard error (closed with _lib.libc.fclose)."""
+    f = _lib.libc.fdopen(os.dup(2), b"w")
+    return f if f != ffi.NULL else None
+
+
+def sweep(config, run_dir, sets=None, shard=None, jobs=0, dry_run=False, progress=False,
+          log=True):
     """Run (or resume) the sweep of config (a file name or a dict) into run_dir.
 
-    sets: "key.path=value" overrides as `fewshot sweep --set` takes them; shard: (I, N).
+    sets: "key.path=value" overrides as `fewshot sweep --set` takes them; shard: (I, N);
+    progress: draw the progress line on standard error; log: print messages (skipped arms,
+    failed episodes) on standard error.
     Returns a dict of counts (planned, already_done, ran, failed, stopped, skipped,
     skipped_arms), tokens, cost and seconds. Raises fewshot.Error when the sweep cannot run
     or when episodes failed (the error's result attribute then holds the counts)."""
@@ -40,8 +49,20 @@ def sweep(config, run_dir, sets=None, shard=None, jobs=0, dry_run=False):
         opts.shard_index, opts.shard_count = shard
     opts.jobs = int(jobs)
     opts.dry_run = int(bool(dry_run))
+    files = []
+    if progress:
+        files.append(_stderr_file())
+        opts.progress = files[-1] or ffi.NULL
+    if log:
+        files.append(_stderr_file())
+        opts.log = files[-1] or ffi.NULL
     res = ffi.new("fewshot_sweep_result *")
-    rc = lib.fewshot_sweep_run(cfg, opts, res)
+    try:
+        rc = lib.fewshot_sweep_run(cfg, opts, res)
+    finally:
+        for f in files:
+            if f is not None:
+                _lib.libc.fclose(f)
     result = {k: getattr(res, k) for k in ("planned", "already_done", "ran", "failed",
                                            "stopped", "skipped", "skipped_arms",
                                            "prompt_tokens", "completion_tokens", "cost",
