@@ -159,8 +159,8 @@ class _Table:
         return 0
 
     def destroy(self, p):
+        inst = _self(p)
         try:
-            inst = _self(p)
             close = getattr(inst.obj, "close", None)
             if close:
                 close()
