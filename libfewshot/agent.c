@@ -310,6 +310,10 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             pd[i].context = fewshot__retriever_context(a->ret, p->item, 0);
             pd[i].next_context = fewshot__retriever_context(a->ret, p->item, 1);
             snprintf(id, sizeof id, "demo:%zu", p->item);
+            if (d && (!pd[i].context || !pd[i].next_context)) {
+                rc = fewshot_error_last()->code;    /* the context's own error */
+                goto done;
+            }
         } else {
             d = fewshot_buffer_get(a->buffer, p->item);
             size_t step = (size_t)(pushed - held) + p->item;
