@@ -312,6 +312,9 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             snprintf(id, sizeof id, "demo:%zu", p->item);
             if (d && (!pd[i].context || !pd[i].next_context)) {
                 rc = fewshot_error_last()->code;    /* the context's own error */
+                if (rc >= 0)
+                    rc = fewshot_error_set(FEWSHOT_ERROR, "demonstration %zu: no context",
+                                           p->item);
                 goto done;
             }
         } else {
