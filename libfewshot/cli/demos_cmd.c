@@ -366,8 +366,17 @@ static int demos_list(int argc, char **argv)
         char *full = malloc(strlen(dir) + strlen(names[i]) + 2);
         struct stat sb;
         sprintf(full, "%s/%s", dir, names[i]);
-        if (stat(full, &sb) == 0)
-            printf("%s\t%lld bytes\n", full, (long long)sb.st_size);
+        json_t *h = NULL;
+        if (stat(full, &sb) == 0 && fewshot_demos_load_header(full, &h) == 0)
+            printf("%s\t%lld bytes\t%s %s\t%lld transitions\tpolicy %s\n", full,
+                   (long long)sb.st_size,
+                   json_string_value(json_object_get(h, "plugin")) ?: "?",
+                   json_string_value(json_object_get(h, "plugin_version")) ?: "",
+                   (long long)json_integer_value(json_object_get(h, "transitions")),
+                   json_string_value(json_object_get(h, "policy")) ?: "?");
+        else if (stat(full, &sb) == 0)
+            printf("%s\t%lld bytes\tunreadable\n", full, (long long)sb.st_size);
+        json_decref(h);
         free(full);
         free(names[i]);
     }

@@ -84,7 +84,7 @@ expect_grep '^scenarios: 4$' "$TMP/out" "grid of 2 x 2"
 expect_status 0 "path of a config" -- run_fewshot demos path "$TMP/plan.json"
 [ "$(cat "$TMP/out")" = "$stored" ] && pass || fail "demos path CONFIG names the same dataset"
 expect_status 0 "list" -- run_fewshot demos list
-expect_grep "rooms-[0-9a-f]{32}\.fsdb" "$TMP/out" "listed"
+expect_grep "rooms-[0-9a-f]{32}\.fsdb	[0-9]+ bytes	rooms 1\.0	24 transitions	policy expert" "$TMP/out" "listed with its header"
 # the job count does not change the dataset (nor its id)
 sed 's/"jobs": 2/"jobs": 1/' "$TMP/plan.json" > "$TMP/plan1.json"
 expect_status 0 "one job" -- run_fewshot demos generate "$TMP/plan1.json" -o "$TMP/one.jsonl"

@@ -147,6 +147,20 @@ static void test_binary_round_trip(void **state)
                         "a state text");
     assert_true(json_equal(fewshot_demos_header(ds), fewshot_demos_header(back)));
     fewshot_demos_free(back);
+    /* the header alone, from either format; the binary one carries the count */
+    json_t *h;
+    assert_int_equal(fewshot_demos_load_header(path, &h), 0);
+    assert_string_equal(json_string_value(json_object_get(h, "plugin")), "rooms");
+    assert_int_equal(json_integer_value(json_object_get(h, "transitions")),
+                     fewshot_demos_count(ds));
+    json_decref(h);
+    char jpath[128];
+    snprintf(jpath, sizeof jpath, "%s/d.jsonl", dir);
+    assert_int_equal(fewshot_demos_save(ds, jpath), 0);
+    assert_int_equal(fewshot_demos_load_header(jpath, &h), 0);
+    assert_string_equal(json_string_value(json_object_get(h, "policy")), "expert");
+    assert_null(json_object_get(h, "fewshot_demos"));
+    json_decref(h);
     /* a truncated copy fails whole, naming the file */
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
