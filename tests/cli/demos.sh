@@ -104,6 +104,12 @@ ls -a "$TMP/xdg/libfewshot/demos" | grep -q '^\.tmp-' && fail "a temporary file 
 expect_status 0 "no store" -- env -u HOME -u XDG_CACHE_HOME "$FEWSHOT" demos generate "$TMP/plan.json" -o "$TMP/nostore.jsonl"
 expect_grep "generated but not stored" "$TMP/err" "told it was not stored"
 cmp -s "$TMP/nostore.jsonl" "$TMP/two.jsonl" && pass || fail "the same dataset as the stored one"
+# clear empties the store; the next generate makes the same dataset again
+expect_status 0 "clear" -- run_fewshot demos clear
+expect_grep "removed 2 stored datasets" "$TMP/err" "cleared"
+ls "$TMP/xdg/libfewshot/demos" | grep -q . && fail "the store is empty after clear" || pass
+expect_status 0 "regenerate" -- run_fewshot demos generate "$TMP/plan.json"
+[ "$(cat "$TMP/out")" = "$stored" ] && pass || fail "the same id after clear"
 # embedding weights by feature name (the plugin names its features in params_doc)
 cat > "$TMP/wn.json" <<'JSON'
 {"env": {"plugin": "rooms", "params": {"horizon": 4}},
