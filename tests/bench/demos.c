@@ -225,8 +225,10 @@ int main(int argc, char **argv)
            "transitions): %.2f s on %ld jobs, %.2f s on 1 job (x%.2f); CPU %.2f s and %.2f s; "
            "identical %s\n", fewshot_demos_count(year), t_all, cpus, t_one, t_one / t_all,
            c_all, c_one, same_dataset(year, year1) ? "yes" : "NO");
+    /* aims are reported, as the other benchmarks do; a dataset that depends on the job count
+     * is a bug and fails the run */
+    int failed = !same_dataset(year, year1);
     fewshot_demos_free(year1);
-    int failed = 0;
     for (size_t s = 0; s < n_sizes; s++) {
         size_t n = sizes[s];
         char bin[4096], txt[4096];
@@ -242,7 +244,6 @@ int main(int argc, char **argv)
         measure(argv[0], txt, 0, &tj, &mb_j, &nj);
         double aim_s = n <= 100000 ? 3.0 : 30.0, aim_mb = n <= 100000 ? 300.0 : 2048.0;
         int met = tb <= aim_s && mb_b <= aim_mb;
-        failed |= !met;
         printf("load+index %zu OfficeMedium transitions: binary store %.2f s, %.0f MB | JSONL "
                "%.2f s, %.0f MB (binary x%.1f faster) | aim <= %.0f s, <= %.0f MB: %s\n", nb, tb,
                mb_b, tj, mb_j, tj / tb, aim_s, aim_mb, met ? "MET" : "NOT MET");
