@@ -337,6 +337,8 @@ static void selector_options(fewshot__retriever *r, const json_t *sel)
         }
         so.order = r->order;
     }
+    /* knn-imitation averages the arm's knn nearest (at least one) */
+    r->imitate_k = so.knn ? so.knn : 1;
     size_t cap = int_or(sel, "buffer", 0);
     r->buffer = cap ? cap : (so.history > 64 ? so.history : 64);
     r->sopts = so;
@@ -457,7 +459,13 @@ int fewshot__retriever_selector(fewshot__retriever *r, uint64_t seed, fewshot_se
     return fewshot_selector_new(out, &so, r->n ? r->demos : NULL, r->index, r->vectors);
 }
 
-int fewshot__retriever_nearest(fewshot__retriever *r, const float *query, size_t *item)
+int fewshot__retriever_state_text(fewshot__retriever *r, const json_t *ctx, char **out)
+{
+    return state_text(r, ctx, out);
+}
+
+int fewshot__retriever_neighbours(fewshot__retriever *r, const float *query,
+                                  fewshot_selection *out)
 {
     if (!r->n)
         return fewshot_error_set(FEWSHOT_ENOTFOUND, "knn-imitation needs demonstrations: set "
@@ -465,18 +473,13 @@ int fewshot__retriever_nearest(fewshot__retriever *r, const float *query, size_t
     int rc;
     if (!r->nearest) {
         fewshot_selector_options so = FEWSHOT_SELECTOR_OPTIONS_INIT;
-        so.knn = 1;
+        so.knn = r->imitate_k;
         if ((rc = fewshot_selector_new(&r->nearest, &so, r->demos, r->index, r->vectors)) != 0)
             return rc;
     }
-    fewshot_selection sel = {0};
-    if ((rc = fewshot_selector_select(r->nearest, query, NULL, &sel)) != 0)
+    if ((rc = fewshot_selector_select(r->nearest, query, NULL, out)) != 0)
         return rc;
-    if (sel.count == 0) {
-        fewshot_selection_clear(&sel);
+    if (out->count == 0)
         return fewshot_error_set(FEWSHOT_ENOTFOUND, "no demonstration found");
-    }
-    *item = sel.picks[0].item;
-    fewshot_selection_clear(&sel);
     return 0;
 }

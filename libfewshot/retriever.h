@@ -33,7 +33,8 @@ typedef struct fewshot__retriever {
     char *order;                    /* storage for sopts.order */
     size_t *token_costs;
     fewshot_selector *shared;       /* used by every agent unless random selection is on */
-    fewshot_selector *nearest;      /* knn = 1 only, for knn-imitation (made on first use) */
+    fewshot_selector *nearest;      /* imitate_k nearest, for knn-imitation (made on first use) */
+    size_t imitate_k;
     size_t buffer;                  /* online buffer capacity */
     int refs;
 } fewshot__retriever;
@@ -63,8 +64,13 @@ FEWSHOT_HIDDEN int fewshot__retriever_query(fewshot__retriever *r, fewshot_env *
 FEWSHOT_HIDDEN int fewshot__retriever_selector(fewshot__retriever *r, uint64_t seed,
                                                fewshot_selector **out, int *own);
 
-/* The nearest demonstration to query (knn-imitation); FEWSHOT_ENOTFOUND without a dataset. */
-FEWSHOT_HIDDEN int fewshot__retriever_nearest(fewshot__retriever *r, const float *query,
-                                              size_t *item);
+/* The state text of a raw context as a text embedder reads it (free() it). */
+FEWSHOT_HIDDEN int fewshot__retriever_state_text(fewshot__retriever *r, const json_t *ctx,
+                                                 char **out);
+
+/* The imitate_k demonstrations nearest query, nearest first (knn-imitation);
+ * FEWSHOT_ENOTFOUND without a dataset. out is filled; clear it. */
+FEWSHOT_HIDDEN int fewshot__retriever_neighbours(fewshot__retriever *r, const float *query,
+                                                 fewshot_selection *out);
 
 #endif

@@ -26,6 +26,8 @@ typedef struct rooms {
 } rooms;
 
 static const char *const policies[] = {"thermostat", NULL};
+/* reward terms, declared once; step() writes their values in this order */
+static const char *const term_names[] = {"comfort", "energy", NULL};
 
 static int rooms_create(void **self, const json_t *params)
 {
@@ -106,7 +108,8 @@ static int rooms_step(void *self, const double *action, fewshot_step *out)
     r->t++;
     observe(r, out->obs);
     out->reward = comfort + energy;
-    out->terms = json_pack("{s:f, s:f}", "comfort", comfort, "energy", energy);
+    out->term_values[0] = comfort;                  /* term_names' order */
+    out->term_values[1] = energy;
     out->done = 0;
     out->truncated = r->t >= r->horizon;
     return 0;
@@ -178,6 +181,7 @@ static const fewshot_env_plugin rooms_plugin = {
     .context = rooms_context,
     .features = rooms_features,
     .policies = policies,
+    .term_names = term_names,
     .policy = rooms_policy,
 };
 
