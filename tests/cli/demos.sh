@@ -110,7 +110,7 @@ expect_grep "removed 2 stored datasets" "$TMP/err" "cleared"
 ls "$TMP/xdg/libfewshot/demos" | grep -q . && fail "the store is empty after clear" || pass
 expect_status 0 "regenerate" -- run_fewshot demos generate "$TMP/plan.json"
 [ "$(cat "$TMP/out")" = "$stored" ] && pass || fail "the same id after clear"
-# embedding weights by feature name (the plugin names its features in params_doc)
+# embedding weights by feature name (the plugin's table names its features)
 cat > "$TMP/wn.json" <<'JSON'
 {"env": {"plugin": "rooms", "params": {"horizon": 4}},
  "demos": {"episodes": 2, "steps": 4, "seed": 5},
@@ -121,7 +121,10 @@ JSON
 expect_status 0 "weights by name" -- run_fewshot sweep "$TMP/wn.json" -o "$TMP/wn-run"
 sed 's/"mean_error": 2/"mean_eror": 2/' "$TMP/wn.json" > "$TMP/wn2.json"
 expect_status 2 "unknown feature name" -- run_fewshot sweep "$TMP/wn2.json" -o "$TMP/wn2-run"
-expect_grep "embedding.weights.mean_eror: .*no feature 'mean_eror' \(its features: \[\"mean_error\"" "$TMP/err" "feature named"
+expect_grep "embedding.weights.mean_eror: .*no feature 'mean_eror' \(its features: mean_error, min_error" "$TMP/err" "feature named"
+sed 's/"plugin": "rooms"/"plugin": "room"/' "$TMP/wn.json" > "$TMP/wn4.json"
+expect_status 2 "weights by name, features not named" -- run_fewshot sweep "$TMP/wn4.json" -o "$TMP/wn4-run"
+expect_grep "plugin 'room' does not name its features" "$TMP/err" "unnamed features"
 sed 's/"outdoor_error": 0, "mean_error": 2/"mean_error": -1/' "$TMP/wn.json" > "$TMP/wn3.json"
 expect_status 2 "negative weight" -- run_fewshot sweep "$TMP/wn3.json" -o "$TMP/wn3-run"
 expect_grep '\$\.embedding\.weights\.mean_error: expected a weight >= 0, found -1' "$TMP/err" "weight located"
