@@ -267,8 +267,9 @@ static void test_robust_scaling(void **state)
 }
 
 /* The issue's case with the real hvac plugin: a one-day dataset (day 60) and a query on
- * day 15. Standard scaling put that query hundreds of standard deviations off along the
- * day-of-year features; robust scaling keeps every feature within a few units. */
+ * day 15. With hvac 1.0's features (which held the day of the year) standard scaling put
+ * that query 236 standard deviations off; whatever the plugin's features, robust scaling
+ * must keep every one within a few units, and no further off than standard scaling. */
 static void test_robust_scaling_hvac(void **state)
 {
     const char *tp = getenv("FEWSHOT_TEST_PLUGINS");
@@ -325,7 +326,7 @@ static void test_robust_scaling_hvac(void **state)
     print_message("hvac one-day dataset, day-15 query: largest |z| %.1f with std scaling, "
                   "%.1f with robust scaling\n", worst_std, worst_rob);
     assert_true(worst_rob < 20);
-    assert_true(worst_rob < worst_std);
+    assert_true(worst_rob <= worst_std);
     free(in), free(qin);
     fewshot_embedder_free(std), fewshot_embedder_free(rob);
     fewshot_demos_free(ds), fewshot_demos_free(q);
