@@ -43,6 +43,8 @@ struct fewshot_agent {
     json_t *hist_ctx, *hist_next;   /* contexts of this episode's transitions, by step */
     float *query;
     json_t *ctx;                    /* raw context of the state being decided */
+    json_t *next_ctx;               /* context of the last observed next state, and that */
+    double *next_obs;               /* state: the next decision starts from it */
     /* prompting and parsing */
     fewshot_prompt *prompt;
     fewshot_parser *parser;
@@ -124,9 +126,10 @@ int fewshot__agent_new_shared(fewshot_agent **out, fewshot_env *env,
     a->last = calloc(a->act_dim + 1, sizeof *a->last);
     a->expert = calloc(a->act_dim + 1, sizeof *a->expert);
     a->obs = calloc(a->obs_dim + 1, sizeof *a->obs);
+    a->next_obs = calloc(a->obs_dim + 1, sizeof *a->next_obs);
     a->hist_ctx = json_array();
     a->hist_next = json_array();
-    if (!a->action || !a->last || !a->expert || !a->obs) {
+    if (!a->action || !a->last || !a->expert || !a->obs || !a->next_obs) {
         fewshot_agent_free(a);
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
@@ -204,6 +207,8 @@ void fewshot_agent_free(fewshot_agent *agent)
     json_decref(agent->llm_config);
     json_decref(agent->hist_ctx);
     json_decref(agent->hist_next);
+    json_decref(agent->next_ctx);
+    free(agent->next_obs);
     free(agent->query);
     free(agent->action);
     free(agent->last);
@@ -225,6 +230,8 @@ int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
         fewshot_selector_reseed(agent->selector, agent->ret->sopts.seed ^ seed);
     json_array_clear(agent->hist_ctx);
     json_array_clear(agent->hist_next);
+    json_decref(agent->next_ctx);
+    agent->next_ctx = NULL;
     return 0;
 }
 
@@ -276,6 +283,17 @@ static void hash_text(const char *text, char out[65])
     out[64] = '\0';
 }
 
+/* The context of obs: the one observe() built when obs is the state it saw come next (the
+ * environment has not moved since), so each state's context is built once. */
+static int state_context(fewshot_agent *a, const double *obs, json_t **out)
+{
+    if (a->next_ctx && memcmp(obs, a->next_obs, a->obs_dim * sizeof *obs) == 0) {
+        *out = json_incref(a->next_ctx);
+        return 0;
+    }
+    return fewshot_env_context(a->env, obs, out);
+}
+
 /* Select demonstrations for the current state and render the prompt. */
 static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_output *po,
                         json_t **demos_out)
@@ -284,7 +302,7 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
     int rc = 0;
     json_decref(a->ctx);
     a->ctx = NULL;
-    if ((rc = fewshot_env_context(a->env, obs, &a->ctx)) != 0)
+    if ((rc = state_context(a, obs, &a->ctx)) != 0)
         return rc;
     if (fewshot__retriever_needs_query(a->ret))
         rc = fewshot__retriever_query(a->ret, a->env, obs, a->ctx, a->query);
@@ -623,6 +641,9 @@ int fewshot_agent_observe(fewshot_agent *agent, const double *action, const fews
     }
     json_array_append_new(agent->hist_ctx, ctx);
     json_array_append_new(agent->hist_next, next);
+    json_decref(agent->next_ctx);
+    agent->next_ctx = json_incref(next);
+    memcpy(agent->next_obs, step->obs, agent->obs_dim * sizeof *step->obs);
     fewshot_demo t = {0};
     t.episode = 0;
     t.step = json_array_size(agent->hist_ctx) - 1;
@@ -637,6 +658,13 @@ int fewshot_agent_observe(fewshot_agent *agent, const double *action, const fews
     t.truncated = step->truncated;
     t.source = "llm";
     return fewshot_buffer_push(agent->buffer, &t);
+}
+
+json_t *fewshot__agent_take_decision(fewshot_agent *agent)
+{
+    json_t *d = agent->decision ? agent->decision : json_object();
+    agent->decision = NULL;
+    return d;
 }
 
 json_t *fewshot_agent_decision(const fewshot_agent *agent)
