@@ -277,9 +277,12 @@ static void hash_text(const char *text, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
+    static const char hex[] = "0123456789abcdef";
     EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < len && i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
+    for (unsigned int i = 0; i < len && i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
     out[64] = '\0';
 }
 
@@ -414,8 +417,9 @@ static int start_llm(fewshot_agent *a, const double *obs)
     char hash[65];
     hash_text(po.text ? po.text : "", hash);
     a->style = po.style;
-    a->input = po.style == FEWSHOT_PROMPT_CHAT ? json_incref(po.messages)
-                                               : json_string(po.text ? po.text : "");
+    a->input = po.style == FEWSHOT_PROMPT_CHAT
+                   ? json_incref(po.messages)
+                   : fewshot__json_text(po.text ? po.text : "", po.text ? strlen(po.text) : 0);
     a->decision = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:b}", "prompt_hash",
                             hash, "demos", demos, "prompt_estimate", (json_int_t)po.tokens,
                             "llm_calls", (json_int_t)0, "prompt_tokens", (json_int_t)0,

@@ -40,6 +40,11 @@ FEWSHOT_HIDDEN int fewshot__json_canon(fewshot__jbuf *b, const json_t *v, int so
 /* Append s (n bytes of valid UTF-8) as a JSON string literal, escaped as jansson does. */
 FEWSHOT_HIDDEN int fewshot__json_canon_string(fewshot__jbuf *b, const char *s, size_t n);
 
+/* Is s (n bytes, NUL allowed) valid UTF-8 as jansson accepts it? Fast on ASCII (utf8.c). */
+FEWSHOT_HIDDEN int fewshot__utf8_valid(const char *s, size_t n);
+/* json_stringn(s, n) at the cost of fewshot__utf8_valid: NULL when s is not valid UTF-8. */
+FEWSHOT_HIDDEN json_t *fewshot__json_text(const char *s, size_t n);
+
 /* The LLM cache key (cache.c) of a request whose canonical text is given: req is
  * fewshot__json_canon(body, sorted, without "stream" and "stream_options"). The same key as
  * fewshot_cache_key() of that body, without serializing it again. */

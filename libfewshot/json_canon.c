@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,25 @@ static const unsigned char needs_escape[256] = {
     1 /* \ */,
 };
 
+/* Bytes at the start of s that need no escape, counted eight at a time (the last few and
+ * the word holding the first escaped byte are left to the byte loop): a word has a byte below
+ * 0x20, a '"' or a '\\' exactly when one of these zero-byte tests fires. */
+static size_t plain_run(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+        uint64_t hit = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+                       ((slash - ones) & ~slash);
+        if (hit & highs)
+            break;
+    }
+    return i;
+}
+
 static int add_string(fewshot__jbuf *b, const char *s, size_t n)
 {
     /* worst case every byte becomes \u00XX: reserve once */
@@ -64,8 +84,14 @@ static int add_string(fewshot__jbuf *b, const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         size_t j = i;
-        while (j < n && !needs_escape[(unsigned char)s[j]])
-            j++;
+        for (;;) {
+            j += plain_run(s + j, n - j);
+            size_t end = n - j > 8 ? j + 8 : n;
+            while (j < end && !needs_escape[(unsigned char)s[j]])
+                j++;
+            if (j < end || j == n)
+                break; /* an escaped byte at j, or the end */
+        }
         memcpy(o, s + i, j - i);
         o += j - i;
         if (j == n)

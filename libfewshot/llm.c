@@ -503,9 +503,17 @@ json_t *fewshot_llm_messages(const char *system, const char *user)
     json_t *m = json_array();
     if (!m)
         return NULL;
+    /* prompts are long: checked for UTF-8 by the fast validator, not again by jansson */
     if (system)
-        json_array_append_new(m, json_pack("{s:s,s:s}", "role", "system", "content", system));
-    json_array_append_new(m, json_pack("{s:s,s:s}", "role", "user", "content", user ? user : ""));
+        json_array_append_new(m, json_pack("{s:s,s:o}", "role", "system", "content",
+                                           fewshot__json_text(system, strlen(system))));
+    json_array_append_new(m, json_pack("{s:s,s:o}", "role", "user", "content",
+                                       fewshot__json_text(user ? user : "",
+                                                          user ? strlen(user) : 0)));
+    if (json_array_size(m) != (system ? 2u : 1u)) {
+        json_decref(m); /* invalid UTF-8 (json_pack fails on the NULL value) */
+        return NULL;
+    }
     return m;
 }
 

@@ -142,12 +142,52 @@ static void test_long_prompt(void **state)
     free(text);
 }
 
+/* fewshot__utf8_valid accepts exactly what json_stringn accepts */
+static void test_utf8(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "", "plain ASCII text, longer than eight bytes", "\xc3\xa9t\xc3\xa9", "\xe2\x82\xac",
+        "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf",
+        "\xed\xa0\x80", "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\x80",
+        "\xbf", "\xc3", "\xe2\x82", "\xf0\x9f\x98", "abcdefgh\xc3\xa9ijklmnop\xff", "\xfe\xff",
+        "0123456\xe2\x82\xac" "89abcdef",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i]);
+        json_t *j = json_stringn(cases[i], n);
+        assert_int_equal(fewshot__utf8_valid(cases[i], n), j != NULL);
+        json_decref(j);
+    }
+    /* every two-byte string, and random longer ones */
+    for (unsigned a = 0; a < 256; a++)
+        for (unsigned b = 0; b < 256; b++) {
+            char s[2] = {(char)a, (char)b};
+            json_t *j = json_stringn(s, 2);
+            assert_int_equal(fewshot__utf8_valid(s, 2), j != NULL);
+            json_decref(j);
+        }
+    for (int k = 0; k < 20000; k++) {
+        char s[24];
+        size_t n = next() % sizeof s;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t r = next();
+            s[i] = (char)(r % 4 == 0 ? 0x80 + (r >> 8) % 0x80 : r % 4 == 1 ? 0xc0 + (r >> 8) % 0x40
+                          : (uint64_t)(0x20 + (r >> 8) % 0x60));
+        }
+        json_t *j = json_stringn(s, n);
+        assert_int_equal(fewshot__utf8_valid(s, n), j != NULL);
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixed),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_long_prompt),
+        cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
