@@ -111,3 +111,25 @@ if command -v valgrind > /dev/null 2>&1; then
 else
     echo "  callgrind: SKIP (valgrind not installed)"
 fi
+
+# The quickstart's first and cached runs in instructions (load-independent), and where the
+# cached rerun's go: synthetic weather (per environment), demonstrations (per run directory),
+# the LLM client (serialize, key, cache lookup), result storage.
+if command -v valgrind > /dev/null 2>&1 && command -v callgrind_annotate > /dev/null 2>&1; then
+    set_qc="--set llm.base_url=$url --set llm.api_key_env= --set llm.cache={\"path\":\"$TMP/qcache2.sqlite\"}"
+    for r in qa qb; do
+        "$top_builddir/libtool" --mode=execute valgrind --tool=callgrind \
+            --callgrind-out-file="$TMP/$r.cg" "$FEWSHOT" sweep "$qs" -o $r $set_qc --no-report \
+            > /dev/null 2>&1
+    done
+    share() { callgrind_annotate --inclusive=yes "$TMP/qb.cg" 2>/dev/null |
+              awk -v f="$1" 'index($0, f) {gsub(/,/, "", $1); print $1; exit}'; }
+    total() { callgrind_annotate "$TMP/$1.cg" 2>/dev/null |
+              awk '/PROGRAM TOTALS/ {gsub(/,/, "", $1); print $1; exit}'; }
+    awk -v a="$(total qa)" -v b="$(total qb)" -v w="$(share ':hvac_weather_synthetic')" \
+        -v d="$(share ':fewshot_demos_generate')" -v l="$(share ':fewshot_llm_submit')" \
+        -v s="$(share ':fewshot__results_store')" 'BEGIN {
+        printf "  callgrind: first run %.0fM instructions, cached rerun %.0fM (%.2fx); of the rerun:\n", a / 1e6, b / 1e6, b / a
+        printf "    synthetic weather %.0f%%, demonstrations %.0f%%, LLM client %.0f%%, result storage %.0f%%\n",
+               100 * w / b, 100 * d / b, 100 * l / b, 100 * s / b }'
+fi
