@@ -45,6 +45,7 @@ struct fewshot_agent {
     json_t *ctx;                    /* raw context of the state being decided */
     json_t *next_ctx;               /* context of the last observed next state, and that */
     double *next_obs;               /* state: the next decision starts from it */
+    size_t next_steps;              /* the environment's step count then */
     /* prompting and parsing */
     fewshot_prompt *prompt;
     fewshot_parser *parser;
@@ -286,11 +287,12 @@ static void hash_text(const char *text, char out[65])
     out[64] = '\0';
 }
 
-/* The context of obs: the one observe() built when obs is the state it saw come next (the
- * environment has not moved since), so each state's context is built once. */
+/* The context of obs: the one observe() built when obs is the state it saw come next and the
+ * environment has not stepped since, so each state's context is built once. */
 static int state_context(fewshot_agent *a, const double *obs, json_t **out)
 {
-    if (a->next_ctx && memcmp(obs, a->next_obs, a->obs_dim * sizeof *obs) == 0) {
+    if (a->next_ctx && fewshot_env_steps(a->env) == a->next_steps &&
+        memcmp(obs, a->next_obs, a->obs_dim * sizeof *obs) == 0) {
         *out = json_incref(a->next_ctx);
         return 0;
     }
@@ -648,6 +650,7 @@ int fewshot_agent_observe(fewshot_agent *agent, const double *action, const fews
     json_decref(agent->next_ctx);
     agent->next_ctx = json_incref(next);
     memcpy(agent->next_obs, step->obs, agent->obs_dim * sizeof *step->obs);
+    agent->next_steps = fewshot_env_steps(agent->env);
     fewshot_demo t = {0};
     t.episode = 0;
     t.step = json_array_size(agent->hist_ctx) - 1;
