@@ -40,9 +40,10 @@ typedef struct fewshot__results_vectors {
 /* Store one episode and its steps in one transaction, replacing an earlier attempt.
  * episode: {"id", "ord", "arm", "scenario", "seed", "status", "steps", "reward", "terms",
  *           "llm_calls", "prompt_tokens", "completion_tokens", "cost", "parse_failures",
- *           "cache_hits", "error", "seconds"}
+ *           "cache_hits", "error", "seconds", "demos_distinct", "demos_agreement"}
  * steps: array of {"t", "obs", "action", "reward", "terms", "prompt_hash", "reply", "demos",
- *        "parse", "prompt_tokens", "completion_tokens", "latency", "cache_hit"}
+ *        "parse", "prompt_tokens", "completion_tokens", "latency", "cache_hit",
+ *        "demos_distinct", "demos_agreement", "demos_distance"}
  * A step without "obs" or "action" takes it from vec (may be NULL); those are stored as BLOBs
  * of little-endian doubles, and read back by fewshot__results_steps as arrays of numbers. */
 FEWSHOT_HIDDEN int fewshot__results_store(fewshot__results *r, const json_t *episode,
