@@ -80,10 +80,14 @@ cpu_of() { # DIR ARGS...: CPU seconds (user + system) of one sweep
     /usr/bin/time -f '%U %S' -o "$TMP/time" "$FEWSHOT" sweep "$paper" -o "$d" "$@" 2>/dev/null >/dev/null
     awk '{print $1 + $2}' "$TMP/time"
 }
-ir_of() { # DIR ARGS...: instructions of one sweep under callgrind
+ir_of() { # DIR ARGS...: instructions of one sweep under callgrind (profile in DIR.cg)
     d=$1; shift
-    "$top_builddir/libtool" --mode=execute valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    "$top_builddir/libtool" --mode=execute valgrind --tool=callgrind --callgrind-out-file="$TMP/$d.cg" \
         "$FEWSHOT" sweep "$paper" -o "$d" "$@" 2>&1 | sed -n 's/.*Collected : //p'
+}
+incl() { # PROFILE FUNCTION: its inclusive instructions
+    callgrind_annotate --inclusive=yes "$TMP/$1.cg" 2>/dev/null |
+        awk -v f="$2" 'index($0, f) {gsub(/,/, "", $1); print $1; exit}'
 }
 n_paper=144   # 2 more seeds x 3 scenarios x 24 steps
 if [ -x /usr/bin/time ]; then
@@ -108,6 +112,18 @@ if command -v valgrind > /dev/null 2>&1; then
         l = (b - a) / n; z = (d - c) / n
         printf "  callgrind: LLM decision %.2fM instructions, zero-action step %.3fM: %.1fx (aim <= 5x)\n", l / 1e6, z / 1e6, l / z
         if (l / z > 5) print "WARNING: an LLM decision costs more than 5 zero-action steps" }'
+    if command -v callgrind_annotate > /dev/null 2>&1; then
+        printf '  of a decision:'
+        for f in :fewshot_prompt_build :fewshot_llm_submit :EVP_Digest :fewshot_env_policy \
+                 :fewshot__retriever_state_text :fewshot__results_store; do
+            awk -v a="$(incl cl1 "$f")" -v b="$(incl cl3 "$f")" -v n=$n_paper -v f="$f" \
+                'BEGIN {printf " %s %.2fM", substr(f, 2), ((b + 0) - (a + 0)) / n / 1e6}'
+        done
+        echo
+        echo "  (fewshot_llm_submit: serialize, cache key, lookup; EVP_Digest: the prompt_hash;"
+        echo "   fewshot_env_policy and fewshot__retriever_state_text: the retrieval measures' expert"
+        echo "   action and demonstration texts; result storage is per step, shared with the zero arm)"
+    fi
 else
     echo "  callgrind: SKIP (valgrind not installed)"
 fi
