@@ -64,7 +64,7 @@ run_sizes() { # LABEL PORT LEVELS [llm-load options]
     cpu=$(field cpu_us_per_request "$TMP/rerun.json")
     printf '%s cache: first run %.0f req/s over HTTP; rerun %s HTTP requests, %s hits, %.0f replies/s (%.1fx), %.1f us CPU per reply (%.0f/s on a core of its own)\n' \
         "$label" "$fill" "$http" "$hits" "$rate" "$(awk -v a="$rate" -v b="$fill" 'BEGIN {print a / b}')" \
-        "$cpu" "$(awk -v c="$cpu" 'BEGIN {print c > 0 ? 1e6 / c : 0}')"
+        "$cpu" "$(awk -v c="$cpu" 'BEGIN {print (c > 0 ? 1e6 / c : 0)}')"
     [ "$http" = 0 ] || { echo "FAIL: the cached rerun made $http HTTP requests"; status=1; }
     awk -v r="$rate" 'BEGIN {exit !(r >= 20000)}' || echo "WARNING: $label: cached rerun below 20,000 replies/s"
 }
