@@ -11,7 +11,8 @@ if [ ! -x "$server" ]; then echo "sweep bench: SKIP (no test LLM server)"; exit 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fewshot-bench.XXXXXX")
 FEWSHOT_PLUGIN_PATH="$top_builddir/tests/plugins/.libs:$top_builddir/plugins/.libs"
 FEWSHOT_GNUPLOT=
-export FEWSHOT_PLUGIN_PATH FEWSHOT_GNUPLOT
+XDG_CACHE_HOME=$TMP/xdg     # the demonstration store and any default cache stay in here
+export FEWSHOT_PLUGIN_PATH FEWSHOT_GNUPLOT XDG_CACHE_HOME
 cd "$TMP" || exit 1
 "$server" --port 0 --port-file port --mode controller --gain 0.02 --lifetime 900 > server.log 2>&1 &
 spid=$!
@@ -87,7 +88,7 @@ ir_of() { # DIR ARGS...: instructions of one sweep under callgrind (profile in D
 }
 incl() { # PROFILE FUNCTION: its inclusive instructions
     callgrind_annotate --inclusive=yes "$TMP/$1.cg" 2>/dev/null |
-        awk -v f="$2" 'index($0, f) {gsub(/,/, "", $1); print $1; exit}'
+        awk -v f="$2" 'index($0, f " [") {gsub(/,/, "", $1); print $1; exit}'
 }
 n_paper=144   # 2 more seeds x 3 scenarios x 24 steps
 if [ -x /usr/bin/time ]; then
@@ -129,7 +130,7 @@ else
 fi
 
 # The quickstart's first and cached runs in instructions (load-independent), and where the
-# cached rerun's go: synthetic weather (per environment), demonstrations (per run directory),
+# cached rerun's go: weather (per environment or shared), demonstrations (generated or stored),
 # the LLM client (serialize, key, cache lookup), result storage.
 if command -v valgrind > /dev/null 2>&1 && command -v callgrind_annotate > /dev/null 2>&1; then
     set_qc="--set llm.base_url=$url --set llm.api_key_env= --set llm.cache={\"path\":\"$TMP/qcache2.sqlite\"}"
@@ -139,13 +140,14 @@ if command -v valgrind > /dev/null 2>&1 && command -v callgrind_annotate > /dev/
             > /dev/null 2>&1
     done
     share() { callgrind_annotate --inclusive=yes "$TMP/qb.cg" 2>/dev/null |
-              awk -v f="$1" 'index($0, f) {gsub(/,/, "", $1); print $1; exit}'; }
+              awk -v f="$1" 'index($0, f " [") {gsub(/,/, "", $1); print $1; exit}'; }
     total() { callgrind_annotate "$TMP/$1.cg" 2>/dev/null |
               awk '/PROGRAM TOTALS/ {gsub(/,/, "", $1); print $1; exit}'; }
-    awk -v a="$(total qa)" -v b="$(total qb)" -v w="$(share ':hvac_weather_synthetic')" \
+    awk -v a="$(total qa)" -v b="$(total qb)" -v w="$(share ':load_weather')" \
         -v d="$(share ':fewshot_demos_generate')" -v l="$(share ':fewshot_llm_submit')" \
-        -v s="$(share ':fewshot__results_store')" 'BEGIN {
+        -v s="$(share ':fewshot__results_store')" -v e="$(share ':fewshot_env_policy')" 'BEGIN {
         printf "  callgrind: first run %.0fM instructions, cached rerun %.0fM (%.2fx); of the rerun:\n", a / 1e6, b / 1e6, b / a
-        printf "    synthetic weather %.0f%%, demonstrations %.0f%%, LLM client %.0f%%, result storage %.0f%%\n",
-               100 * w / b, 100 * d / b, 100 * l / b, 100 * s / b }'
+        printf "    weather (loaded or generated) %.0f%%, demonstrations %.0f%%, LLM client %.0f%%, result storage %.0f%%,\n",
+               100 * w / b, 100 * d / b, 100 * l / b, 100 * s / b
+        printf "    expert policy (the expert baseline and the retrieval measures) %.0f%%\n", 100 * e / b }'
 fi
