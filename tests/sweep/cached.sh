@@ -86,4 +86,10 @@ awk 'BEGIN {ok = 1} /"episode":"llm\// {
          if (na != nr) ok = 0
          for (i = 1; i <= na; i++) if (av[i] * 100 - rv[i] > 1e-9 || rv[i] - av[i] * 100 > 1e-9) ok = 0
      } END {exit !ok}' first.jsonl && pass || fail "stored actions differ from the replies"
+# run directories of earlier versions hold obs and action as JSON text: read the same way
+cp -r first old
+sqlite3 old/results.sqlite "UPDATE steps SET obs = '[1.5,-2.0]', action = '[0.25]'
+                             WHERE episode = 'zero/cold/1' AND t = 3"
+run_fewshot report old --steps | grep '"episode":"zero/cold/1","t":3,' > old.line
+expect_grep '"obs":\[1.5,-2.0\],"action":\[0.25\],' old.line "JSON text columns are read as arrays"
 finish
