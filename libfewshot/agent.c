@@ -457,6 +457,13 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             pd[i].next_context = fewshot__retriever_context(a->ret, p->item, 1);
             sh[i].vec = item_vector(a, p->origin, p->item);
             snprintf(id, sizeof id, "demo:%zu", p->item);
+            if (d && (!pd[i].context || !pd[i].next_context)) {
+                rc = fewshot_error_last()->code;    /* the context's own error */
+                if (rc >= 0)
+                    rc = fewshot_error_set(FEWSHOT_ERROR, "demonstration %zu: no context",
+                                           p->item);
+                goto done;
+            }
         } else {
             d = fewshot_buffer_get(a->buffer, p->item);
             size_t step = (size_t)(pushed - held) + p->item;

@@ -76,7 +76,11 @@ typedef struct epw {
     int failed;      /* a read or decompression error, already recorded */
 } epw;
 
-/* Read one line of any length (gzgets fills a fixed buffer; grow until the newline). */
+/* EPW lines are a few hundred bytes; a file without newlines (/dev/zero, a binary file) must
+ * not be read until memory runs out, so lines stop at EPW_LINE_MAX. */
+#define EPW_LINE_MAX 65536
+
+/* Read one line (gzgets fills a fixed buffer; grow until the newline, up to EPW_LINE_MAX). */
 static int next_line(epw *e)
 {
     size_t n = 0;
@@ -95,6 +99,12 @@ static int next_line(epw *e)
             break;
         if (n + 1 < e->cap)      /* short read without a newline: the last line */
             break;
+        if (e->cap > EPW_LINE_MAX) {
+            e->failed = fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno + 1, 0,
+                                             "line longer than %d bytes: not an EPW weather "
+                                             "file", EPW_LINE_MAX);
+            return 0;
+        }
         char *grown = realloc(e->line, 2 * e->cap);
         if (!grown) {
             e->failed = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory reading weather");
