@@ -48,6 +48,9 @@ struct fewshot_agent {
     size_t hist_vec_n, hist_vec_cap;
     int query_ok;                   /* query holds the state being decided */
     json_t *ctx;                    /* raw context of the state being decided */
+    json_t *next_ctx;               /* context of the last observed next state, and that */
+    double *next_obs;               /* state: the next decision starts from it */
+    size_t next_steps;              /* the environment's step count then */
     /* prompting and parsing */
     fewshot_prompt *prompt;
     fewshot_parser *parser;
@@ -129,9 +132,10 @@ int fewshot__agent_new_shared(fewshot_agent **out, fewshot_env *env,
     a->last = calloc(a->act_dim + 1, sizeof *a->last);
     a->expert = calloc(a->act_dim + 1, sizeof *a->expert);
     a->obs = calloc(a->obs_dim + 1, sizeof *a->obs);
+    a->next_obs = calloc(a->obs_dim + 1, sizeof *a->next_obs);
     a->hist_ctx = json_array();
     a->hist_next = json_array();
-    if (!a->action || !a->last || !a->expert || !a->obs) {
+    if (!a->action || !a->last || !a->expert || !a->obs || !a->next_obs) {
         fewshot_agent_free(a);
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
@@ -209,6 +213,8 @@ void fewshot_agent_free(fewshot_agent *agent)
     json_decref(agent->llm_config);
     json_decref(agent->hist_ctx);
     json_decref(agent->hist_next);
+    json_decref(agent->next_ctx);
+    free(agent->next_obs);
     free(agent->query);
     free(agent->hist_vec);
     free(agent->action);
@@ -231,6 +237,8 @@ int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
         fewshot_selector_reseed(agent->selector, agent->ret->sopts.seed ^ seed);
     json_array_clear(agent->hist_ctx);
     json_array_clear(agent->hist_next);
+    json_decref(agent->next_ctx);
+    agent->next_ctx = NULL;
     agent->hist_vec_n = 0;
     return 0;
 }
@@ -265,9 +273,12 @@ static void hash_text(const char *text, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
+    static const char hex[] = "0123456789abcdef";
     EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < len && i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
+    for (unsigned int i = 0; i < len && i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
     out[64] = '\0';
 }
 
@@ -394,6 +405,18 @@ static int shows_demos(const fewshot_prompt_output *po)
     return 0;
 }
 
+/* The context of obs: the one observe() built when obs is the state it saw come next and the
+ * environment has not stepped since, so each state's context is built once. */
+static int state_context(fewshot_agent *a, const double *obs, json_t **out)
+{
+    if (a->next_ctx && fewshot_env_steps(a->env) == a->next_steps &&
+        memcmp(obs, a->next_obs, a->obs_dim * sizeof *obs) == 0) {
+        *out = json_incref(a->next_ctx);
+        return 0;
+    }
+    return fewshot_env_context(a->env, obs, out);
+}
+
 /* Select demonstrations for the current state and render the prompt; dec (may be NULL)
  * receives the retrieval measures. */
 static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_output *po,
@@ -404,7 +427,7 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
     json_decref(a->ctx);
     a->ctx = NULL;
     a->query_ok = 0;
-    if ((rc = fewshot_env_context(a->env, obs, &a->ctx)) != 0)
+    if ((rc = state_context(a, obs, &a->ctx)) != 0)
         return rc;
     if (fewshot__retriever_needs_query(a->ret)) {
         rc = fewshot__retriever_query(a->ret, a->env, obs, a->ctx, a->query);
@@ -543,8 +566,9 @@ static int start_llm(fewshot_agent *a, const double *obs)
     char hash[65];
     hash_text(po.text ? po.text : "", hash);
     a->style = po.style;
-    a->input = po.style == FEWSHOT_PROMPT_CHAT ? json_incref(po.messages)
-                                               : json_string(po.text ? po.text : "");
+    a->input = po.style == FEWSHOT_PROMPT_CHAT
+                   ? json_incref(po.messages)
+                   : fewshot__json_text(po.text ? po.text : "", po.text ? strlen(po.text) : 0);
     a->decision = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:b}", "prompt_hash",
                             hash, "demos", demos, "prompt_estimate", (json_int_t)po.tokens,
                             "llm_calls", (json_int_t)0, "prompt_tokens", (json_int_t)0,
@@ -837,6 +861,10 @@ int fewshot_agent_observe(fewshot_agent *agent, const double *action, const fews
     }
     json_array_append_new(agent->hist_ctx, ctx);
     json_array_append_new(agent->hist_next, next);
+    json_decref(agent->next_ctx);
+    agent->next_ctx = json_incref(next);
+    memcpy(agent->next_obs, step->obs, agent->obs_dim * sizeof *step->obs);
+    agent->next_steps = fewshot_env_steps(agent->env);
     if ((rc = keep_query(agent)) != 0)
         return rc;
     fewshot_demo t = {0};
@@ -853,6 +881,13 @@ int fewshot_agent_observe(fewshot_agent *agent, const double *action, const fews
     t.truncated = step->truncated;
     t.source = "llm";
     return fewshot_buffer_push(agent->buffer, &t);
+}
+
+json_t *fewshot__agent_take_decision(fewshot_agent *agent)
+{
+    json_t *d = agent->decision ? agent->decision : json_object();
+    agent->decision = NULL;
+    return d;
 }
 
 json_t *fewshot_agent_decision(const fewshot_agent *agent)

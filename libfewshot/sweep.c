@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent_internal.h"
 #include "fewshot/agent.h"
 #include "fewshot/env.h"
 #include "fewshot/error.h"
@@ -132,6 +133,8 @@ typedef struct slot {
     double *obs, *next, *act;
     size_t obs_dim, act_dim;
     json_t *steps, *terms;
+    double *trace_obs, *trace_act;  /* per step: its observation and action, stored as */
+    size_t trace_cap;               /* numbers; steps they have room for */
     double reward, started;
     size_t t;
     long long llm_calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
@@ -180,12 +183,23 @@ static void env_give(sweep *sw, size_t scenario, fewshot_env *env)
         json_array_append_new(sw->pool[scenario], json_integer((json_int_t)(uintptr_t)env));
 }
 
-static json_t *vec_json(const double *v, size_t n)
+/* Keep step t's observation and action as numbers; they are stored as they are. */
+static int trace_add(slot *s)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_real(v[i]));
-    return a;
+    if (s->t >= s->trace_cap) {
+        size_t cap = s->trace_cap ? 2 * s->trace_cap : 64;
+        double *o = realloc(s->trace_obs, (cap * s->obs_dim + 1) * sizeof *o);
+        if (o)
+            s->trace_obs = o;
+        double *a = o ? realloc(s->trace_act, (cap * s->act_dim + 1) * sizeof *a) : NULL;
+        if (!a)
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        s->trace_act = a;
+        s->trace_cap = cap;
+    }
+    memcpy(s->trace_obs + s->t * s->obs_dim, s->obs, s->obs_dim * sizeof *s->obs);
+    memcpy(s->trace_act + s->t * s->act_dim, s->act, s->act_dim * sizeof *s->act);
+    return 0;
 }
 
 static void add_terms(json_t *sum, const json_t *terms)
@@ -209,6 +223,8 @@ static void slot_clear(sweep *sw, slot *s)
     free(s->obs);
     free(s->next);
     free(s->act);
+    free(s->trace_obs);
+    free(s->trace_act);
     memset(s, 0, sizeof *s);
 }
 
@@ -263,7 +279,9 @@ static int finish(sweep *sw, slot *s, const char *error)
     if (s->agreement_n)
         json_object_set_new(ep, "demos_agreement",
                             json_real(s->agreement_sum / (double)s->agreement_n));
-    int rc = fewshot__results_store(sw->db, ep, s->steps);
+    fewshot__results_vectors vec = {s->trace_obs, s->trace_act, s->obs_dim, s->act_dim,
+                                    json_array_size(s->steps)};
+    int rc = fewshot__results_store(sw->db, ep, s->steps, &vec);
     json_decref(ep);
     if (rc)
         return rc;
@@ -371,13 +389,16 @@ static int advance(sweep *sw, slot *s, int *busy)
             fewshot_error_prefix("step %zu", s->t + 1);
             return fail_episode(sw, s);
         }
-        json_t *row = fewshot_agent_decision(s->agent);
+        json_t *row = fewshot__agent_take_decision(s->agent);
         fewshot__sweep_account(row, &s->llm_calls, &s->prompt_tokens, &s->completion_tokens,
                                &s->cost, &s->parse_failures, &s->cache_hits);
+        if ((rc = trace_add(s)) != 0) {
+            json_decref(row);
+            json_decref(step.terms);
+            return fail_episode(sw, s);
+        }
         measured(s, row);
         json_object_set_new(row, "t", json_integer((json_int_t)s->t));
-        json_object_set_new(row, "obs", vec_json(s->obs, s->obs_dim));
-        json_object_set_new(row, "action", vec_json(s->act, s->act_dim));
         json_object_set_new(row, "reward", json_real(step.reward));
         if (step.terms)
             json_object_set(row, "terms", step.terms);

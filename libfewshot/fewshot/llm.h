@@ -220,7 +220,7 @@ FEWSHOT_EXTERN(int) fewshot_llm_embed(fewshot_llm *llm, const json_t *input,
 FEWSHOT_EXTERN(int) fewshot_llm_models(fewshot_llm *llm, fewshot_llm_reply **out);
 
 /* Build a chat message array [{"role":"system",...}, {"role":"user",...}] (system may be
- * NULL). New reference, or NULL when out of memory. */
+ * NULL). New reference, or NULL when out of memory or a text is not valid UTF-8. */
 FEWSHOT_EXTERN(json_t *) fewshot_llm_messages(const char *system, const char *user);
 
 /* Counters since the client was created. */
