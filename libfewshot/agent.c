@@ -225,6 +225,9 @@ int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
         fewshot_selector_reseed(agent->selector, agent->ret->sopts.seed ^ seed);
     json_array_clear(agent->hist_ctx);
     json_array_clear(agent->hist_next);
+    /* history keys are step numbers: the next episode's steps are other transitions */
+    if (agent->prompt)
+        fewshot_prompt_reset(agent->prompt);
     return 0;
 }
 
@@ -310,12 +313,14 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             pd[i].context = json_array_get(a->ret->contexts, p->item);
             pd[i].next_context = json_array_get(a->ret->next_contexts, p->item);
             snprintf(id, sizeof id, "demo:%zu", p->item);
+            pd[i].key = (uint64_t)p->item + 1;
         } else {
             d = fewshot_buffer_get(a->buffer, p->item);
             size_t step = (size_t)(pushed - held) + p->item;
             pd[i].context = json_array_get(a->hist_ctx, step);
             pd[i].next_context = json_array_get(a->hist_next, step);
             snprintf(id, sizeof id, "step:%zu", step);
+            pd[i].key = (uint64_t)step + 1;
         }
         if (!d || !pd[i].context) {
             rc = fewshot_error_set(FEWSHOT_ERROR, "selection returned an unknown item");
@@ -331,11 +336,30 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
                                               "role", role_source_name(p->role),
                                               "score", isfinite(p->score) ? p->score : 0.0));
     }
+    /* the record lists the demonstrations in the order the prompt shows them */
+    size_t *perm = calloc(sel.count + 1, sizeof *perm);
+    if (!perm) {
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        goto done;
+    }
+    fewshot_prompt_demo_order(a->prompt, pd, sel.count, perm);
+    json_t *shown = json_array();
+    for (size_t k = 0; k < sel.count; k++)
+        json_array_append(shown, json_array_get(list, perm[k]));
+    free(perm);
+    json_decref(list);
+    list = shown;
     fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
     in.context = a->ctx;
     in.demos = pd;
     in.n_demos = sel.count;
     rc = fewshot_prompt_build(a->prompt, &in, po);
+    if (rc == 0) {
+        /* replies are held to the range the instruction stated for this state */
+        double lo, hi;
+        fewshot_prompt_action_range(a->prompt, a->ctx, &lo, &hi);
+        fewshot_parser_set_range(a->parser, lo, hi);
+    }
 done:
     free(pd);
     fewshot_selection_clear(&sel);
@@ -398,11 +422,12 @@ static int start_llm(fewshot_agent *a, const double *obs)
     a->style = po.style;
     a->input = po.style == FEWSHOT_PROMPT_CHAT ? json_incref(po.messages)
                                                : json_string(po.text ? po.text : "");
-    a->decision = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:b}", "prompt_hash",
-                            hash, "demos", demos, "prompt_estimate", (json_int_t)po.tokens,
-                            "llm_calls", (json_int_t)0, "prompt_tokens", (json_int_t)0,
-                            "completion_tokens", (json_int_t)0, "latency", 0.0, "cost", 0.0,
-                            "cache_hit", 0);
+    a->decision = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:b, s:I, s:I}",
+                            "prompt_hash", hash, "demos", demos, "prompt_estimate",
+                            (json_int_t)po.tokens, "llm_calls", (json_int_t)0, "prompt_tokens",
+                            (json_int_t)0, "completion_tokens", (json_int_t)0, "latency", 0.0,
+                            "cost", 0.0, "cache_hit", 0, "cached_tokens", (json_int_t)0,
+                            "out_of_range", (json_int_t)0);
     fewshot_prompt_output_clear(&po);
     if ((rc = submit(a)) != 0)
         return rc;
@@ -484,6 +509,7 @@ static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
     set_num(d, "llm_calls", 1);
     set_num(d, "prompt_tokens", (double)reply->usage.prompt_tokens);
     set_num(d, "completion_tokens", (double)reply->usage.completion_tokens);
+    set_num(d, "cached_tokens", (double)reply->usage.cached_tokens);
     set_num(d, "cost", reply->usage.cost);
     set_num(d, "latency", reply->latency);
     if (reply->cache_hit)
@@ -504,6 +530,7 @@ static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
     }
     fewshot_parse_result res;
     int rc = fewshot_parser_parse(a->parser, text, (size_t)-1, a->action, &res);
+    set_num(d, "out_of_range", (double)res.out_of_range);
     if (rc == 0) {
         json_object_set_new(d, "parse", json_pack("{s:b, s:s, s:b, s:i, s:i}", "ok", 1,
                                                   "pattern", res.pattern ? res.pattern : "",

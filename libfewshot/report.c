@@ -119,6 +119,7 @@ typedef struct row {
     double *term_means;
     long long calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
     long long decisions;            /* steps decided by the LLM */
+    long long cached_tokens, out_of_range;
     double cost;
 } row;
 
@@ -185,6 +186,8 @@ static void compute_row(report *rp, row *r)
         r->completion_tokens += json_integer_value(json_object_get(ep, "completion_tokens"));
         r->parse_failures += json_integer_value(json_object_get(ep, "parse_failures"));
         r->cache_hits += json_integer_value(json_object_get(ep, "cache_hits"));
+        r->cached_tokens += json_integer_value(json_object_get(ep, "cached_tokens"));
+        r->out_of_range += json_integer_value(json_object_get(ep, "out_of_range"));
         r->cost += json_number_value(json_object_get(ep, "cost"));
         if (strcmp(r->arm, rp->reference) != 0) {
             const json_t *ref = find_pair(rp, ep);
@@ -307,7 +310,7 @@ static int write_csv(report *rp)
         csv_field(f, name);
     }
     fputs(",prompt_tokens,completion_tokens,cost,parse_failure_rate,cache_hits,failed,"
-          "steps_mean,diff_mean,diff_ci95,pairs\n", f);
+          "steps_mean,diff_mean,diff_ci95,pairs,cached_tokens,out_of_range\n", f);
     for (size_t i = 0; i < rp->n_rows; i++) {
         row *r = &rp->rows[i];
         if (!r->scenario)
@@ -332,7 +335,7 @@ static int write_csv(report *rp)
             csv_num(f, r->diff_mean);
             csv_num(f, r->diff_ci);
         }
-        fprintf(f, ",%zu\n", r->pairs);
+        fprintf(f, ",%zu,%lld,%lld\n", r->pairs, r->cached_tokens, r->out_of_range);
     }
     int rc = 0;
     if (fclose(f) != 0)

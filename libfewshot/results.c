@@ -30,12 +30,19 @@ static const char schema[] =
     " id TEXT PRIMARY KEY, ord INTEGER, arm TEXT, scenario TEXT, seed INTEGER, status TEXT,"
     " steps INTEGER, reward REAL, terms TEXT, llm_calls INTEGER, prompt_tokens INTEGER,"
     " completion_tokens INTEGER, cost REAL, parse_failures INTEGER, cache_hits INTEGER,"
-    " error TEXT, seconds REAL, finished TEXT);"
+    " error TEXT, seconds REAL, finished TEXT, cached_tokens INTEGER, out_of_range INTEGER);"
     "CREATE TABLE IF NOT EXISTS steps("
     " episode TEXT, t INTEGER, obs TEXT, action TEXT, reward REAL, terms TEXT,"
     " prompt_hash TEXT, reply TEXT, demos TEXT, parse TEXT, prompt_tokens INTEGER,"
     " completion_tokens INTEGER, latency REAL, cache_hit INTEGER,"
+    " cached_tokens INTEGER, out_of_range INTEGER,"
     " PRIMARY KEY(episode, t));";
+
+/* Columns added since the first schema: run directories made before get them on open. */
+static const char *const added_columns[] = {
+    "episodes ADD COLUMN cached_tokens INTEGER", "episodes ADD COLUMN out_of_range INTEGER",
+    "steps ADD COLUMN cached_tokens INTEGER", "steps ADD COLUMN out_of_range INTEGER",
+};
 
 static int db_error(fewshot__results *r, const char *what)
 {
@@ -165,6 +172,11 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
         fewshot__results_close(r);
         return rc;
     }
+    for (size_t i = 0; i < sizeof added_columns / sizeof added_columns[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE %s", added_columns[i]);
+        sqlite3_exec(r->db, sql, NULL, NULL, NULL);     /* fails when it is there: fine */
+    }
     json_t *stored = fewshot__results_meta(r, "config_hash");
     if (stored && hash && strcmp(json_string_value(stored), hash) != 0) {
         json_t *old = fewshot__results_meta(r, "config");
@@ -268,11 +280,12 @@ static void bind_json(sqlite3_stmt *st, int idx, const json_t *v)
 static const char *const episode_cols[] = {
     "id", "ord", "arm", "scenario", "seed", "status", "steps", "reward", "terms", "llm_calls",
     "prompt_tokens", "completion_tokens", "cost", "parse_failures", "cache_hits", "error",
-    "seconds", "finished",
+    "seconds", "finished", "cached_tokens", "out_of_range",
 };
 static const char *const step_cols[] = {
     "t", "obs", "action", "reward", "terms", "prompt_hash", "reply", "demos", "parse",
-    "prompt_tokens", "completion_tokens", "latency", "cache_hit",
+    "prompt_tokens", "completion_tokens", "latency", "cache_hit", "cached_tokens",
+    "out_of_range",
 };
 #define N_EPISODE_COLS (sizeof episode_cols / sizeof episode_cols[0])
 #define N_STEP_COLS (sizeof step_cols / sizeof step_cols[0])
@@ -297,19 +310,32 @@ int fewshot__results_store(fewshot__results *r, const json_t *episode, const jso
     }
     if (rc)
         goto fail;
-    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO episodes VALUES "
-             "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ','now'))");
+    /* columns by name: a run directory from before a column was added has it last */
+    size_t used = (size_t)snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO episodes(");
+    for (size_t i = 0; i < N_EPISODE_COLS; i++)
+        used += (size_t)snprintf(sql + used, sizeof sql - used, "%s%s", i ? "," : "",
+                                 episode_cols[i]);
+    used += (size_t)snprintf(sql + used, sizeof sql - used, ") VALUES (");
+    for (size_t i = 0; i < N_EPISODE_COLS; i++)
+        used += (size_t)snprintf(sql + used, sizeof sql - used, "%s%s", i ? "," : "",
+                                 strcmp(episode_cols[i], "finished") == 0
+                                     ? "strftime('%Y-%m-%dT%H:%M:%SZ','now')" : "?");
+    snprintf(sql + used, sizeof sql - used, ")");
     if (sqlite3_prepare_v2(r->db, sql, -1, &ep, NULL) != SQLITE_OK) {
         rc = db_error(r, "cannot store the episode");
         goto fail;
     }
-    for (size_t i = 0; i + 1 < N_EPISODE_COLS; i++)
-        bind_json(ep, (int)i + 1, json_object_get(episode, episode_cols[i]));
+    for (size_t i = 0, k = 1; i < N_EPISODE_COLS; i++)
+        if (strcmp(episode_cols[i], "finished") != 0)
+            bind_json(ep, (int)k++, json_object_get(episode, episode_cols[i]));
     if (sqlite3_step(ep) != SQLITE_DONE) {
         rc = db_error(r, "cannot store the episode");
         goto fail;
     }
-    if (sqlite3_prepare_v2(r->db, "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+    if (sqlite3_prepare_v2(r->db, "INSERT INTO steps(episode, t, obs, action, reward, terms,"
+                           " prompt_hash, reply, demos, parse, prompt_tokens, completion_tokens,"
+                           " latency, cache_hit, cached_tokens, out_of_range)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                            &st, NULL) != SQLITE_OK) {
         rc = db_error(r, "cannot store steps");
         goto fail;
@@ -392,7 +418,8 @@ int fewshot__results_episodes(fewshot__results *r, json_t **out)
 int fewshot__results_steps(fewshot__results *r, const char *episode, json_t **out)
 {
     return query_rows(r, "SELECT t, obs, action, reward, terms, prompt_hash, reply, demos, parse,"
-                      " prompt_tokens, completion_tokens, latency, cache_hit FROM steps"
+                      " prompt_tokens, completion_tokens, latency, cache_hit, cached_tokens,"
+                      " out_of_range FROM steps"
                       " WHERE episode = ? ORDER BY t", episode, out);
 }
 

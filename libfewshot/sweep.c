@@ -135,6 +135,7 @@ typedef struct slot {
     double reward, started;
     size_t t;
     long long llm_calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
+    long long cached_tokens, out_of_range;
     double cost;
 } slot;
 
@@ -255,6 +256,8 @@ static int finish(sweep *sw, slot *s, const char *error)
                            "seconds", now_seconds() - s->started);
     if (error)
         json_object_set_new(ep, "error", json_string(error));
+    json_object_set_new(ep, "cached_tokens", json_integer(s->cached_tokens));
+    json_object_set_new(ep, "out_of_range", json_integer(s->out_of_range));
     int rc = fewshot__results_store(sw->db, ep, s->steps);
     json_decref(ep);
     if (rc)
@@ -349,8 +352,17 @@ static int advance(sweep *sw, slot *s, int *busy)
             return fail_episode(sw, s);
         }
         json_t *row = fewshot_agent_decision(s->agent);
+        long long failures = s->parse_failures;
         fewshot__sweep_account(row, &s->llm_calls, &s->prompt_tokens, &s->completion_tokens,
                                &s->cost, &s->parse_failures, &s->cache_hits);
+        if (json_object_get(row, "prompt_hash")) {
+            fewshot__sweep_arm *arm = &sw->arms[json_integer_value(json_object_get(s->plan,
+                                                                                   "arm_index"))];
+            arm->decisions++;
+            arm->parse_failures += s->parse_failures - failures;
+            s->cached_tokens += json_integer_value(json_object_get(row, "cached_tokens"));
+            s->out_of_range += json_integer_value(json_object_get(row, "out_of_range"));
+        }
         json_object_set_new(row, "t", json_integer((json_int_t)s->t));
         json_object_set_new(row, "obs", vec_json(s->obs, s->obs_dim));
         json_object_set_new(row, "action", vec_json(s->act, s->act_dim));
@@ -474,6 +486,33 @@ static int check_arms(sweep *sw, int baselines)
             fewshot_agent_free(agent);
     }
     env_give(sw, 0, env);
+    return rc;
+}
+
+/* An arm whose replies mostly do not parse measured its fallback, not the LLM: name it and
+ * fail the sweep, so nobody reports "the LLM equals the zero action". */
+static int check_parse_failures(sweep *sw)
+{
+    int rc = 0;
+    for (size_t i = 0; i < sw->n_arms; i++) {
+        const fewshot__sweep_arm *arm = &sw->arms[i];
+        json_t *max = json_object_get(json_object_get(arm->arm, "parse"), "max_failure_rate");
+        double limit = json_is_number(max) ? json_number_value(max) : 0.2;
+        if (arm->decisions == 0)
+            continue;
+        double rate = (double)arm->parse_failures / (double)arm->decisions;
+        if (rate <= limit)
+            continue;
+        const char *name = json_string_value(json_object_get(arm->arm, "name"));
+        fprintf(sw->opts->log ? sw->opts->log : stderr,
+                "fewshot: warning: arm %s: %lld of %lld replies (%.1f%%) did not parse, above "
+                "parse.max_failure_rate %g; its results measure the parse fallback, not the "
+                "LLM (see the parse column of the steps and fewshot-parse(7))\n",
+                name, arm->parse_failures, arm->decisions, 100 * rate, limit);
+        sw->res->parse_failed_arms++;
+        rc = fewshot_error_set(FEWSHOT_ERROR, "arm %s: %.1f%% of its replies did not parse "
+                               "(parse.max_failure_rate %g)", name, 100 * rate, limit);
+    }
     return rc;
 }
 
@@ -624,6 +663,8 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     if (opts->progress)
         fputc('\n', opts->progress);
     result->stopped = stopped;
+    if (rc == 0)
+        rc = check_parse_failures(&sw);
     if (rc == 0 && (result->failed || stopped))
         rc = fewshot_error_set(FEWSHOT_ERROR, "%zu of %zu episodes failed, %zu not run (rerun "
                                "the sweep on the same directory to retry them)", result->failed,

@@ -21,6 +21,7 @@ typedef struct fewshot__sweep_arm {
     int prepared;
     int no_llm;                     /* do not make an LLM client (printing prompts) */
     int failed_in_row, succeeded, stopped;  /* stop an arm whose first episodes all fail */
+    long long decisions, parse_failures;    /* LLM decisions this run, for the failure guard */
     fewshot_llm *llm;               /* the LLM client (shared by arms with equal llm sections) */
     int own_llm;
     fewshot_demos *demos;           /* the demonstrations (shared by equal demos sections) */

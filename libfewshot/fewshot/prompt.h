@@ -5,7 +5,9 @@
  *   objective       the plugin's "objective"
  *   instruction     the plugin's "instruction" (branch on "mode", "heating", ... inside it)
  *   demonstrations  "For your reference, n demonstrations ..." then one "demonstration" each:
- *                   Description: meta + state / Actions: action / Feedbacks: feedback + comments
+ *                   Demonstration k: / Description: meta + state / feedback (Reward: r,
+ *                   Actions: [...], the plugin's after-state text), one comment per line;
+ *                   a demonstration without a next state shows Actions: action
  *   current         "Please decide ... based on the following description:" Description: ...
  *   output          the output format, "Actions:" by default (the reply continues from it)
  * and two inline components: meta (before the state in every Description) and comments (after
@@ -19,11 +21,15 @@
  *    "drop": ["instruction", "comments", ...],
  *    "templates": {"objective": "...", "state": "...", ...},
  *    "numbers": "integer" | "raw" | {"decimals": 2},
- *    "style": "completion" | "chat",
- *    "system": ["objective"],           (chat: the blocks sent as the system message)
+ *    "reward_digits": 3,                (rewards under integer numbers: significant digits;
+ *                                        default the plugin's params_doc "reward_digits", 3)
+ *    "style": "chat" | "completion",    (default chat: messages to /v1/chat/completions)
+ *    "system": ["objective", "instruction"], (chat: the blocks sent as the system message)
+ *    "demo_order": "cache" | "paper",   (default cache, see FEWSHOT_PROMPT_ORDER_CACHE)
  *    "separator": "\n\n"}               (between blocks)
  *
- * Thread-safety: a prompt object renders into caches of its own; use one per thread.
+ * Thread-safety: a prompt object renders into caches of its own (and keeps rendered
+ * demonstrations); use one per thread.
  */
 #ifndef FEWSHOT_PROMPT_H
 #define FEWSHOT_PROMPT_H
@@ -60,6 +66,10 @@ typedef struct fewshot_prompt_demo {
     size_t action_dim;          /* values in action: a demonstration from another scenario
                                    (a building with other zones) shows its own count;
                                    0 means the action space's dim */
+    uint64_t key;               /* identity, or 0: with the cache order, demonstrations of a
+                                   source are shown by increasing key (dataset row, step), and
+                                   a keyed demonstration without extra is rendered once and
+                                   kept until fewshot_prompt_reset() */
 } fewshot_prompt_demo;
 
 typedef struct fewshot_prompt_input {
@@ -93,6 +103,14 @@ FEWSHOT_EXTERN(int) fewshot_prompt_options_init(fewshot_prompt_options *opts,
 
 enum { FEWSHOT_PROMPT_COMPLETION = 0, FEWSHOT_PROMPT_CHAT = 1 };
 
+/* Order of the demonstrations (spec "demo_order"). */
+enum {
+    FEWSHOT_PROMPT_ORDER_CACHE = 0, /* default: representatives, then nearest neighbours by
+                                       key, then history in the order it happened, so
+                                       consecutive prompts share the longest prefix */
+    FEWSHOT_PROMPT_ORDER_PAPER = 1  /* as selected: nearest first, newest history first */
+};
+
 /* What one build produces. */
 typedef struct fewshot_prompt_output {
     int style;              /* FEWSHOT_PROMPT_COMPLETION or _CHAT */
@@ -116,6 +134,22 @@ FEWSHOT_EXTERN(void) fewshot_prompt_free(fewshot_prompt *prompt);
 /* Render the prompt for one decision. out is cleared first. */
 FEWSHOT_EXTERN(int) fewshot_prompt_build(fewshot_prompt *prompt, const fewshot_prompt_input *in,
                                          fewshot_prompt_output *out);
+
+/* Forget the rendered demonstrations (call it when an episode starts: its history steps
+ * are new transitions under old keys). */
+FEWSHOT_EXTERN(void) fewshot_prompt_reset(fewshot_prompt *prompt);
+
+/* The order the prompt shows n demonstrations in: perm[k] is the index in demos of the k-th
+ * shown. */
+FEWSHOT_EXTERN(int) fewshot_prompt_demo_order(const fewshot_prompt *prompt,
+                                              const fewshot_prompt_demo *demos, size_t n,
+                                              size_t *perm);
+
+/* The action range the instruction states for a context, in action-space units: the
+ * context's "action_range" [lo, hi] within the space's bounds, else the bounds. */
+FEWSHOT_EXTERN(void) fewshot_prompt_action_range(const fewshot_prompt *prompt,
+                                                 const json_t *context, double *lo,
+                                                 double *hi);
 
 /* The number format and action scale the prompt shows. */
 FEWSHOT_EXTERN(const fewshot_text_options *) fewshot_prompt_text_options(

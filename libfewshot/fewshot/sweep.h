@@ -55,6 +55,9 @@ typedef struct fewshot_sweep_result {
     long long prompt_tokens, completion_tokens;
     double cost;
     double seconds;
+    size_t parse_failed_arms;   /* LLM arms whose parse-failure rate this run exceeded their
+                                   parse.max_failure_rate (default 0.2): each is named in a
+                                   warning and the run returns FEWSHOT_ERROR */
 } fewshot_sweep_result;
 
 /* The episodes of a shard (shard_count 0: all), in run order: a new JSON array of

@@ -561,7 +561,12 @@ static int hvac_context(void *self, const double *obs, json_t **ctx)
                      obs[n + 3], "target", h->target, "building", h->building_name, "weather",
                      h->weather_words, "city", h->city, "mode", heating ? "heating" : "cooling",
                      "heating", heating, "cooling", !heating);
-    return *ctx ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    if (!*ctx)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    /* the paper's instruction: heating valves open 0..100, cooling -100..0 */
+    json_object_set_new(*ctx, "action_range", heating ? json_pack("[f, f]", 0.0, 1.0)
+                                                      : json_pack("[f, f]", -1.0, 0.0));
+    return 0;
 }
 
 static int hvac_features(void *self, const double *obs, float *out, size_t cap, size_t *dim)
