@@ -24,19 +24,20 @@ static const char *const tnames[T_COUNT] = {
 static const char *const tdefaults[T_COUNT] = {
     [T_STATE] = "{{{.}}}",
     [T_ACTION] = "{{{actions_text}}}",
-    [T_FEEDBACK] = "Reward: {{reward}}\nActions: {{{actions_text}}}",
+    [T_FEEDBACK] = "",     /* the frame shows the reward; plugins add the state after */
     [T_DEMONSTRATIONS] =
         "For your reference, {{n}} {{#one}}demonstration is{{/one}}{{^one}}demonstrations "
         "are{{/one}} provided below. The greater the reward a demonstration achieves, the more "
         "effective it is.\n"
         "{{#demonstrations}}{{{text}}}\n{{/demonstrations}}",
-    /* the paper's Figure 2: the feedback repeats the actions after the reward, so a
-     * demonstration with feedback shows its actions there and only there */
+    /* the paper's Figure 2: the reward, the actions, then the plugin's feedback ("Comments:
+     * After taking the above actions, ...") and one comment per line */
     [T_DEMONSTRATION] =
         "Demonstration {{index}}:\n"
         "Description: {{{description}}}\n"
-        "{{#feedback}}{{{feedback}}}\n{{/feedback}}"
-        "{{^feedback}}Actions: {{{action}}}\n{{/feedback}}",
+        "{{#has_feedback}}Reward: {{reward}}\n{{/has_feedback}}"
+        "Actions: {{{action}}}\n"
+        "{{#feedback}}{{{feedback}}}\n{{/feedback}}",
     [T_CURRENT] =
         "Please decide the actions based on the following description:\n"
         "Description: {{{description}}}",
@@ -631,6 +632,8 @@ static int render_demo_item(fewshot_prompt *p, const fewshot_prompt_demo *d, siz
         json_object_set_new(item, "selector", json_string(selector_names[src]));
         json_object_set_new(item, source_names[src], json_true());
         json_object_set_new(item, "reward", json_string(reward));
+        json_object_set_new(item, "has_feedback",
+                            json_boolean(d->next_context && p->t[T_FEEDBACK]));
         set(item, "description", join(meta, state, ' '));
         /* each comment on a line of its own, after the feedback's last line */
         set(item, "feedback", join(feedback, comments, '\n'));

@@ -60,11 +60,10 @@ static const struct {
      "Occupant Power: {{occupant_power}} KW.\n"
      "Target Temperature: {{target}} degrees Celsius."},
     {"action", "{{actions_text}}"},
-    /* the paper's feedback: the reward, the actions again, the temperatures they led to,
-     * then (the comments component) one line per room off target */
+    /* the paper's feedback after the generator's "Reward:" and "Actions:" lines: the
+     * temperatures the actions led to, then (the comments component) one line per room off
+     * target */
     {"feedback",
-     "Reward: {{reward}}\n"
-     "Actions: {{{actions_text}}}\n"
      "Comments: After taking the above actions, temperature in each room becomes:\n"
      "{{#rooms}}{{name}}: {{temperature}} degree Celsius\n{{/rooms}}"},
     {"comments",

@@ -488,8 +488,7 @@ static const char *inventory_template(void *self, const char *component)
     if (strcmp(component, "action") == 0)
         return "{{actions_text}}";
     if (strcmp(component, "feedback") == 0)
-        return "Reward: {{reward}}\nActions: {{{actions_text}}}\n"
-               "Comments: After the orders, the inventory of each stage is as "
+        return "Comments: After the orders, the inventory of each stage is as "
                "follows:\n{{#stages}}{{name}}: {{inventory}} units on hand, {{on_order}} units "
                "on order.\n{{/stages}}";
     if (strcmp(component, "comments") == 0)

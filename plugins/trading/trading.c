@@ -484,8 +484,7 @@ static const char *trading_template(void *self, const char *component)
     if (strcmp(component, "action") == 0)
         return "{{actions_text}}";
     if (strcmp(component, "feedback") == 0)
-        return "Reward: {{reward}}\nActions: {{{actions_text}}}\n"
-               "Comments: After the trades, the portfolio holds {{cash}} dollars "
+        return "Comments: After the trades, the portfolio holds {{cash}} dollars "
                "in cash and its total value is {{total_assets}} dollars:\n"
                "{{#assets}}{{name}}: {{shares}} shares at {{price}} dollars.\n{{/assets}}";
     if (strcmp(component, "comments") == 0)

@@ -119,7 +119,7 @@ static void setup(fixture *f)
         json_object_set_new(room, "colder", json_boolean(next[0] < 21.5));
         json_object_set_new(room, "warmer", json_boolean(next[0] > 22.5));
         f->demos[i] = (fewshot_prompt_demo){sources[i], f->ctx[i], &f->action[i], f->reward[i],
-                                            f->next[i], NULL};
+                                            f->next[i], NULL, 0, 0};
     }
     json_t *opt = json_pack("{s:f}", "initial", 17.3);
     double obs[2];
@@ -232,10 +232,12 @@ static void test_paper_prompt(fixture *f)
         "You control the heating of one room. Keep it close to 22 degrees.\n\n",
         "You are now heating the building. Actions are a list of integers from 0 to 100",
         "\n\nFor your reference, 3 demonstrations are provided below. The greater the reward a "
-        "demonstration achieves, the more effective it is.\nDescription: The following is the "
-        "state of a building of type OfficeMedium located in Buffalo, where the climate is Cool "
-        "and Humid. Room 1: ",
-        "\nActions: [", "]\nFeedbacks: The reward is ",
+        "demonstration achieves, the more effective it is.\nDemonstration 1:\nDescription: The "
+        "following is the state of a building of type OfficeMedium located in Buffalo, where the "
+        "climate is Cool and Humid. Room 1: ",
+        "\nReward: ", "\nActions: [", "]\nComments: After the action, ",
+        /* each comment on its own line, not glued to the last room */
+        ".\nThe action for Room 1 shall be ", "\nDemonstration 2:\n", "\nDemonstration 3:\n",
         "\n\nPlease decide opening of the valve in each room based on the following "
         "description:\nDescription: The following is the state",
         "Room 1: 17 degrees Celsius\nOutside Temperature: 5 degrees Celsius.\nActions:"};
@@ -264,11 +266,21 @@ static void test_paper_prompt(fixture *f)
           len);
     json_t *src = json_object_get(json_array_get(out.components, 2), "sources");
     char *s = json_dumps(src, JSON_COMPACT);
-    CHECK(strcmp(s, "[\"expert\",\"representative\",\"historical\"]") == 0, "sources %s", s);
+    /* the cache order: representatives (the same all episode) first, history last */
+    CHECK(strcmp(s, "[\"representative\",\"expert\",\"historical\"]") == 0, "sources %s", s);
+    free(s);
+    fewshot_prompt_output_clear(&out);
+    json_t *paper = json_pack("{s:s}", "demo_order", "paper");
+    CHECK(build(f, paper, &out, 3) == 0, "paper order");
+    json_decref(paper);
+    s = json_dumps(json_object_get(json_array_get(out.components, 2), "sources"), JSON_COMPACT);
+    CHECK(strcmp(s, "[\"expert\",\"representative\",\"historical\"]") == 0,
+          "paper order: as selected, %s", s);
     free(s);
     fewshot_prompt_output_clear(&out);
 
-    /* chat: the objective is the system message, the rest the user's */
+    /* chat: the objective and the instruction (the same all episode) are the system
+     * message, the rest the user's */
     json_t *arm = json_pack("{s:s}", "style", "chat");
     CHECK(build(f, arm, &out, 3) == 0, "chat");
     json_decref(arm);
@@ -279,7 +291,7 @@ static void test_paper_prompt(fixture *f)
               strcmp(json_string_value(json_object_get(json_array_get(out.messages, 0), "role")),
                      "system") == 0, "chat roles");
     CHECK(strncmp(json_string_value(json_object_get(json_array_get(out.messages, 1), "content")),
-                  "You are now heating", 19) == 0, "user starts with the instruction");
+                  "For your reference", 18) == 0, "user starts with the demonstrations");
     fewshot_prompt_output_clear(&out);
 }
 
@@ -296,7 +308,7 @@ static void test_ablations(fixture *f)
 
     arm = json_pack("{s:[s]}", "drop", "comments");
     CHECK(build(f, arm, &out, 3) == 0, "drop comments");
-    CHECK(out.text && !strstr(out.text, "shall be") && strstr(out.text, "Feedbacks: The reward"),
+    CHECK(out.text && !strstr(out.text, "shall be") && strstr(out.text, "Comments: After the"),
           "comments dropped, feedback kept");
     json_decref(arm);
     fewshot_prompt_output_clear(&out);
