@@ -446,11 +446,18 @@ size_t fewshot_prompt_tokens(const char *text, size_t len)
     pthread_once(&once, token_classes);
     const unsigned char *s = (const unsigned char *)text, *end = s + len;
     size_t tokens = 0;
+    /* the shape of o200k/cl100k pre-tokenization: a word takes the blank before it, digits
+     * go in groups of three and never take a blank (so " 21" is two tokens), a run of
+     * punctuation is one token together with the newlines after it (".\n"), a run of
+     * newlines one; calibrated on shipped prompts (tests/unit/test_tokens.c) */
     while (s < end) {
         const unsigned char *start = s;
         switch (token_class[*s]) {
         case 0:
-            s++;
+            while (s < end && token_class[*s] == 0)
+                s++;
+            if (s < end && token_class[*s] != 1)
+                tokens += (s - start > 1) + (token_class[*s] == 3);
             break;
         case 1:
             while (s < end && (*s == '\n' || *s == '\r'))
@@ -466,6 +473,13 @@ size_t fewshot_prompt_tokens(const char *text, size_t len)
             while (s < end && token_class[*s] == 3)
                 s++;
             tokens += ((size_t)(s - start) + 2) / 3;
+            break;
+        case 4:
+            while (s < end && token_class[*s] == 4)
+                s++;
+            while (s < end && token_class[*s] == 1)
+                s++;
+            tokens++;
             break;
         default:
             /* one code point */
