@@ -51,4 +51,11 @@ FEWSHOT_HIDDEN int fewshot__sweep_wait(fewshot__sweep_arm *arms, size_t n, doubl
 
 FEWSHOT_HIDDEN void fewshot__sweep_arm_clear(fewshot__sweep_arm *arm);
 
+/* Estimate a prepared LLM arm's prompts over one episode (at most max_steps) of scenario:
+ * *out = {"scenario", "steps", "mean" (tokens per decision), "max", "total", "cacheable"
+ * (tokens that are a prefix of an earlier prompt of the episode), "static" (tokens every
+ * prompt starts with), "completion" (tokens of a reply)}. sweep_estimate.c */
+FEWSHOT_HIDDEN int fewshot__sweep_estimate(fewshot__sweep_arm *arm, size_t scenario,
+                                           unsigned int max_steps, json_t **out);
+
 #endif
