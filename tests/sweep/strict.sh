@@ -40,6 +40,11 @@ done
 awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
          $1 == "same-building" {sum += $c["cached_tokens"]} END {exit !(sum > 0)}' \
     "$TMP/paper/summary.csv" && pass || fail "paper: no cached_tokens in summary.csv"
+# the controller answers negative actions for warm rooms in winter, outside the instructed
+# 0..100: counted per episode and in summary.csv
+awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+         $1 == "same-building" && $2 == "winter" {n += $c["out_of_range"]} END {exit !(n > 0)}' \
+    "$TMP/paper/summary.csv" && pass || fail "paper: winter replies outside 0..100 are counted"
 if command -v sqlite3 >/dev/null 2>&1; then
     [ "$(sqlite3 "$TMP/paper/results.sqlite" 'SELECT count(*) FROM steps WHERE t = 3 AND cached_tokens > 0')" -gt 0 ] \
         && pass || fail "paper: the fourth steps record cached_tokens"
