@@ -5,13 +5,13 @@
  *   objective       the plugin's "objective"
  *   instruction     the plugin's "instruction" (branch on "mode", "heating", ... inside it)
  *   demonstrations  "For your reference, n demonstrations ..." then one "demonstration" each:
- *                   Demonstration k: / Description: meta + state / feedback (Reward: r,
- *                   Actions: [...], the plugin's after-state text), one comment per line;
- *                   a demonstration without a next state shows Actions: action
+ *                   Demonstration k: / Description: meta + state / Reward: r (with an
+ *                   outcome) / Actions: action / the plugin's feedback (the state after) /
+ *                   one comment per line
  *   current         "Please decide ... based on the following description:" Description: ...
  *   output          the output format, "Actions:" by default (the reply continues from it)
  * and two inline components: meta (before the state in every Description) and comments (after
- * the feedback in every Feedbacks). Every component can be dropped, every block reordered, and
+ * the feedback, one per line). Every component can be dropped, every block reordered, and
  * every template re-worded. The plugin's defaults come from fewshot_env_template(); the frame
  * templates (demonstrations, demonstration, current, output) are the generator's unless the
  * plugin provides them. See fewshot-prompt(7) for the spec and the exact views.
@@ -61,7 +61,8 @@ typedef struct fewshot_prompt_demo {
     const json_t *context;      /* the plugin's context of the state */
     const double *action;       /* the action taken (action space units, act dim values) */
     double reward;
-    const json_t *next_context; /* context after the action; NULL: no Feedbacks line */
+    const json_t *next_context; /* context after the action; NULL: no Reward and
+                                   feedback lines */
     const json_t *extra;        /* merged into this demonstration's views, or NULL */
     size_t action_dim;          /* values in action: a demonstration from another scenario
                                    (a building with other zones) shows its own count;

@@ -40,6 +40,16 @@ done
 awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
          $1 == "same-building" {sum += $c["cached_tokens"]} END {exit !(sum > 0)}' \
     "$TMP/paper/summary.csv" && pass || fail "paper: no cached_tokens in summary.csv"
+# the issue's trap: inventory and trading against a controller that answers in another
+# format (rooms) fail every parse; the arm is named and the sweep exits 1, not 0
+for n in inventory trading; do
+    expect_status 1 "$n against a controller in another format" -- run_fewshot sweep \
+        "$top_srcdir/examples/configs/$n.json" -o "$TMP/$n-controller" --no-report \
+        --set "llm.base_url=http://127.0.0.1:$LLM_PORT/mode=controller/v1" --set llm.api_key_env= \
+        --set llm.cache.mode=off --set 'episodes.seeds=[1]' --set episodes.steps=4
+    expect_grep '^fewshot: warning: arm llm: [0-9]+ of [0-9]+ replies \(100\.0%\) did not parse' \
+        "$TMP/err" "$n: the arm whose replies do not parse is named"
+done
 # the controller answers negative actions for warm rooms in winter, outside the instructed
 # 0..100: counted per episode and in summary.csv
 awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
