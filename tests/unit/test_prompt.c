@@ -74,6 +74,33 @@ static void test_numbers(void)
     CHECK(json_integer_value(json_array_get(list, 1)) == -100, "actions list");
     free(text);
     json_decref(list);
+
+    /* rewards keep three significant digits under integer numbers */
+    static const struct { double x; const char *want; } sig[] = {
+        {1.8734, "1.87"}, {0.012345, "0.0123"}, {12345.6, "12346"}, {-96.24, "-96.2"},
+        {1.5, "1.5"}, {2.0, "2"}, {-0.0004, "-0.0004"}, {0, "0"}, {999.6, "1000"},
+        {-0.00049999, "-0.0005"}};
+    o = (fewshot_text_options)FEWSHOT_TEXT_OPTIONS_INIT;
+    for (size_t i = 0; i < sizeof sig / sizeof sig[0]; i++) {
+        fewshot_text_reward(b, sizeof b, sig[i].x, &o);
+        CHECK(strcmp(b, sig[i].want) == 0, "reward %g: %s, expected %s", sig[i].x, b,
+              sig[i].want);
+    }
+    o.reward_digits = 0;    /* the paper's integers */
+    fewshot_text_reward(b, sizeof b, 1.8734, &o);
+    CHECK(strcmp(b, "2") == 0, "reward rounded: %s", b);
+    o.numbers = FEWSHOT_NUMBERS_DECIMALS;
+    o.decimals = 1;
+    o.reward_digits = 3;
+    fewshot_text_reward(b, sizeof b, 1.8734, &o);
+    CHECK(strcmp(b, "1.9") == 0, "reward with decimals follows them: %s", b);
+    /* the estimate: blanks before digits count, punctuation takes its newline */
+    CHECK(fewshot_prompt_tokens("Room 18: 21 degrees Celsius\n", 28) == 9, "room line: %zu",
+          fewshot_prompt_tokens("Room 18: 21 degrees Celsius\n", 28));
+    CHECK(fewshot_prompt_tokens("Reward: 1.29\n", 13) == 7, "reward line: %zu",
+          fewshot_prompt_tokens("Reward: 1.29\n", 13));        /* o200k: 7 */
+    CHECK(fewshot_prompt_tokens("Ground: -5 degrees Celsius.\n", 28) == 7, "ground line: %zu",
+          fewshot_prompt_tokens("Ground: -5 degrees Celsius.\n", 28));  /* o200k: 7 */
 }
 
 /* ---- the room plugin, three demonstrations and the current state ---- */
