@@ -889,7 +889,8 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
                                             json_stringn_nocheck(user.data ? user.data : "",
                                                                  user.len)));
             /* about 4 tokens of framing per message */
-            out->tokens = total + nsep + 4 * json_array_size(out->messages);
+            out->tokens = total + nsep +
+                          FEWSHOT_PROMPT_MESSAGE_TOKENS * json_array_size(out->messages);
         } else {
             out->tokens = total + nsep;   /* each separator is about one token */
         }
