@@ -581,14 +581,34 @@ int fewshot_prompt_demo_order(const fewshot_prompt *p, const fewshot_prompt_demo
 
 /* ------------------------------------------------------------------ one demonstration */
 
-static json_t *cache_get(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index)
+static demo_entry *cache_get(fewshot_prompt *p, const fewshot_prompt_demo *d)
 {
     for (size_t i = 0; i < p->ncache; i++) {
         demo_entry *e = &p->cache[i];
-        if (e->key == d->key && e->source == d->source && e->index == index)
-            return e->item;
+        if (e->key == d->key && e->source == d->source)
+            return e;
     }
     return NULL;
+}
+
+/* A kept demonstration shown at another position: the same parts under a new label. */
+static int relabel(fewshot_prompt *p, demo_entry *e, size_t index)
+{
+    json_t *item = json_copy(e->item), *text = NULL;
+    if (!item)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    json_object_set_new(item, "index", json_integer((json_int_t)index + 1));
+    const json_t *istack[1] = {item};
+    int rc = render_str(p, T_DEMONSTRATION, istack, 1, &text);
+    if (rc) {
+        json_decref(item);
+        return rc;
+    }
+    json_object_set_new(item, "text", text ? text : json_string(""));
+    json_decref(e->item);
+    e->item = item;
+    e->index = index;
+    return 0;
 }
 
 static void cache_put(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
@@ -679,16 +699,21 @@ static int render_demo_item(fewshot_prompt *p, const fewshot_prompt_demo *d, siz
     return rc;
 }
 
-/* Append demonstration d, shown at position index, to list: rendered once and kept when the
- * caller gave it a key (its text depends on nothing else) */
+/* Append demonstration d, shown at position index, to list: its parts rendered once and kept
+ * when the caller gave it a key (they depend on nothing else); only the label follows the
+ * position */
 static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
                        const json_t *extra, json_t *list)
 {
     int cacheable = d->key && !extra && !d->extra;
-    json_t *item = cacheable ? cache_get(p, d, index) : NULL;
-    if (item)
-        return json_array_append(list, item) ? fewshot_error_set(FEWSHOT_ENOMEM, "out of memory")
-                                             : 0;
+    demo_entry *e = cacheable ? cache_get(p, d) : NULL;
+    if (e) {
+        int rc = e->index == index ? 0 : relabel(p, e, index);
+        if (rc == 0 && json_array_append(list, e->item))
+            rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        return rc;
+    }
+    json_t *item = NULL;
     int rc = render_demo_item(p, d, index, extra, &item);
     if (rc)
         return rc;

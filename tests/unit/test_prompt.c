@@ -322,6 +322,51 @@ static void test_paper_prompt(fixture *f)
     fewshot_prompt_output_clear(&out);
 }
 
+/* Keyed demonstrations are rendered once and relabelled when they move: the text is the
+ * same as rendering everything anew. */
+static void test_demo_cache(fixture *f)
+{
+    json_t *spec = paper_spec();
+    fewshot_prompt_options o = FEWSHOT_PROMPT_OPTIONS_INIT;
+    o.spec = spec;
+    o.action_scale = 100;
+    fewshot_prompt *cached, *fresh;
+    CHECK(fewshot_prompt_new(&cached, f->env, &o) == 0, "prompt");
+    CHECK(fewshot_prompt_new(&fresh, f->env, &o) == 0, "prompt");
+    json_decref(spec);
+    fewshot_prompt_demo keyed[3], plain[3];
+    for (int i = 0; i < 3; i++) {
+        keyed[i] = plain[i] = f->demos[i];
+        keyed[i].key = (uint64_t)i + 1;
+    }
+    /* all three, then the first and the last (the last moves up), then all three again */
+    static const int picks[3][3] = {{0, 1, 2}, {0, 2, -1}, {0, 1, 2}};
+    for (int round = 0; round < 3; round++) {
+        fewshot_prompt_demo kd[3], pd[3];
+        size_t n = 0;
+        for (int k = 0; k < 3 && picks[round][k] >= 0; k++, n++) {
+            kd[n] = keyed[picks[round][k]];
+            pd[n] = plain[picks[round][k]];
+        }
+        fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
+        in.context = f->ctx[3];
+        in.demos = kd;
+        in.n_demos = n;
+        fewshot_prompt_output a = FEWSHOT_PROMPT_OUTPUT_INIT, b = FEWSHOT_PROMPT_OUTPUT_INIT;
+        CHECK(fewshot_prompt_build(cached, &in, &a) == 0, "cached build %d", round);
+        in.demos = pd;
+        CHECK(fewshot_prompt_build(fresh, &in, &b) == 0, "fresh build %d", round);
+        CHECK(a.text && b.text && strcmp(a.text, b.text) == 0, "round %d: cached text differs",
+              round);
+        CHECK(a.tokens == b.tokens, "round %d: tokens", round);
+        fewshot_prompt_output_clear(&a);
+        fewshot_prompt_output_clear(&b);
+    }
+    fewshot_prompt_reset(cached);
+    fewshot_prompt_free(cached);
+    fewshot_prompt_free(fresh);
+}
+
 static void test_ablations(fixture *f)
 {
     fewshot_prompt_output out = FEWSHOT_PROMPT_OUTPUT_INIT;
@@ -448,6 +493,7 @@ int main(void)
     fixture f;
     setup(&f);
     test_paper_prompt(&f);
+    test_demo_cache(&f);
     test_ablations(&f);
     test_demo_action_dim(&f);
     test_errors(&f);
