@@ -27,3 +27,22 @@ for order in cache paper; do
         sed -n 's/^  same-building .*max [0-9]*, \([0-9]*\)% a prefix.*/\1/p')
     echo "  demo_order $order: $share% (aim >= 80% with the default order)"
 done
+# the same measured by a server: the strict test server keeps recent prompts and counts cached
+# tokens as OpenAI does (prompts of 1024 tokens or more, in steps of 128); one episode per
+# scenario of same-building with the server's proportional controller answering
+SERVER=$top_builddir/tests/llm-server/llm-server
+if [ -x "$SERVER" ] && command -v sqlite3 > /dev/null 2>&1; then
+    echo "cached_tokens / prompt_tokens reported by the strict server, paper.json same-building:"
+    for order in cache paper; do
+        "$SERVER" --mode strict --port-file "$tmp/port-$order" --lifetime 300 > /dev/null &
+        pid=$!
+        while [ ! -s "$tmp/port-$order" ]; do sleep 0.01; done
+        "$top_builddir/fewshot" sweep "$top_srcdir/examples/configs/paper.json" -o "$tmp/run-$order" \
+            --no-report --set "llm.base_url=http://127.0.0.1:$(cat "$tmp/port-$order")/v1" \
+            --set llm.api_key_env= --set llm.cache.mode=off --set 'episodes.seeds=[1]' \
+            --set prompt.demo_order=$order --set 'arms=[{"name": "same-building"}]' \
+            --set 'baselines=[]' > /dev/null 2>&1 || true
+        kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+        sqlite3 "$tmp/run-$order/results.sqlite" "SELECT printf('  demo_order %s: %.1f%% (%d of %d)', '$order', 100.0 * sum(cached_tokens) / sum(prompt_tokens), sum(cached_tokens), sum(prompt_tokens)) FROM episodes"
+    done
+fi
