@@ -137,6 +137,8 @@ typedef struct slot {
     long long llm_calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
     long long cached_tokens, out_of_range;
     double cost;
+    double distinct_sum, agreement_sum;     /* retrieval measures of the steps that have them */
+    size_t distinct_n, agreement_n;
 } slot;
 
 typedef struct sweep {
@@ -258,6 +260,12 @@ static int finish(sweep *sw, slot *s, const char *error)
         json_object_set_new(ep, "error", json_string(error));
     json_object_set_new(ep, "cached_tokens", json_integer(s->cached_tokens));
     json_object_set_new(ep, "out_of_range", json_integer(s->out_of_range));
+    if (s->distinct_n)
+        json_object_set_new(ep, "demos_distinct",
+                            json_real(s->distinct_sum / (double)s->distinct_n));
+    if (s->agreement_n)
+        json_object_set_new(ep, "demos_agreement",
+                            json_real(s->agreement_sum / (double)s->agreement_n));
     int rc = fewshot__results_store(sw->db, ep, s->steps);
     json_decref(ep);
     if (rc)
@@ -336,6 +344,21 @@ static int start_episode(sweep *sw, slot *s, const json_t *plan)
     return 0;
 }
 
+/* Add a step's retrieval measures (fewshot-selection(7)) to the episode's means. */
+static void measured(slot *s, const json_t *row)
+{
+    json_t *d = json_object_get(row, "demos_distinct"), *g = json_object_get(row,
+                                                                            "demos_agreement");
+    if (json_is_number(d)) {
+        s->distinct_sum += json_number_value(d);
+        s->distinct_n++;
+    }
+    if (json_is_number(g)) {
+        s->agreement_sum += json_number_value(g);
+        s->agreement_n++;
+    }
+}
+
 /* Advance one episode as far as it goes without waiting. *busy is set when it made progress. */
 static int advance(sweep *sw, slot *s, int *busy)
 {
@@ -363,6 +386,7 @@ static int advance(sweep *sw, slot *s, int *busy)
             s->cached_tokens += json_integer_value(json_object_get(row, "cached_tokens"));
             s->out_of_range += json_integer_value(json_object_get(row, "out_of_range"));
         }
+        measured(s, row);
         json_object_set_new(row, "t", json_integer((json_int_t)s->t));
         json_object_set_new(row, "obs", vec_json(s->obs, s->obs_dim));
         json_object_set_new(row, "action", vec_json(s->act, s->act_dim));
