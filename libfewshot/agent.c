@@ -466,6 +466,13 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
                                               "role", role_source_name(p->role),
                                               "score", isfinite(p->score) ? p->score : 0.0));
     }
+    /* the order the prompt shows them in */
+    size_t *perm = calloc(sel.count + 1, sizeof *perm);
+    if (!perm) {
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        goto done;
+    }
+    fewshot_prompt_demo_order(a->prompt, pd, sel.count, perm);
     fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
     in.context = a->ctx;
     in.demos = pd;
@@ -480,12 +487,10 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
     if (rc == 0 && dec && shows_demos(po))
         measure(a, obs, sh, sel.count, list, dec);
     /* the record lists the demonstrations in the order the prompt shows them */
-    size_t *perm = rc == 0 ? calloc(sel.count + 1, sizeof *perm) : NULL;
-    json_t *in_order = perm ? json_array() : NULL;
-    if (rc == 0 && (!perm || !in_order))
+    json_t *in_order = rc == 0 ? json_array() : NULL;
+    if (rc == 0 && !in_order)
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     if (rc == 0) {
-        fewshot_prompt_demo_order(a->prompt, pd, sel.count, perm);
         for (size_t k = 0; k < sel.count; k++)
             json_array_append(in_order, json_array_get(list, perm[k]));
         json_decref(list);
