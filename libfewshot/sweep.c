@@ -612,7 +612,6 @@ static int check_parse_failures(sweep *sw)
                 "parse.max_failure_rate %g; its results measure the parse fallback, not the "
                 "LLM (see the parse column of the steps and fewshot-parse(7))\n",
                 name, arm->parse_failures, arm->decisions, 100 * rate, limit);
-        sw->res->parse_failed_arms++;
         rc = fewshot_error_set(FEWSHOT_ERROR, "arm %s: %.1f%% of its replies did not parse "
                                "(parse.max_failure_rate %g)", name, 100 * rate, limit);
     }

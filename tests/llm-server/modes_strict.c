@@ -163,12 +163,17 @@ static size_t cached_prefix(const char *text)
     return best;
 }
 
-/* The last "Actions: [...]" list of text, copied into out; 0 when there is none. */
+/* The last "Actions: [...]" list of numbers in text (not a format example such as
+ * "Actions: [a, b, c]"), copied into out; 0 when there is none. */
 static int last_actions(const char *text, char *out, size_t size)
 {
     const char *p = text, *hit = NULL;
-    while ((p = strstr(p, "Actions: [")) != NULL)
-        hit = p++;
+    while ((p = strstr(p, "Actions: [")) != NULL) {
+        char c = p[10];
+        if ((c >= '0' && c <= '9') || c == '-')
+            hit = p;
+        p++;
+    }
     const char *end = hit ? strchr(hit, ']') : NULL;
     if (!end || (size_t)(end - hit + 2) > size)
         return 0;
@@ -185,8 +190,15 @@ int mode_strict(const spec *s, const request *q, reply *r)
     if (!text)
         return -1;
     const char *user = q->last_user ? q->last_user : "";
-    if (strstr(user, "Room ")) {
-        mode_find("controller")->fn(s, q, r);
+    /* the current state is the last description: demonstrations of other buildings name
+     * other rooms before it */
+    const char *cur = user, *p = user;
+    while ((p = strstr(p, "Description:")) != NULL)
+        cur = p++;
+    if (strstr(cur, "Room ")) {
+        request current = *q;
+        current.last_user = cur;
+        mode_find("controller")->fn(s, &current, r);
     } else {
         char actions[4096];
         if (!last_actions(text, actions, sizeof actions))

@@ -26,9 +26,12 @@ curl -s -o refused.json -w '%{http_code}' -H 'Content-Type: application/json' \
 for c in "$top_srcdir"/examples/configs/*.json; do
     n=$(basename "$c" .json)
     : > "$TMP/requests.jsonl"
+    # paper-rl's PPO baseline needs trained policies; the LLM arm is what is checked here
+    set -- --set 'episodes.seeds=[1]'
+    [ "$n" = paper-rl ] && set -- "$@" --set design.reference=zero --set 'baselines=["zero"]'
     expect_status 0 "$n against the strict server" -- run_fewshot sweep "$c" -o "$TMP/$n" \
         --no-report --set "llm.base_url=$LLM_BASE" --set llm.api_key_env= \
-        --set llm.cache.mode=off --set 'episodes.seeds=[1]' --set episodes.steps=4
+        --set llm.cache.mode=off --set episodes.steps=4 "$@"
     grep -q '"endpoint": *"chat/completions"' "$TMP/requests.jsonl" \
         && pass || fail "$n: no request reached chat/completions"
     grep -q '"endpoint": *"completions"' "$TMP/requests.jsonl" \
