@@ -240,6 +240,9 @@ int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
     json_decref(agent->next_ctx);
     agent->next_ctx = NULL;
     agent->hist_vec_n = 0;
+    /* history keys are step numbers: the next episode's steps are other transitions */
+    if (agent->prompt)
+        fewshot_prompt_reset(agent->prompt);
     return 0;
 }
 
@@ -457,6 +460,7 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             pd[i].next_context = fewshot__retriever_context(a->ret, p->item, 1);
             sh[i].vec = item_vector(a, p->origin, p->item);
             snprintf(id, sizeof id, "demo:%zu", p->item);
+            pd[i].key = (uint64_t)p->item + 1;
             if (d && (!pd[i].context || !pd[i].next_context)) {
                 rc = fewshot_error_last()->code;    /* the context's own error */
                 if (rc >= 0)
@@ -471,6 +475,7 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             pd[i].next_context = json_array_get(a->hist_next, step);
             sh[i].vec = item_vector(a, p->origin, step);
             snprintf(id, sizeof id, "step:%zu", step);
+            pd[i].key = (uint64_t)step + 1;
         }
         if (!d || !pd[i].context) {
             rc = fewshot_error_set(FEWSHOT_ERROR, "selection returned an unknown item");
@@ -491,13 +496,39 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
                                               "role", role_source_name(p->role),
                                               "score", isfinite(p->score) ? p->score : 0.0));
     }
+    /* the order the prompt shows them in */
+    size_t *perm = calloc(sel.count + 1, sizeof *perm);
+    if (!perm) {
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        goto done;
+    }
+    fewshot_prompt_demo_order(a->prompt, pd, sel.count, perm);
     fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
     in.context = a->ctx;
     in.demos = pd;
     in.n_demos = sel.count;
     rc = fewshot_prompt_build(a->prompt, &in, po);
+    if (rc == 0) {
+        /* replies are held to the range the instruction stated for this state */
+        double lo, hi;
+        fewshot_prompt_action_range(a->prompt, a->ctx, &lo, &hi);
+        fewshot_parser_set_range(a->parser, lo, hi);
+    }
     if (rc == 0 && dec && shows_demos(po))
         measure(a, obs, sh, sel.count, list, dec);
+    /* the record lists the demonstrations in the order the prompt shows them */
+    json_t *in_order = rc == 0 ? json_array() : NULL;
+    if (rc == 0 && !in_order)
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    if (rc == 0) {
+        for (size_t k = 0; k < sel.count; k++)
+            json_array_append(in_order, json_array_get(list, perm[k]));
+        json_decref(list);
+        list = in_order;
+        in_order = NULL;
+    }
+    json_decref(in_order);
+    free(perm);
 done:
     free(pd);
     free(sh);
@@ -569,11 +600,12 @@ static int start_llm(fewshot_agent *a, const double *obs)
     a->input = po.style == FEWSHOT_PROMPT_CHAT
                    ? json_incref(po.messages)
                    : fewshot__json_text(po.text ? po.text : "", po.text ? strlen(po.text) : 0);
-    a->decision = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:b}", "prompt_hash",
-                            hash, "demos", demos, "prompt_estimate", (json_int_t)po.tokens,
-                            "llm_calls", (json_int_t)0, "prompt_tokens", (json_int_t)0,
-                            "completion_tokens", (json_int_t)0, "latency", 0.0, "cost", 0.0,
-                            "cache_hit", 0);
+    a->decision = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:b, s:I, s:I}",
+                            "prompt_hash", hash, "demos", demos, "prompt_estimate",
+                            (json_int_t)po.tokens, "llm_calls", (json_int_t)0, "prompt_tokens",
+                            (json_int_t)0, "completion_tokens", (json_int_t)0, "latency", 0.0,
+                            "cost", 0.0, "cache_hit", 0, "cached_tokens", (json_int_t)0,
+                            "out_of_range", (json_int_t)0);
     json_object_update(a->decision, measures);
     json_decref(measures);
     fewshot_prompt_output_clear(&po);
@@ -700,6 +732,7 @@ static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
     set_num(d, "llm_calls", 1);
     set_num(d, "prompt_tokens", (double)reply->usage.prompt_tokens);
     set_num(d, "completion_tokens", (double)reply->usage.completion_tokens);
+    set_num(d, "cached_tokens", (double)reply->usage.cached_tokens);
     set_num(d, "cost", reply->usage.cost);
     set_num(d, "latency", reply->latency);
     if (reply->cache_hit)
@@ -720,6 +753,7 @@ static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
     }
     fewshot_parse_result res;
     int rc = fewshot_parser_parse(a->parser, text, (size_t)-1, a->action, &res);
+    set_num(d, "out_of_range", (double)res.out_of_range);
     if (rc == 0) {
         json_object_set_new(d, "parse", json_pack("{s:b, s:s, s:b, s:i, s:i}", "ok", 1,
                                                   "pattern", res.pattern ? res.pattern : "",

@@ -31,12 +31,13 @@ static const char schema[] =
     " id TEXT PRIMARY KEY, ord INTEGER, arm TEXT, scenario TEXT, seed INTEGER, status TEXT,"
     " steps INTEGER, reward REAL, terms TEXT, llm_calls INTEGER, prompt_tokens INTEGER,"
     " completion_tokens INTEGER, cost REAL, parse_failures INTEGER, cache_hits INTEGER,"
-    " error TEXT, seconds REAL, finished TEXT, demos_distinct REAL, demos_agreement REAL);"
+    " error TEXT, seconds REAL, finished TEXT, demos_distinct REAL, demos_agreement REAL,"
+    " cached_tokens INTEGER, out_of_range INTEGER);"
     "CREATE TABLE IF NOT EXISTS steps("
     " episode TEXT, t INTEGER, obs BLOB, action BLOB, reward REAL, terms TEXT,"
     " prompt_hash TEXT, reply TEXT, demos TEXT, parse TEXT, prompt_tokens INTEGER,"
     " completion_tokens INTEGER, latency REAL, cache_hit INTEGER, demos_distinct REAL,"
-    " demos_agreement REAL, demos_distance REAL,"
+    " demos_agreement REAL, demos_distance REAL, cached_tokens INTEGER, out_of_range INTEGER,"
     " PRIMARY KEY(episode, t));";
 
 /* Columns added after the first schema: a database made before them gets them on open. */
@@ -46,6 +47,10 @@ static const char *const added_columns[][3] = {
     {"steps", "demos_distinct", "REAL"},
     {"steps", "demos_agreement", "REAL"},
     {"steps", "demos_distance", "REAL"},
+    {"episodes", "cached_tokens", "INTEGER"},
+    {"episodes", "out_of_range", "INTEGER"},
+    {"steps", "cached_tokens", "INTEGER"},
+    {"steps", "out_of_range", "INTEGER"},
 };
 
 static int db_error(fewshot__results *r, const char *what)
@@ -346,12 +351,12 @@ static json_t *vector_json(const void *blob, size_t bytes)
 static const char *const episode_cols[] = {
     "id", "ord", "arm", "scenario", "seed", "status", "steps", "reward", "terms", "llm_calls",
     "prompt_tokens", "completion_tokens", "cost", "parse_failures", "cache_hits", "error",
-    "seconds", "demos_distinct", "demos_agreement",
+    "seconds", "demos_distinct", "demos_agreement", "cached_tokens", "out_of_range",
 };
 static const char *const step_cols[] = {
     "t", "obs", "action", "reward", "terms", "prompt_hash", "reply", "demos", "parse",
     "prompt_tokens", "completion_tokens", "latency", "cache_hit", "demos_distinct",
-    "demos_agreement", "demos_distance",
+    "demos_agreement", "demos_distance", "cached_tokens", "out_of_range",
 };
 #define N_EPISODE_COLS (sizeof episode_cols / sizeof episode_cols[0])
 #define N_STEP_COLS (sizeof step_cols / sizeof step_cols[0])
@@ -513,7 +518,8 @@ int fewshot__results_steps(fewshot__results *r, const char *episode, json_t **ou
 {
     return query_rows(r, "SELECT t, obs, action, reward, terms, prompt_hash, reply, demos, parse,"
                       " prompt_tokens, completion_tokens, latency, cache_hit, demos_distinct,"
-                      " demos_agreement, demos_distance FROM steps WHERE episode = ? ORDER BY t",
+                      " demos_agreement, demos_distance, cached_tokens, out_of_range FROM steps"
+                      " WHERE episode = ? ORDER BY t",
                       episode, out);
 }
 

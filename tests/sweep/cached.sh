@@ -34,7 +34,7 @@ cat > cached.json <<JSON
              "templates": {"state": "{{#rooms}}{{name}}: {{temperature}} degrees Celsius\n{{/rooms}}Outside Temperature: {{outdoor_temperature}} degrees Celsius.\nTarget Temperature: {{target}} degrees Celsius."}},
   "llm": {"base_url": "$url", "model": "test-controller", "temperature": 0,
           "cache": {"path": "$TMP/cache.sqlite"}},
-  "arms": [{"name": "llm"}, {"name": "chat", "prompt": {"style": "chat"}}],
+  "arms": [{"name": "llm", "prompt": {"style": "completion"}}, {"name": "chat", "prompt": {"style": "chat"}}],
   "baselines": ["zero"],
   "design": {"reference": "zero"},
   "episodes": {"seeds": [1, 2]}
