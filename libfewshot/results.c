@@ -166,6 +166,13 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
         return rc;
     }
     json_t *stored = fewshot__results_meta(r, "config_hash");
+    if (stored && !json_is_string(stored)) {
+        json_decref(stored);
+        rc = fewshot_error_set_at(FEWSHOT_EINVAL, r->path, 0, 0, "run.config_hash is not a "
+                                  "string; not a results database written by fewshot sweep");
+        fewshot__results_close(r);
+        return rc;
+    }
     if (stored && hash && strcmp(json_string_value(stored), hash) != 0) {
         json_t *old = fewshot__results_meta(r, "config");
         char diff[512];
@@ -202,6 +209,82 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
     }
     if (stored)
         r->hash = strdup(json_string_value(stored));
+    json_decref(stored);
+    *out = r;
+    return 0;
+}
+
+/* SQLite URI for path with immutable=1: '%', '?' and '#' must be escaped in a URI path. */
+static char *immutable_uri(const char *path)
+{
+    char *uri = malloc(strlen(path) * 3 + 32), *o = uri;
+    if (!uri)
+        return NULL;
+    o += sprintf(o, "file:");
+    for (const char *p = path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#')
+            o += sprintf(o, "%%%02X", (unsigned char)*p);
+        else
+            *o++ = *p;
+    }
+    strcpy(o, "?immutable=1");
+    return uri;
+}
+
+static int readable(fewshot__results *r)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db, "SELECT count(*) FROM run", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    int ok = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return ok;
+}
+
+int fewshot__results_open_read(fewshot__results **out, const char *dir)
+{
+    struct stat sb;
+    int rc;
+    *out = NULL;
+    fewshot__results *r = calloc(1, sizeof *r);
+    if (!r || !(r->dir = strdup(dir)) || !(r->path = malloc(strlen(dir) + 32))) {
+        fewshot__results_close(r);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    sprintf(r->path, "%s/results.sqlite", dir);
+    if (stat(r->path, &sb) != 0) {
+        rc = fewshot_error_set_at(FEWSHOT_ENOTFOUND, dir, 0, 0, "not a run directory (no "
+                                  "results.sqlite)");
+        fewshot__results_close(r);
+        return rc;
+    }
+    /* a read-only directory (an archive, another user's run) cannot hold the WAL index that
+     * a normal reader creates; an immutable open reads the file as it is */
+    if (sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        !readable(r)) {
+        sqlite3_close(r->db);
+        r->db = NULL;
+        char *uri = immutable_uri(r->path);
+        if (!uri || sqlite3_open_v2(uri, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                                    NULL) != SQLITE_OK || !readable(r)) {
+            rc = r->db ? db_error(r, "cannot read the results database")
+                       : fewshot_error_set_at(FEWSHOT_EIO, r->path, 0, 0, "cannot open");
+            free(uri);
+            fewshot__results_close(r);
+            return rc;
+        }
+        free(uri);
+    }
+    sqlite3_busy_timeout(r->db, 10000);
+    json_t *stored = fewshot__results_meta(r, "config_hash");
+    if (stored && !json_is_string(stored)) {
+        json_decref(stored);
+        rc = fewshot_error_set_at(FEWSHOT_EINVAL, r->path, 0, 0, "run.config_hash is not a "
+                                  "string; not a results database written by fewshot sweep");
+        fewshot__results_close(r);
+        return rc;
+    }
+    r->hash = stored ? strdup(json_string_value(stored)) : NULL;
     json_decref(stored);
     *out = r;
     return 0;
