@@ -1096,7 +1096,7 @@ static void print_provenance(FILE *out, const json_t *prov)
             json_string_value(json_object_get(prov, "library")),
             json_string_value(json_object_get(prov, "plugin")) ?: "?",
             json_string_value(json_object_get(prov, "plugin_version"))
-                ?: "(version unknown: the plugin is not found here)",
+                ?: "(version unknown here)",
             seeds ? seeds : "[]");
     free(seeds);
     fprintf(out, "scores: %s = 0, %s = 1 per scenario; bootstrap %" JSON_INTEGER_FORMAT
@@ -1132,6 +1132,31 @@ static void print_provenance(FILE *out, const json_t *prov)
         fprintf(out, "demos of %s: %s\n", name, d ? d : "");
         free(d);
     }
+}
+
+/* Words of text after a label `col` columns wide, folded to TABLE_WIDTH, continuation
+ * lines indented by `indent`. */
+static void print_folded(FILE *out, const char *text, size_t col, size_t indent)
+{
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (!len)
+            break;
+        if (col + 1 + len > TABLE_WIDTH && col > indent) {
+            fprintf(out, "\n%*s", (int)indent, "");
+            col = indent;
+        } else {
+            fputc(' ', out);
+            col++;
+        }
+        fwrite(p, 1, len, out);
+        col += len;
+        p += len;
+    }
+    fputc('\n', out);
 }
 
 static json_t *rows_json(const json_t *headers, const json_t *cells)
@@ -1193,7 +1218,8 @@ static void print_output(const fewshot__report *rp, const fewshot_report_options
                 snprintf(why, sizeof why, "%s", json_string_value(value) ?: "");
                 printable(name);
                 printable(why);
-                fprintf(out, "skipped arm %s: %s\n", name, why);
+                fprintf(out, "skipped arm %s:", name);
+                print_folded(out, why, strlen(name) + 13, 2);
             }
             print_provenance(out, prov);
         }
@@ -1247,8 +1273,8 @@ int fewshot_report_run(const char *run_dir, const fewshot_report_options *given)
         print_output(&rp, &opts, headers, cells, json_is_object(skipped) ? skipped : NULL);
         json_decref(skipped);
     }
-    json_t *plots = json_object_get(json_object_get(fewshot_config_json(rp.cfg), "report"),
-                                    "plots");
+    json_t *plots = rp.cfg ? json_object_get(json_object_get(fewshot_config_json(rp.cfg),
+                                                             "report"), "plots") : NULL;
     if (rc == 0 && (opts.plots || opts.trace_arm) && !json_is_false(plots) && rp.n_rows)
         rc = fewshot__report_plots(&rp, &opts);
     json_decref(headers);

@@ -258,9 +258,14 @@ int fewshot__results_open_read(fewshot__results **out, const char *dir)
         fewshot__results_close(r);
         return rc;
     }
-    /* a read-only directory (an archive, another user's run) cannot hold the WAL index that
-     * a normal reader creates; an immutable open reads the file as it is */
-    if (sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+    /* Without a write-ahead log (no sweep running, none killed) the file is read as it is
+     * (immutable), creating nothing beside it. With one, a normal reader sees its pages, but
+     * needs to create the WAL index; a read-only directory (an archive, another user's run)
+     * cannot hold it, so the file alone is read then. */
+    char *wal = malloc(strlen(r->path) + 8);
+    int have_wal = wal && (sprintf(wal, "%s-wal", r->path), stat(wal, &sb) == 0);
+    free(wal);
+    if (!have_wal || sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         !readable(r)) {
         sqlite3_close(r->db);
         r->db = NULL;
