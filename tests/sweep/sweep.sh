@@ -54,12 +54,12 @@ expect_grep '^episodes: 8, ' "$TMP/out" "--set changes the plan"
 # ---- the sweep and its report
 expect_status 0 "sweep" -- run_fewshot sweep base.json -o run
 expect_grep '32 episodes run, 0 already done, 0 failed, 0 skipped' "$TMP/err" "sweep summary line"
-expect_grep '^arm +scenario +n +reward \(95% CI\) +comfort +energy .*vs zero \(95% CI\)$' "$TMP/out" "table header"
+expect_grep '^arm +scenario +n +reward \(95% CI\) +IQM +vs zero \(95% CI\) +P\(>zero\) +score \[95% CI\]$' "$TMP/out" "table header"
 expect_grep '^expert +all +8 ' "$TMP/out" "table has per-arm totals"
 [ -f run/config.json ] && pass || fail "no resolved config in the run directory"
 head -1 run/summary.csv | grep -q '^arm,scenario,episodes,reward_mean,reward_ci95,llm_calls,comfort_mean,energy_mean,prompt_tokens,completion_tokens,cost,parse_failure_rate,cache_hits' \
     && pass || fail "summary.csv header: $(head -1 run/summary.csv)"
-[ "$(wc -l < run/summary.csv)" -eq 9 ] && pass || fail "summary.csv: expected 8 rows"
+[ "$(wc -l < run/summary.csv)" -eq 13 ] && pass || fail "summary.csv: expected 8 rows and 4 all rows"
 run_fewshot report run --episodes > episodes.csv
 [ "$(wc -l < episodes.csv)" -eq 33 ] && pass || fail "expected 32 episodes"
 
