@@ -235,6 +235,47 @@ static void progress(sweep *sw, int force)
 
 #define ARM_STOP_AFTER 3
 
+/* Record in the run table which model ids and system fingerprints the servers replied
+ * with, per arm, so a report can say what produced its numbers. */
+static int note_servers(sweep *sw, const char *arm, const json_t *steps)
+{
+    static const char *const keys[][2] = {{"server_model", "models"},
+                                          {"system_fingerprint", "system_fingerprints"}};
+    json_t *all = fewshot__results_meta(sw->db, "llm_servers");
+    int changed = 0;
+    if (!json_is_object(all)) {
+        json_decref(all);
+        all = json_object();
+    }
+    size_t i;
+    json_t *step;
+    json_array_foreach(steps, i, step) {
+        for (size_t k = 0; k < 2; k++) {
+            json_t *v = json_object_get(step, keys[k][0]);
+            if (!json_is_string(v))
+                continue;
+            json_t *entry = json_object_get(all, arm);
+            if (!json_is_object(entry))
+                json_object_set_new(all, arm, entry = json_object());
+            json_t *list = json_object_get(entry, keys[k][1]);
+            if (!json_is_array(list))
+                json_object_set_new(entry, keys[k][1], list = json_array());
+            size_t j;
+            json_t *have;
+            int seen = 0;
+            json_array_foreach(list, j, have)
+                seen |= json_equal(have, v);
+            if (!seen && json_array_size(list) < 16) {
+                json_array_append(list, v);
+                changed = 1;
+            }
+        }
+    }
+    int rc = changed ? fewshot__results_set_meta(sw->db, "llm_servers", all) : 0;
+    json_decref(all);
+    return rc;
+}
+
 /* Store a finished (or failed) episode and free the slot. */
 static int finish(sweep *sw, slot *s, const char *error)
 {
@@ -257,6 +298,8 @@ static int finish(sweep *sw, slot *s, const char *error)
         json_object_set_new(ep, "error", json_string(error));
     int rc = fewshot__results_store(sw->db, ep, s->steps);
     json_decref(ep);
+    if (rc == 0 && s->llm_calls)
+        rc = note_servers(sw, json_string_value(json_object_get(s->plan, "arm")), s->steps);
     if (rc)
         return rc;
     sw->done++;
