@@ -50,7 +50,52 @@ static size_t total(const fewshot__strata *s)
     return n;
 }
 
-/* A statistic of one pooled sample v[0..n-1] (sorted in place). */
+static void swap(double *a, double *b)
+{
+    double t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Reorder v so that v[k] is its k-th smallest value, smaller ones before it and larger
+ * ones after (Hoare's selection): linear on average, where sorting every resample cost
+ * most of a report's time. */
+static void select_kth(double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;       /* median of three as the pivot */
+        if (v[mid] < v[lo])
+            swap(&v[mid], &v[lo]);
+        if (v[hi] < v[lo])
+            swap(&v[hi], &v[lo]);
+        if (v[hi] < v[mid])
+            swap(&v[hi], &v[mid]);
+        double pivot = v[mid];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                swap(&v[i], &v[j]);
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
+/* A statistic of one pooled sample v[0..n-1] (reordered in place). */
 static double pooled(fewshot__stat stat, double *v, size_t n)
 {
     if (n == 0)
@@ -61,10 +106,19 @@ static double pooled(fewshot__stat stat, double *v, size_t n)
             sum += v[i];
         return sum / (double)n;
     }
-    qsort(v, n, sizeof *v, cmp_double);
-    if (stat == FEWSHOT__STAT_MEDIAN)
-        return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    if (stat == FEWSHOT__STAT_MEDIAN) {
+        select_kth(v, n, n / 2);
+        if (n % 2)
+            return v[n / 2];
+        double below = v[0];
+        for (size_t i = 1; i < n / 2; i++)
+            below = v[i] > below ? v[i] : below;
+        return 0.5 * (below + v[n / 2]);
+    }
+    /* IQM: order statistics cut .. n-cut-1 gathered at positions cut .. n-cut-1 */
     size_t cut = n / 4;
+    select_kth(v, n, cut);
+    select_kth(v + cut, n - cut, n - 2 * cut - 1);
     for (size_t i = cut; i < n - cut; i++)
         sum += v[i];
     return sum / (double)(n - 2 * cut);
