@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
+
+#include <openssl/evp.h>
 
 #include "fewshot/env.h"
 #include "fewshot/error.h"
@@ -1045,6 +1048,62 @@ static void aggregate_grid(const fewshot__report *rp, json_t **headers, json_t *
     }
 }
 
+/* SHA-256 of a file's bytes as hex, or 0 when it cannot be read. */
+static int file_sha256(const char *path, char out[65])
+{
+    FILE *f = fopen(path, "rb");
+    EVP_MD_CTX *ctx = f ? EVP_MD_CTX_new() : NULL;
+    unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    size_t n;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        ok = EVP_DigestUpdate(ctx, buf, n);
+    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, md, &len) && len == 32;
+    for (unsigned int i = 0; ok && i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+    EVP_MD_CTX_free(ctx);
+    if (f)
+        fclose(f);
+    return ok;
+}
+
+/* The demonstration datasets of the run: each arm's demos section (a file, with its SHA-256
+ * when readable from here, or generation settings) and the generated datasets the run
+ * directory keeps (demos-ID.jsonl, ID a hash of the generation settings). */
+static json_t *dataset_ids(const fewshot__report *rp)
+{
+    json_t *arms = json_object(), *kept = json_object();
+    for (size_t a = 0; a < rp->n_arms; a++) {
+        const json_t *arm = json_array_get(fewshot_config_arms(rp->cfg), a);
+        const char *kind = json_string_value(json_object_get(arm, "kind"));
+        const json_t *d = json_object_get(arm, "demos");
+        if (!kind || strcmp(kind, "policy") == 0 || !json_object_size(d))
+            continue;
+        json_t *entry = json_deep_copy(d);
+        const char *file = json_string_value(json_object_get(d, "file"));
+        char hex[65];
+        if (file && file_sha256(file, hex))
+            json_object_set_new(entry, "sha256", json_string(hex));
+        json_object_set_new(arms, fewshot__rep_arm_name(rp, a), entry);
+    }
+    DIR *dir = opendir(rp->dir);
+    struct dirent *de;
+    while (dir && (de = readdir(dir)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (strncmp(de->d_name, "demos-", 6) != 0 || len < 12 ||
+            strcmp(de->d_name + len - 6, ".jsonl") != 0)
+            continue;
+        char *path = malloc(strlen(rp->dir) + len + 2), hex[65];
+        if (path && (sprintf(path, "%s/%s", rp->dir, de->d_name), file_sha256(path, hex)))
+            json_object_set_new(kept, de->d_name, json_string(hex));
+        free(path);
+    }
+    if (dir)
+        closedir(dir);
+    return json_pack("{s:o, s:o}", "arms", arms, "files", kept);
+}
+
 /* What reproduces the report: config hash, versions, models, fingerprints, demos, seeds. */
 static json_t *provenance(const fewshot__report *rp)
 {
@@ -1052,7 +1111,7 @@ static json_t *provenance(const fewshot__report *rp)
     const char *plugin = json_string_value(json_object_get(json_object_get(conf, "env"),
                                                            "plugin"));
     const fewshot_env_plugin *p = NULL;
-    json_t *models = json_object(), *demos = json_object();
+    json_t *models = json_object(), *demos = dataset_ids(rp);
     if (plugin && fewshot_env_plugin_find(&p, plugin) != 0)
         p = NULL;
     fewshot_error_clear();
@@ -1064,9 +1123,6 @@ static json_t *provenance(const fewshot__report *rp)
         const json_t *model = json_object_get(json_object_get(arm, "llm"), "model");
         if (strcmp(kind, "llm") == 0 && json_is_string(model))
             json_object_set(models, fewshot__rep_arm_name(rp, a), (json_t *)model);
-        const json_t *d = json_object_get(arm, "demos");
-        if (json_object_size(d))
-            json_object_set(demos, fewshot__rep_arm_name(rp, a), (json_t *)d);
     }
     json_t *servers = fewshot__results_meta(rp->db, "llm_servers");
     json_t *created = fewshot__results_meta(rp->db, "created");
@@ -1120,7 +1176,7 @@ static void print_provenance(FILE *out, const json_t *prov)
                 fp ? fp : "");
         free(fp);
     }
-    json_object_foreach(json_object_get(prov, "demos"), key, value) {
+    json_object_foreach(json_object_get(json_object_get(prov, "demos"), "arms"), key, value) {
         char *d = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS);
         char name[128];
         snprintf(name, sizeof name, "%s", key);
@@ -1131,6 +1187,12 @@ static void print_provenance(FILE *out, const json_t *prov)
             printable(d);
         fprintf(out, "demos of %s: %s\n", name, d ? d : "");
         free(d);
+    }
+    json_object_foreach(json_object_get(json_object_get(prov, "demos"), "files"), key, value) {
+        char name[128];
+        snprintf(name, sizeof name, "%s", key);
+        printable(name);
+        fprintf(out, "demonstrations %s: sha256 %s\n", name, json_string_value(value));
     }
 }
 

@@ -71,6 +71,8 @@ fi
 # the report names the model and the server's system fingerprint, as the server sent them
 expect_status 0 "report" -- run_fewshot report run --no-plots
 expect_grep '^model of llm: test-controller, system_fingerprint \["fp_test"\]$' "$TMP/out" "report names model and fingerprint"
+expect_grep '^demonstrations demos-[0-9a-f]{16}\.jsonl: sha256 [0-9a-f]{64}$' "$TMP/out" "report names the demonstration datasets"
+expect_grep '^demos of llm: \{' "$TMP/out" "report gives each arm's demonstration settings"
 expect_status 0 "report as JSON" -- run_fewshot report run --no-plots --format json
 expect_grep '"system_fingerprints": \[' "$TMP/out" "JSON report has the fingerprints"
 expect_grep '"models": \[' "$TMP/out" "JSON report has the served model ids"
