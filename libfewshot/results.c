@@ -317,7 +317,7 @@ int fewshot__results_config(fewshot__results *r, json_t **out)
     *out = fewshot__results_meta(r, "config");
     if (!*out)
         return fewshot_error_set_at(FEWSHOT_ENOTFOUND, r->path, 0, 0, "the run has no recorded "
-                                    "config");
+                                    "config (run.config missing or not JSON)");
     return 0;
 }
 
