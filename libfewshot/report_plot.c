@@ -387,6 +387,37 @@ static int write_trace_data(fewshot__report *rp, const char *name, const json_t 
     return fclose(dat) == 0 ? 0 : fewshot_error_set(FEWSHOT_EIO, "cannot write %s", name);
 }
 
+/* Observation elements far larger than the typical one (irradiance beside temperatures,
+ * cash beside prices) go on the right axis, so the others stay readable: those whose
+ * largest magnitude exceeds 20 times the median element's. Returns how many. */
+static size_t right_axis(const json_t *steps, size_t no, int *y2)
+{
+    double *peak = calloc(no + 1, sizeof *peak), *sorted = calloc(no + 1, sizeof *sorted);
+    size_t j, moved = 0;
+    json_t *st;
+    if (!peak || !sorted) {
+        free(peak);
+        free(sorted);
+        return 0;
+    }
+    json_array_foreach(steps, j, st) {
+        for (size_t z = 0; z < no; z++) {
+            double v = fabs(json_number_value(json_array_get(json_object_get(st, "obs"), z)));
+            peak[z] = isfinite(v) && v > peak[z] ? v : peak[z];
+        }
+    }
+    memcpy(sorted, peak, no * sizeof *peak);
+    qsort(sorted, no, sizeof *sorted, cmp_double);
+    double median = sorted[no / 2];
+    for (size_t z = 0; z < no; z++) {
+        y2[z] = median > 0 && peak[z] > 20 * median;
+        moved += (size_t)y2[z];
+    }
+    free(peak);
+    free(sorted);
+    return moved;
+}
+
 static int plot_trace(fewshot__report *rp, const fewshot__rep_episode *e, const char *stem,
                       json_t *scripts)
 {
@@ -404,10 +435,13 @@ static int plot_trace(fewshot__report *rp, const fewshot__rep_episode *e, const 
     char dat[320], gpname[320];
     snprintf(dat, sizeof dat, "%s.dat", stem);
     snprintf(gpname, sizeof gpname, "%s.gp", stem);
-    if ((rc = write_trace_data(rp, dat, steps, no, na)) != 0) {
+    int *y2 = calloc(no + 1, sizeof *y2);
+    if (!y2 || (rc = write_trace_data(rp, dat, steps, no, na)) != 0) {
+        free(y2);
         json_decref(steps);
-        return rc;
+        return rc ? rc : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
+    size_t n_right = no > 2 ? right_axis(steps, no, y2) : 0;
     json_decref(steps);
     trace_env te;
     trace_env_init(rp, (size_t)e->scenario_index, no, na, &te);
@@ -427,15 +461,25 @@ static int plot_trace(fewshot__report *rp, const fewshot__rep_episode *e, const 
     fprintf(gp, "\nseed = %lld\n", e->seed);
     gp_names(gp, "OBS", te.obs_names, no);
     gp_names(gp, "ACT", te.act_names, na);
+    fprintf(gp, "# R[i] = 1: observation i is drawn against the right axis (a larger scale)\n"
+                "array R[%zu]\n", no ? no : 1);
+    for (size_t z = 0; z < no; z++)
+        fprintf(gp, "R[%zu] = %d\n", z + 1, y2[z]);
+    free(y2);
     fprintf(gp, "no = %zu\nna = %zu\n"
                 "set multiplot layout 3,1 title sprintf('%%s, %%s, seed %%d', arm, scenario, seed)"
                 " noenhanced\nset key outside right noenhanced\nset grid\n"
-                "set ylabel 'observation'\n"
-                "plot for [i=1:no] '%s' using 1:(column(i + 1)) with lines title OBS[i]",
-            no, na, dat);
+                "set ylabel 'observation'\n%s"
+                "plot for [i=1:no] '%s' using 1:(R[i] ? NaN : column(i + 1)) with lines "
+                "title (R[i] ? '' : OBS[i])",
+            no, na, n_right ? "set ytics nomirror\nset y2tics\nset y2label 'observation "
+                              "(right axis)'\n" : "", dat);
+    if (n_right)
+        fprintf(gp, ", \\\n     for [i=1:no] '%s' using 1:(R[i] ? column(i + 1) : NaN) axes x1y2 "
+                    "with lines dashtype 3 title (R[i] ? OBS[i] . ' (right)' : '')", dat);
     if (isfinite(te.target))
         fprintf(gp, ", %.6g with lines dashtype 2 linecolor 'black' title 'target'", te.target);
-    fprintf(gp, "\nset ylabel 'action'\n"
+    fprintf(gp, "\nunset y2tics\nunset y2label\nset ytics mirror\nset ylabel 'action'\n"
                 "plot for [i=1:na] '%s' using 1:(column(no + i + 1)) with steps title ACT[i]\n"
                 "set ylabel 'reward'\nset xlabel 'step'\n"
                 "plot '%s' using 1:(column(no + na + 2)) with steps title 'reward'\n"
