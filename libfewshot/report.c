@@ -1124,11 +1124,18 @@ static json_t *provenance(const fewshot__report *rp)
         if (strcmp(kind, "llm") == 0 && json_is_string(model))
             json_object_set(models, fewshot__rep_arm_name(rp, a), (json_t *)model);
     }
+    /* the versions the sweep recorded win over the ones found here */
+    json_t *recorded = fewshot__results_meta(rp->db, "versions");
+    const char *library = json_string_value(json_object_get(recorded, "library"));
+    const char *pv = json_string_value(json_object_get(recorded, "plugin_version"));
+    if (!pv)
+        pv = p && p->version ? p->version : NULL;
     json_t *servers = fewshot__results_meta(rp->db, "llm_servers");
     json_t *created = fewshot__results_meta(rp->db, "created");
     json_t *out = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:o, s:O, s:o, s:o, s:{s:s, s:s, s:I, s:I}}",
-        "config_hash", fewshot__results_hash(rp->db), "library", fewshot_version_str(),
-        "plugin", plugin, "plugin_version", p && p->version ? p->version : NULL,
+        "config_hash", fewshot__results_hash(rp->db),
+        "library", library ? library : fewshot_version_str(), "plugin", plugin,
+        "plugin_version", pv,
         "models", models, "llm_servers", servers && json_is_object(servers) ? json_incref(servers)
                                                                           : json_object(),
         "seeds", fewshot_config_seeds(rp->cfg), "demos", demos,
@@ -1137,6 +1144,7 @@ static json_t *provenance(const fewshot__report *rp)
         "resamples", (json_int_t)rp->resamples, "seed", (json_int_t)rp->seed);
     json_decref(servers);
     json_decref(created);
+    json_decref(recorded);
     return out;
 }
 

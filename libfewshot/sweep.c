@@ -13,7 +13,9 @@
 #include "fewshot/agent.h"
 #include "fewshot/env.h"
 #include "fewshot/error.h"
+#include "fewshot/plugin.h"
 #include "fewshot/sweep.h"
+#include "fewshot/version.h"
 #include "results.h"
 #include "sweep_internal.h"
 
@@ -234,6 +236,22 @@ static void progress(sweep *sw, int force)
 }
 
 #define ARM_STOP_AFTER 3
+
+/* The library and plugin versions of this run (the last one, when resumed), for the report. */
+static int note_versions(sweep *sw)
+{
+    const char *plugin = json_string_value(json_object_get(json_object_get(
+        fewshot_config_json(sw->cfg), "env"), "plugin"));
+    const fewshot_env_plugin *p = NULL;
+    if (plugin && fewshot_env_plugin_find(&p, plugin) != 0)
+        p = NULL;
+    fewshot_error_clear();
+    json_t *v = json_pack("{s:s, s:s?, s:s?}", "library", fewshot_version_str(), "plugin", plugin,
+                          "plugin_version", p && p->version ? p->version : NULL);
+    int rc = v ? fewshot__results_set_meta(sw->db, "versions", v) : 0;
+    json_decref(v);
+    return rc;
+}
 
 /* Record in the run table which model ids and system fingerprints the servers replied
  * with, per arm, so a report can say what produced its numbers. */
@@ -612,6 +630,8 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     }
     rc = fewshot__results_set_meta(sw.db, "skipped", skipped);
     json_decref(skipped);
+    if (rc == 0)
+        rc = note_versions(&sw);
     if (rc)
         goto done;
     /* the episodes still to run */

@@ -28,6 +28,8 @@ awk 'length($0) > 100 {bad = 1} END {exit bad}' "$TMP/out" && pass || fail "tabl
 expect_grep '^expert +all +8 ' "$TMP/out" "table has all rows"
 expect_grep '^reproduce: config [0-9a-f]{64}$' "$TMP/out" "table names the config hash"
 expect_grep 'libfewshot [0-9.]+, plugin room [^ ]+, seeds \[1,2,3,4\]' "$TMP/out" "versions and seeds"
+FEWSHOT_PLUGIN_PATH=$TMP/nowhere run_fewshot report run --no-plots > norepo.txt 2>&1
+expect_grep 'plugin room [0-9][^ ]*, seeds' norepo.txt "the plugin version recorded by the sweep"
 expect_status 0 "wide" -- run_fewshot report run --no-plots --wide
 expect_grep 'prob_improvement_ci95' "$TMP/out" "--wide shows every column"
 expect_status 0 "markdown" -- run_fewshot report run --no-plots --format markdown

@@ -151,6 +151,21 @@ def expected():
     return rows
 
 
+def stored_terms():
+    """(arm, scenario) -> term -> the successful episodes' term sums, from the database."""
+    db = sqlite3.connect(RUN + "/results.sqlite")
+    out = {}
+    for arm, scen, status, terms in db.execute(
+            "SELECT arm, scenario, status, terms FROM episodes ORDER BY ord"):
+        if status != "ok" or arm not in ARMS:
+            continue
+        for key in (scen, "all"):
+            for name, v in json.loads(terms).items():
+                out.setdefault((arm, key), {}).setdefault(name, []).append(v)
+    db.close()
+    return out
+
+
 def rewrite_db():
     db = sqlite3.connect(RUN + "/results.sqlite")
     for arm in ARMS:
@@ -171,6 +186,7 @@ def rewrite_db():
 
 def main():
     rewrite_db()
+    terms = stored_terms()
     got = subprocess.run([FEWSHOT, "report", RUN, "--format", "json", "--no-plots", "-o", OUT,
                           "--set", "report.bootstrap=%d" % RESAMPLES,
                           "--set", "report.seed=%d" % SEED],
@@ -178,6 +194,10 @@ def main():
     doc = json.loads(got)
     rows = {(r["arm"], r["scenario"]): r for r in doc["rows"]}
     want = expected()
+    for key, by_term in terms.items():
+        for name, values in by_term.items():
+            want[key][name + "_mean"] = float(np.mean(values))
+        want[key]["failed"] = 1 if key in (("const:0.3", "cold"), ("const:0.3", "all")) else 0
     bad = 0
     if set(rows) != set(want):
         print("rows differ: got %s, want %s" % (sorted(rows), sorted(want)))
