@@ -26,7 +26,17 @@ cat > bench.json <<'JSON'
 JSON
 "$FEWSHOT" sweep bench.json -o run --no-report 2>/dev/null || { echo "report bench: sweep failed"; exit 1; }
 episodes=$("$FEWSHOT" report run --episodes | awk 'END {print NR - 1}')
+# CPU seconds (user + system) per report, the mean of 3: steadier than wall time on a
+# shared machine; wall time where GNU time is missing
 time_report() {
+    if [ -x /usr/bin/time ]; then
+        for i in 1 2 3; do
+            /usr/bin/time -f '%U %S' -o cpu.txt "$FEWSHOT" report run --no-plots -o out \
+                --set report.bootstrap=$1 > /dev/null
+            cat cpu.txt
+        done | awk '{s += $1 + $2} END {printf "%.3f", s / 3}'
+        return
+    fi
     t0=$(now)
     for i in 1 2 3; do "$FEWSHOT" report run --no-plots -o out --set report.bootstrap=$1 > /dev/null; done
     t1=$(now)
@@ -35,7 +45,7 @@ time_report() {
 t0=$(time_report 0)
 t2k=$(time_report 2000)
 t10k=$(time_report 10000)
-echo "report: $episodes episodes, 12 arms x 8 scenarios x 16 seeds, 108 rows (mean of 3 runs)"
+echo "report: $episodes episodes, 12 arms x 8 scenarios x 16 seeds, 108 rows (CPU seconds, mean of 3 runs)"
 awk -v a="$t0" -v b="$t2k" -v c="$t10k" 'BEGIN {
     printf "  no bootstrap (baseline):        %7.3f s\n", a
     printf "  bootstrap 2000 (the default):   %7.3f s  %.1fx the baseline\n", b, b / a
