@@ -1251,9 +1251,11 @@ static void print_output(const fewshot__report *rp, const fewshot_report_options
     if (opts->format == FEWSHOT_REPORT_CSV) {
         csv_write(out, headers, cells);
     } else if (opts->format == FEWSHOT_REPORT_JSON) {
-        json_t *doc = json_pack("{s:s, s:o, s:O, s:o}", "reference", rp->reference, "rows",
-                                rows_json(headers, cells), "skipped",
-                                skipped ? skipped : json_object(), "reproduce", prov);
+        json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:b}", "reference", rp->reference,
+                                "rows", rows_json(headers, cells), "skipped",
+                                skipped ? json_incref((json_t *)skipped) : json_object(),
+                                "reproduce", prov,
+                                "partial", fewshot__results_partial(rp->db));
         prov = NULL;
         json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
         fputc('\n', out);
@@ -1292,6 +1294,10 @@ static void print_output(const fewshot__report *rp, const fewshot_report_options
                 print_folded(out, why, strlen(name) + 13, 2);
             }
             print_provenance(out, prov);
+            if (fewshot__results_partial(rp->db))
+                fprintf(out, "note: results.sqlite-wal cannot be read in this read-only "
+                             "directory, so episodes\n  committed since its last checkpoint "
+                             "are missing; copy the directory to see them\n");
         }
         json_decref(h);
         json_decref(c);

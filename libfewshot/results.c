@@ -19,6 +19,7 @@
 
 struct fewshot__results {
     sqlite3 *db;
+    int partial;        /* read without its write-ahead log (see fewshot__results_partial) */
     char *dir;
     char *path;
     char *hash;
@@ -264,6 +265,7 @@ int fewshot__results_open_read(fewshot__results **out, const char *dir)
      * cannot hold it, so the file alone is read then. */
     char *wal = malloc(strlen(r->path) + 8);
     int have_wal = wal && (sprintf(wal, "%s-wal", r->path), stat(wal, &sb) == 0);
+    off_t wal_size = have_wal ? sb.st_size : 0;
     free(wal);
     if (!have_wal || sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         !readable(r)) {
@@ -279,6 +281,7 @@ int fewshot__results_open_read(fewshot__results **out, const char *dir)
             return rc;
         }
         free(uri);
+        r->partial = wal_size > 0;
     }
     sqlite3_busy_timeout(r->db, 10000);
     json_t *stored = fewshot__results_meta(r, "config_hash");
@@ -293,6 +296,11 @@ int fewshot__results_open_read(fewshot__results **out, const char *dir)
     json_decref(stored);
     *out = r;
     return 0;
+}
+
+int fewshot__results_partial(const fewshot__results *r)
+{
+    return r->partial;
 }
 
 void fewshot__results_close(fewshot__results *r)

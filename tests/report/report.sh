@@ -99,6 +99,27 @@ else
     [ ! -e ro/results.sqlite-shm ] && [ ! -e ro/results.sqlite-wal ] && pass || fail "the reader wrote beside results.sqlite"
     expect_status 1 "read-only run directory without -o" -- $as_reader "$FEWSHOT" report ro --no-plots
     expect_grep 'read-only; give -o DIR' "$TMP/err" "read-only hint"
+    # a killed sweep's directory: episodes still in the write-ahead log cannot be read there,
+    # and the report says so
+    if "$PY" -c 'import sqlite3' 2>/dev/null; then
+        cp -r run walrun
+        "$PY" -c "
+import shutil, sqlite3
+d = sqlite3.connect('walrun/results.sqlite')
+d.execute('PRAGMA wal_autocheckpoint = 0')
+d.execute(\"UPDATE episodes SET reward = reward + 1 WHERE arm = 'zero'\")
+d.commit()
+shutil.copytree('walrun', 'walcopy')
+d.close()"
+        # with its index (-shm) a log is read even here; without it, it cannot be
+        $as_reader "$FEWSHOT" report walcopy --no-plots -o w/wal-out > wal1.txt 2>&1
+        grep -q '^note: results.sqlite-wal' wal1.txt && fail "a readable log was reported missing" || pass
+        rm -f walcopy/results.sqlite-shm
+        chmod -R a-w walcopy
+        expect_status 0 "read-only directory with a write-ahead log" -- $as_reader "$FEWSHOT" report walcopy --no-plots -o w/wal-out
+        expect_grep '^note: results.sqlite-wal cannot be read' "$TMP/out" "missing log noted"
+        chmod -R u+w walcopy
+    fi
 fi
 chmod -R u+w ro
 
