@@ -124,16 +124,23 @@ static long index_of(const fewshot__report *rp, const char *name, int arm)
     return -1;
 }
 
+/* A stored value of the wrong kind, named by its episode (the row in plan order) and column. */
 static int bad_value(const fewshot__report *rp, size_t row, const char *id, const char *col,
                      const char *expected, const json_t *v)
 {
-    char where[64];
-    snprintf(where, sizeof where, "results.sqlite");
-    return fewshot_error_set_at(FEWSHOT_EINVAL, rp->dir, 0, 0, "%s: episodes row %zu%s%s%s: "
-                                "%s is %s, expected %s", where, row + 1, id ? " (id '" : "",
-                                id ? id : "", id ? "')" : "", col, fewshot__json_kind(v),
-                                expected);
+    char *path = malloc(strlen(rp->dir) + 32);
+    if (!path)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    sprintf(path, "%s/results.sqlite", rp->dir);
+    int rc = fewshot_error_set_at(FEWSHOT_EINVAL, path, 0, 0, "episodes row %zu%s%.64s%s: %s is "
+                                  "%s, expected %s", row + 1, id ? " (id '" : "", id ? id : "",
+                                  id ? "')" : "", col, fewshot__json_kind(v), expected);
+    free(path);
+    return rc;
 }
+
+/* Counts above this are no count a run produces; refusing them keeps the sums in range. */
+#define MAX_COUNT (1LL << 50)
 
 static int get_text(const fewshot__report *rp, size_t row, const json_t *ep, const char *col,
                     const char **out)
@@ -153,12 +160,12 @@ static int get_count(const fewshot__report *rp, size_t row, const json_t *ep, co
     *out = 0;
     if (!v || json_is_null(v))
         return 0;
-    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+    if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= MAX_COUNT) {
         *out = json_integer_value(v);
         return 0;
     }
     return bad_value(rp, row, json_string_value(json_object_get(ep, "id")), col,
-                     "a count (a non-negative integer)", v);
+                     "a count (an integer from 0 to 2^50)", v);
 }
 
 static int get_real(const fewshot__report *rp, size_t row, const json_t *ep, const char *col,
@@ -168,12 +175,12 @@ static int get_real(const fewshot__report *rp, size_t row, const json_t *ep, con
     *out = 0;
     if (!v || json_is_null(v))
         return 0;
-    if (json_is_number(v) && isfinite(json_number_value(v))) {
+    if (json_is_number(v) && fabs(json_number_value(v)) <= 1e300) {
         *out = json_number_value(v);
         return 0;
     }
     return bad_value(rp, row, json_string_value(json_object_get(ep, "id")), col,
-                     "a finite number", v);
+                     "a finite number (magnitude at most 1e300)", v);
 }
 
 static int check_episode(fewshot__report *rp, size_t i, const json_t *ep, fewshot__rep_episode *e)

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,7 +439,11 @@ static json_t *column_json(sqlite3_stmt *st, int c, int decode)
 {
     switch (sqlite3_column_type(st, c)) {
     case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, c));
-    case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, c));
+    case SQLITE_FLOAT: {
+        /* JSON has no infinities: keep them visible (as text) for the readers' checks */
+        double v = sqlite3_column_double(st, c);
+        return isfinite(v) ? json_real(v) : json_string(v > 0 ? "inf" : v < 0 ? "-inf" : "nan");
+    }
     case SQLITE_NULL: return json_null();
     default: {
         const char *text = (const char *)sqlite3_column_text(st, c);

@@ -148,11 +148,12 @@ fi
 
 # ---- NULL and non-string values in results.sqlite: an error naming the row, no crash
 if "$PY" -c 'import sqlite3' 2>/dev/null; then
-    for change in "arm = NULL" "scenario = NULL" "status = NULL" "reward = 'x'" "seed = 'x'" "id = NULL"; do
+    for change in "arm = NULL" "scenario = NULL" "status = NULL" "reward = 'x'" "seed = 'x'" "id = NULL" \
+        "prompt_tokens = 9223372036854775807" "cost = 1e308 * 10"; do
         rm -rf bad && cp -r run bad
         "$PY" -c "import sqlite3, sys; d = sqlite3.connect('bad/results.sqlite'); d.execute(\"UPDATE episodes SET $change WHERE ord = 2\"); d.commit()"
         expect_status 2 "report with $change" -- run_fewshot report bad --no-plots
-        expect_grep 'results\.sqlite: episodes row [0-9]+.*: (arm|scenario|status|reward|seed|id) is (null|a string), expected ' "$TMP/err" "message for $change"
+        expect_grep 'results\.sqlite: episodes row [0-9]+.*: (arm|scenario|status|reward|seed|id|prompt_tokens|cost) is (null|a string|an integer|a number), expected ' "$TMP/err" "message for $change"
     done
     rm -rf bad && cp -r run bad
     "$PY" -c "import sqlite3; d = sqlite3.connect('bad/results.sqlite'); d.execute(\"UPDATE run SET value = '7' WHERE key = 'config_hash'\"); d.commit()"
