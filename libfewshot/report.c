@@ -823,7 +823,10 @@ static json_t *text_pm(double v, double ci, int sign)
         return json_string("-");
     fmt_num(a, sizeof a, v);
     fmt_num(b, sizeof b, ci);
-    snprintf(out, sizeof out, "%s%s +- %s", sign && v > 0 ? "+" : "", a, b);
+    if (isfinite(ci))
+        snprintf(out, sizeof out, "%s%s +- %s", sign && v > 0 ? "+" : "", a, b);
+    else        /* one episode or pair: no interval */
+        snprintf(out, sizeof out, "%s%s", sign && v > 0 ? "+" : "", a);
     return json_string(out);
 }
 
@@ -968,7 +971,8 @@ static void markdown_text(FILE *out, const char *s)
     }
 }
 
-static void print_markdown(FILE *out, const json_t *headers, const json_t *cells)
+static void print_markdown(FILE *out, const json_t *headers, const json_t *cells,
+                           size_t names)
 {
     size_t nc = json_array_size(headers);
     char buf[512];
@@ -976,7 +980,7 @@ static void print_markdown(FILE *out, const json_t *headers, const json_t *cells
         fputc('|', out);
         for (size_t c = 0; c < nc; c++) {
             if (r == 1) {
-                fputs(c < 2 ? " :--- |" : " ---: |", out);
+                fputs(c < names ? " :--- |" : " ---: |", out);
                 continue;
             }
             cell_text(r ? json_array_get(json_array_get(cells, r - 2), c)
@@ -991,6 +995,8 @@ static void print_markdown(FILE *out, const json_t *headers, const json_t *cells
 
 static void latex_text(FILE *out, const char *s)
 {
+    if (*s == '[')      /* after \\ a bracket would be read as its optional argument */
+        fputs("{}", out);
     for (; *s; s++) {
         switch (*s) {
         case '\\': fputs("\\textbackslash{}", out); break;
@@ -1013,13 +1019,13 @@ static void latex_text(FILE *out, const char *s)
     }
 }
 
-static void print_latex(FILE *out, const json_t *headers, const json_t *cells)
+static void print_latex(FILE *out, const json_t *headers, const json_t *cells, size_t names)
 {
     size_t nc = json_array_size(headers);
     char buf[512];
     fputs("\\begin{tabular}{", out);
     for (size_t c = 0; c < nc; c++)
-        fputc(c < 2 ? 'l' : 'r', out);
+        fputc(c < names ? 'l' : 'r', out);
     fputs("}\n\\hline\n", out);
     for (size_t r = 0; r <= json_array_size(cells); r++) {
         for (size_t c = 0; c < nc; c++) {
@@ -1277,13 +1283,13 @@ static void print_output(const fewshot__report *rp, const fewshot_report_options
         }
         aggregate_grid(rp, &ah, &ac);
         if (opts->format == FEWSHOT_REPORT_MARKDOWN) {
-            print_markdown(out, h, c);
+            print_markdown(out, h, c, 2);
             fputc('\n', out);
-            print_markdown(out, ah, ac);
+            print_markdown(out, ah, ac, 1);
         } else if (opts->format == FEWSHOT_REPORT_LATEX) {
-            print_latex(out, h, c);
+            print_latex(out, h, c, 2);
             fputc('\n', out);
-            print_latex(out, ah, ac);
+            print_latex(out, ah, ac, 1);
         } else {
             print_text(out, h, c, 2, opts->wide);
             fputc('\n', out);
