@@ -139,6 +139,11 @@ static int plot_arms(fewshot__report *rp, json_t *scripts)
 
 static int plot_diffs(fewshot__report *rp, json_t *scripts)
 {
+    int any = 0;
+    for (size_t i = 0; i < rp->n_rows; i++)
+        any |= rp->rows[i].scenario && rp->rows[i].pairs > 0;
+    if (!any)           /* nothing but the reference ran */
+        return 0;
     int rc = per_scenario(rp, "diffs.dat", 1);
     FILE *gp = rc ? NULL : open_in(rp, "diffs.gp");
     if (!gp)
