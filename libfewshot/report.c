@@ -1364,7 +1364,9 @@ int fewshot_report_run(const char *run_dir, const fewshot_report_options *given)
     }
     json_t *plots = rp.cfg ? json_object_get(json_object_get(fewshot_config_json(rp.cfg),
                                                              "report"), "plots") : NULL;
-    if (rc == 0 && (opts.plots || opts.trace_arm) && !json_is_false(plots) && rp.n_rows)
+    /* report.plots false turns the plots off; an explicit trace is still drawn */
+    opts.plots = opts.plots && !json_is_false(plots);
+    if (rc == 0 && (opts.plots || opts.trace_arm) && rp.n_rows)
         rc = fewshot__report_plots(&rp, &opts);
     json_decref(headers);
     json_decref(cells);

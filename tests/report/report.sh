@@ -60,6 +60,8 @@ awk -F, 'NR > 1 && $2 == "zero" {d = $7 - ($14 + $15); if (d * d > 1e-12 * ($7 *
 FEWSHOT_GNUPLOT= run_fewshot report run --trace expert,mild,3 > /dev/null 2>"$TMP/err" && pass || fail "--trace"
 [ -f run/trace-expert-mild-3.gp ] && [ -f run/trace-expert-mild-3.dat ] && pass || fail "--trace files"
 [ "$(grep -vc '^#' run/trace-expert-mild-3.dat)" -eq 6 ] && pass || fail "trace has one line per step"
+rm -rf tr && FEWSHOT_GNUPLOT= run_fewshot report run -o tr --set report.plots=false --trace zero,cold,1 > /dev/null
+[ -f tr/trace-zero-cold-1.gp ] && [ ! -e tr/arms.gp ] && pass || fail "report.plots=false with --trace: $(ls tr)"
 expect_status 2 "--trace without such an episode" -- run_fewshot report run --trace expert,mild,99
 expect_grep "no successful episode of arm 'expert' on scenario 'mild' with seed 99" "$TMP/err" "--trace message"
 expect_status 2 "--trace malformed" -- run_fewshot report run --trace expert
