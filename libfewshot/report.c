@@ -183,6 +183,15 @@ static int get_real(const fewshot__report *rp, size_t row, const json_t *ep, con
                      "a finite number (magnitude at most 1e300)", v);
 }
 
+/* An optional measure: NaN when absent or NULL (arms that show no demonstrations). */
+static int get_measure(const fewshot__report *rp, size_t row, const json_t *ep, const char *col,
+                       double *out)
+{
+    const json_t *v = json_object_get(ep, col);
+    *out = NAN;
+    return !v || json_is_null(v) ? 0 : get_real(rp, row, ep, col, out);
+}
+
 static int check_episode(fewshot__report *rp, size_t i, const json_t *ep, fewshot__rep_episode *e)
 {
     int rc;
@@ -205,7 +214,9 @@ static int check_episode(fewshot__report *rp, size_t i, const json_t *ep, fewsho
         (rc = get_count(rp, i, ep, "cache_hits", &e->cache_hits)) ||
         (rc = get_real(rp, i, ep, "cost", &e->cost)))
         return rc;
-    if ((rc = get_real(rp, i, ep, "reward", &e->reward)) != 0)
+    if ((rc = get_real(rp, i, ep, "reward", &e->reward)) != 0 ||
+        (rc = get_measure(rp, i, ep, "demos_distinct", &e->demos_distinct)) != 0 ||
+        (rc = get_measure(rp, i, ep, "demos_agreement", &e->demos_agreement)) != 0)
         return rc;
     e->terms = json_object_get(ep, "terms");
     if (e->terms && !json_is_object(e->terms)) {
@@ -411,6 +422,22 @@ static const fewshot__rep_episode *find_pair(const fewshot__report *rp,
     return NULL;
 }
 
+/* The mean over steps of an episode-level measure (episodes weighted by their steps); NaN
+ * when no episode of the row has it. */
+static double step_mean(const fewshot__report *rp, const fewshot__rep_row *r, size_t offset)
+{
+    double sum = 0, weight = 0;
+    for (size_t i = 0; i < rp->n_eps; i++) {
+        const fewshot__rep_episode *e = &rp->eps[i];
+        double v = *(const double *)((const char *)e + offset);
+        if (!e->ok || !row_match(e, r) || !isfinite(v))
+            continue;
+        sum += (double)e->steps * v;
+        weight += (double)e->steps;
+    }
+    return weight > 0 ? sum / weight : NAN;
+}
+
 static int plain_stats(fewshot__report *rp, fewshot__rep_row *r)
 {
     size_t nt = json_array_size(rp->terms), n = 0, np = 0;
@@ -456,6 +483,8 @@ static int plain_stats(fewshot__report *rp, fewshot__rep_row *r)
     for (size_t t = 0; t < nt; t++)
         r->term_means[t] = n ? r->term_means[t] / (double)n : NAN;
     r->steps_mean = n ? steps / (double)n : NAN;
+    r->distinct = step_mean(rp, r, offsetof(fewshot__rep_episode, demos_distinct));
+    r->agreement = step_mean(rp, r, offsetof(fewshot__rep_episode, demos_agreement));
     free(v);
     free(d);
     return 0;
@@ -635,6 +664,8 @@ CELL(steps_mean, num(r->steps_mean))
 CELL(diff_mean, is_reference(rp, r) ? json_null() : num(r->diff_mean))
 CELL(diff_ci95, is_reference(rp, r) ? json_null() : num(r->diff_ci))
 CELL(pairs, json_integer((json_int_t)r->pairs))
+CELL(demos_distinct, num(r->distinct))
+CELL(demos_agreement, num(r->agreement))
 CELL(reward_iqm, num(r->reward_iqm.value))
 CELL(reward_iqm_ci95, half(&r->reward_iqm))
 CELL(score_mean, num(r->score_mean.value))
@@ -663,6 +694,7 @@ static const struct column {
     {"cost", c_cost}, {"parse_failure_rate", c_parse_failure_rate},
     {"cache_hits", c_cache_hits}, {"failed", c_failed}, {"steps_mean", c_steps_mean},
     {"diff_mean", c_diff_mean}, {"diff_ci95", c_diff_ci95}, {"pairs", c_pairs},
+    {"demos_distinct", c_demos_distinct}, {"demos_agreement", c_demos_agreement},
     {"reward_iqm", c_reward_iqm}, {"reward_iqm_ci95", c_reward_iqm_ci95},
     {"score_mean", c_score_mean}, {"score_ci_low", c_score_ci_low},
     {"score_ci_high", c_score_ci_high}, {"prob_improvement", c_prob_improvement},
@@ -1100,6 +1132,30 @@ static json_t *dataset_ids(const fewshot__report *rp)
             json_object_set_new(entry, "sha256", json_string(hex));
         json_object_set_new(arms, fewshot__rep_arm_name(rp, a), entry);
     }
+    /* the shared dataset store's ids each arm used, as the sweep noted them (demos.json) */
+    char *note = malloc(strlen(rp->dir) + 16);
+    json_t *used = json_object();
+    if (note) {
+        sprintf(note, "%s/demos.json", rp->dir);
+        json_t *doc = json_load_file(note, 0, NULL);
+        const char *id;
+        json_t *entry;
+        json_object_foreach(json_object_get(doc, "datasets"), id, entry) {
+            const json_t *path = json_object_get(entry, "path"),
+                         *count = json_object_get(entry, "transitions"),
+                         *arms_of = json_object_get(entry, "arms");
+            json_t *clean = json_object();
+            if (json_is_string(path))
+                json_object_set(clean, "path", (json_t *)path);
+            if (json_is_integer(count))
+                json_object_set(clean, "transitions", (json_t *)count);
+            if (json_is_array(arms_of))
+                json_object_set(clean, "arms", (json_t *)arms_of);
+            json_object_set_new(used, id, clean);
+        }
+        json_decref(doc);
+        free(note);
+    }
     DIR *dir = opendir(rp->dir);
     struct dirent *de;
     while (dir && (de = readdir(dir)) != NULL) {
@@ -1114,7 +1170,33 @@ static json_t *dataset_ids(const fewshot__report *rp)
     }
     if (dir)
         closedir(dir);
-    return json_pack("{s:o, s:o}", "arms", arms, "files", kept);
+    return json_pack("{s:o, s:o, s:o}", "arms", arms, "datasets", used, "files", kept);
+}
+
+/* A share in [0, 1] as a percentage, "-" when not measured. */
+static json_t *percent(double v)
+{
+    char buf[32];
+    if (isfinite(v))
+        snprintf(buf, sizeof buf, "%.0f%%", 100 * v);
+    else
+        snprintf(buf, sizeof buf, "-");
+    return json_string(buf);
+}
+
+/* The retrieval measures of fewshot-selection(7) per arm (over all scenarios), for the arms
+ * that show demonstrations; no rows when none does. */
+static void measures_grid(const fewshot__report *rp, json_t **headers, json_t **cells)
+{
+    *headers = json_pack("[s, s, s]", "arm", "distinct", "agree");
+    *cells = json_array();
+    for (size_t i = 0; i < rp->n_rows; i++) {
+        const fewshot__rep_row *r = &rp->rows[i];
+        if ((r->scenario && rp->n_scen > 1) || (!isfinite(r->distinct) && !isfinite(r->agreement)))
+            continue;
+        json_array_append_new(*cells, json_pack("[s, o, o]", r->arm, percent(r->distinct),
+                                                percent(r->agreement)));
+    }
 }
 
 /* What reproduces the report: config hash, versions, models, fingerprints, demos, seeds. */
@@ -1209,6 +1291,16 @@ static void print_provenance(FILE *out, const json_t *prov)
         fprintf(out, "demos of %s: %s\n", name, d ? d : "");
         free(d);
     }
+    json_object_foreach(json_object_get(json_object_get(prov, "demos"), "datasets"), key, value) {
+        char name[128], *arms = json_dumps(json_object_get(value, "arms"), JSON_COMPACT);
+        snprintf(name, sizeof name, "%s", key);
+        printable(name);
+        if (arms)
+            printable(arms);
+        fprintf(out, "demonstrations %s: %" JSON_INTEGER_FORMAT " transitions, arms %s\n", name,
+                json_integer_value(json_object_get(value, "transitions")), arms ? arms : "[]");
+        free(arms);
+    }
     json_object_foreach(json_object_get(json_object_get(prov, "demos"), "files"), key, value) {
         char name[128];
         snprintf(name, sizeof name, "%s", key);
@@ -1274,7 +1366,8 @@ static void print_output(const fewshot__report *rp, const fewshot_report_options
         fputc('\n', out);
         json_decref(doc);
     } else {
-        json_t *h = NULL, *c = NULL, *ah = NULL, *ac = NULL;
+        json_t *h = NULL, *c = NULL, *ah = NULL, *ac = NULL, *mh = NULL, *mc = NULL;
+        measures_grid(rp, &mh, &mc);
         if (opts->wide) {
             h = json_incref((json_t *)headers);
             c = json_incref((json_t *)cells);
@@ -1286,15 +1379,27 @@ static void print_output(const fewshot__report *rp, const fewshot_report_options
             print_markdown(out, h, c, 2);
             fputc('\n', out);
             print_markdown(out, ah, ac, 1);
+            if (json_array_size(mc)) {
+                fputc('\n', out);
+                print_markdown(out, mh, mc, 1);
+            }
         } else if (opts->format == FEWSHOT_REPORT_LATEX) {
             print_latex(out, h, c, 2);
             fputc('\n', out);
             print_latex(out, ah, ac, 1);
+            if (json_array_size(mc)) {
+                fputc('\n', out);
+                print_latex(out, mh, mc, 1);
+            }
         } else {
             print_text(out, h, c, 2, opts->wide);
             fputc('\n', out);
             fprintf(out, "normalized scores over all scenarios, stratified bootstrap 95%% CIs:\n");
             print_text(out, ah, ac, 1, opts->wide);
+            if (json_array_size(mc)) {
+                fprintf(out, "retrieval measures over all steps (fewshot-selection(7)):\n");
+                print_text(out, mh, mc, 1, opts->wide);
+            }
             const char *key;
             json_t *value;
             json_object_foreach((json_t *)skipped, key, value) {
@@ -1316,6 +1421,8 @@ static void print_output(const fewshot__report *rp, const fewshot_report_options
         json_decref(c);
         json_decref(ah);
         json_decref(ac);
+        json_decref(mh);
+        json_decref(mc);
     }
     json_decref(prov);
 }

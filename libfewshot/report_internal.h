@@ -68,6 +68,7 @@ typedef struct fewshot__rep_episode {
     long long seed, steps, llm_calls, prompt_tokens, completion_tokens, parse_failures,
         cache_hits;
     double reward, cost;
+    double demos_distinct, demos_agreement;     /* retrieval measures, NaN when absent */
     const json_t *terms;        /* object of term sums, or NULL */
     int ok;                     /* status "ok" */
     long arm_index, scenario_index;     /* in the config, -1 when not there */
@@ -82,6 +83,7 @@ typedef struct fewshot__rep_row {
     long long calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
     long long decisions;            /* steps decided by the LLM */
     double cost;
+    double distinct, agreement;     /* retrieval measures, means over measured steps */
     fewshot__estimate reward_iqm, score_mean, score_iqm, score_median, prob_improvement;
 } fewshot__rep_row;
 

@@ -1,7 +1,8 @@
 /*
  * EPW weather files (EnergyPlus weather format): the LOCATION and GROUND TEMPERATURES headers
  * and the hourly dry-bulb temperature and global horizontal irradiance. Every fault is reported
- * with the file, the line and what was expected there.
+ * with the file, the line and what was expected there. Files are read through zlib, so the
+ * plugin's shipped years (*.epw.gz) and plain *.epw files go through the same reader.
  */
 #include "config.h"
 
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 #include "fewshot/error.h"
 #include "weather.h"
@@ -66,16 +69,55 @@ static int number(const char *text, double *out)
 
 typedef struct epw {
     const char *path;
-    FILE *f;
+    gzFile f;
     char *line;
     size_t cap;
     int lineno;
+    int failed;      /* a read or decompression error, already recorded */
 } epw;
 
+/* Read one line of any length (gzgets fills a fixed buffer; grow until the newline). */
 static int next_line(epw *e)
 {
-    ssize_t n = getline(&e->line, &e->cap, e->f);
-    if (n < 0)
+    size_t n = 0;
+    if (!e->line) {
+        e->cap = 1024;
+        if (!(e->line = malloc(e->cap))) {
+            e->failed = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory reading weather");
+            return 0;
+        }
+    }
+    for (;;) {
+        if (!gzgets(e->f, e->line + n, (int)(e->cap - n)))
+            break;
+        n += strlen(e->line + n);
+        if (n > 0 && e->line[n - 1] == '\n')
+            break;
+        if (n + 1 < e->cap)      /* short read without a newline: the last line */
+            break;
+        char *grown = realloc(e->line, 2 * e->cap);
+        if (!grown) {
+            e->failed = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory reading weather");
+            return 0;
+        }
+        e->line = grown;
+        e->cap *= 2;
+    }
+    /* zlib keeps handing out what it decompressed before a fault, so a fault shows at the end
+     * of the data: it is reported at the first line it cost (Z_BUF_ERROR: a truncated stream) */
+    if (n == 0 || e->line[n - 1] != '\n') {
+        int zerr;
+        const char *message = gzerror(e->f, &zerr);
+        if (zerr != Z_OK) {
+            e->failed = fewshot_error_set_at(zerr == Z_ERRNO ? FEWSHOT_EIO : FEWSHOT_EPARSE,
+                                             e->path, e->lineno + 1, 0, "%s: %s",
+                                             zerr == Z_ERRNO ? "read error"
+                                                             : "corrupt compressed data",
+                                             zerr == Z_ERRNO ? strerror(errno) : message);
+            return 0;
+        }
+    }
+    if (n == 0)
         return 0;
     e->lineno++;
     while (n > 0 && (e->line[n - 1] == '\n' || e->line[n - 1] == '\r'))
@@ -194,13 +236,15 @@ static int read_epw(epw *e, hvac_weather *w)
 {
     int rc;
     if (!next_line(e))
-        return fewshot_error_set_at(FEWSHOT_EPARSE, e->path, 1, 0,
-                                    "empty file, expected an EPW weather file");
+        return e->failed ? e->failed
+                         : fewshot_error_set_at(FEWSHOT_EPARSE, e->path, 1, 0,
+                                                "empty file, expected an EPW weather file");
     if ((rc = parse_location(e, w)) != 0)
         return rc;
     for (int i = 2; i <= HEADER_LINES; i++) {
         if (!next_line(e))
-            return fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno, 0,
+            return e->failed ? e->failed
+                             : fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno, 0,
                                         "the file ends in the header, expected %d header lines "
                                         "and hourly rows", HEADER_LINES);
         if (e->line[0] >= '0' && e->line[0] <= '9')
@@ -229,9 +273,8 @@ static int read_epw(epw *e, hvac_weather *w)
         if ((rc = parse_row(e, w)) != 0)
             return rc;
     }
-    if (ferror(e->f))
-        return fewshot_error_set_at(FEWSHOT_EIO, e->path, e->lineno, 0, "read error: %s",
-                                    strerror(errno));
+    if (e->failed)
+        return e->failed;
     if (w->hours == 0 || w->hours % 24 != 0)
         return fewshot_error_set_at(FEWSHOT_ETRUNCATED, e->path, e->lineno + 1, 0,
                                     "the file ends after %zu hourly rows, expected whole days "
@@ -243,12 +286,13 @@ int hvac_weather_load_epw(hvac_weather *w, const char *path)
 {
     memset(w, 0, sizeof *w);
     epw e = {.path = path};
-    e.f = fopen(path, "r");
+    e.f = gzopen(path, "rb");
     if (!e.f)
         return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot open weather file: %s",
-                                    strerror(errno));
+                                    errno ? strerror(errno) : "out of memory");
+    gzbuffer(e.f, 64 * 1024);
     int rc = read_epw(&e, w);
-    fclose(e.f);
+    gzclose(e.f);
     free(e.line);
     if (rc == 0 && !(w->source = strdup(path)))
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");

@@ -46,7 +46,7 @@ expect_status 2 "bad --set" -- run_fewshot report run --set episodes.seeds=[1]
 expect_grep 'only report\.\* settings' "$TMP/err" "--set outside report"
 expect_status 2 "bad --set value" -- run_fewshot report run --set report.bootstrap=-3
 expect_grep '\$\.report\.bootstrap' "$TMP/err" "--set report value checked"
-head -1 run/summary.csv | grep -q ',pairs,reward_iqm,reward_iqm_ci95,score_mean,score_ci_low,score_ci_high,prob_improvement,prob_improvement_ci95' \
+head -1 run/summary.csv | grep -q ',pairs,demos_distinct,demos_agreement,reward_iqm,reward_iqm_ci95,score_mean,score_ci_low,score_ci_high,prob_improvement,prob_improvement_ci95' \
     && pass || fail "summary.csv new columns: $(head -1 run/summary.csv)"
 [ "$(grep -c ',all,' run/summary.csv)" -eq 4 ] && pass || fail "summary.csv: expected 4 all rows"
 

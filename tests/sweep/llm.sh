@@ -41,7 +41,10 @@ JSON
 
 expect_status 0 "LLM sweep" -- run_fewshot sweep loop.json -o run --jobs 8
 expect_grep '30 episodes run, 0 already done, 0 failed, 0 skipped' "$TMP/err" "all arms ran"
-[ -f run/demos-*.jsonl ] && pass || fail "generated demonstrations not kept in the run directory"
+# generated demonstrations live once in the shared store; the run records which (demos.json)
+ls run/demos-*.jsonl >/dev/null 2>&1 && fail "the run directory holds a copy of the dataset" || pass
+stored=$(sed -n 's/.*"path": "\(.*\.fsdb\)".*/\1/p' run/demos.json | head -n 1)
+[ -n "$stored" ] && [ -f "$stored" ] && pass || fail "run/demos.json names a stored dataset"
 # the LLM arms beat zero action (reward and the paired difference), and used the LLM
 col() { awk -F, -v a="$1" -v s="$2" -v k="$3" 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i}
         $1 == a && $2 == s {print $c[k]}' run/summary.csv; }
@@ -71,7 +74,7 @@ fi
 # the report names the model and the server's system fingerprint, as the server sent them
 expect_status 0 "report" -- run_fewshot report run --no-plots
 expect_grep '^model of llm: test-controller, system_fingerprint \["fp_test"\]$' "$TMP/out" "report names model and fingerprint"
-expect_grep '^demonstrations demos-[0-9a-f]{16}\.jsonl: sha256 [0-9a-f]{64}$' "$TMP/out" "report names the demonstration datasets"
+expect_grep '^demonstrations [0-9a-f]{16,}: [0-9]+ transitions, arms \[.*"llm".*\]$' "$TMP/out" "report names the demonstration datasets"
 expect_grep '^demos of llm: \{' "$TMP/out" "report gives each arm's demonstration settings"
 expect_status 0 "report as JSON" -- run_fewshot report run --no-plots --format json
 expect_grep '"system_fingerprints": \[' "$TMP/out" "JSON report has the fingerprints"
