@@ -25,7 +25,13 @@
 
 int fewshot_report_options_init(fewshot_report_options *opts, unsigned int version)
 {
-    if (version != FEWSHOT_REPORT_OPTIONS_VERSION)
+    if (version == 1 && opts) {     /* a caller built against version 1: only its fields */
+        opts->version = 1;
+        opts->table = NULL;
+        opts->plots = 1;
+        return 0;
+    }
+    if (version != FEWSHOT_REPORT_OPTIONS_VERSION || !opts)
         return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_report_options version %u, "
                                  "expected %u", version, FEWSHOT_REPORT_OPTIONS_VERSION);
     fewshot_report_options init = FEWSHOT_REPORT_OPTIONS_INIT;

@@ -130,7 +130,10 @@ static void test_formats_and_version1(void **state)
     assert_non_null(strstr(text, "\\begin{tabular}"));
     free(text);
     /* a caller built against version 1 of the struct gets the table into its run directory */
-    struct { unsigned int version; FILE *table; int plots; } v1 = {1, NULL, 0};
+    struct { unsigned int version; FILE *table; int plots; } v1;
+    assert_int_equal(fewshot_report_options_init((fewshot_report_options *)(void *)&v1, 1), 0);
+    assert_true(v1.version == 1 && v1.table == NULL && v1.plots == 1);
+    v1.plots = 0;
     char *buf = NULL;
     size_t len = 0;
     v1.table = open_memstream(&buf, &len);
