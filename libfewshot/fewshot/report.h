@@ -54,6 +54,8 @@ typedef struct fewshot_report_options {
 #define FEWSHOT_REPORT_OPTIONS_INIT \
     {FEWSHOT_REPORT_OPTIONS_VERSION, NULL, 1, FEWSHOT_REPORT_TABLE, 0, NULL, NULL, NULL, NULL, 0}
 
+/* Defaults for a struct of the given version: FEWSHOT_REPORT_OPTIONS_VERSION, or 1 for a
+ * caller built against version 1 (only version, table and plots are written). */
 FEWSHOT_EXTERN(int) fewshot_report_options_init(fewshot_report_options *opts,
                                                 unsigned int version);
 
