@@ -42,6 +42,7 @@ struct fewshot_agent {
     fewshot_selector *selector;
     int own_selector;
     fewshot_buffer *buffer;
+    fewshot_selection previous;     /* the last prompt's picks (sticky nearest neighbours) */
     json_t *hist_ctx, *hist_next;   /* contexts of this episode's transitions, by step */
     float *query;
     float *hist_vec;                /* query vectors of this episode's steps, by step */
@@ -204,6 +205,7 @@ void fewshot_agent_free(fewshot_agent *agent)
     fewshot_prompt_free(agent->prompt);
     fewshot_parser_free(agent->parser);
     fewshot_buffer_free(agent->buffer);
+    fewshot_selection_clear(&agent->previous);
     if (agent->own_selector)
         fewshot_selector_free(agent->selector);
     fewshot__retriever_unref(agent->ret);
@@ -233,6 +235,8 @@ int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
         fewshot_policy_reset(agent->policy, seed);
     if (agent->buffer)
         fewshot_buffer_clear(agent->buffer);
+    /* picks stick within an episode only */
+    fewshot_selection_clear(&agent->previous);
     if (agent->own_selector)
         fewshot_selector_reseed(agent->selector, agent->ret->sopts.seed ^ seed);
     json_array_clear(agent->hist_ctx);
@@ -437,7 +441,8 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
         a->query_ok = rc == 0;
     }
     if (rc == 0)
-        rc = fewshot_selector_select(a->selector, a->query, a->buffer, &sel);
+        rc = fewshot_selector_select_after(a->selector, a->query, a->buffer, &a->previous,
+                                           &sel);
     if (rc) {
         fewshot_selection_clear(&sel);
         return rc;
@@ -532,7 +537,12 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
 done:
     free(pd);
     free(sh);
-    fewshot_selection_clear(&sel);
+    if (rc == 0) {
+        /* the next step's selection keeps what still fits */
+        fewshot_selection_clear(&a->previous);
+        a->previous = sel;
+    } else
+        fewshot_selection_clear(&sel);
     if (rc)
         json_decref(list);
     else

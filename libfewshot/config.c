@@ -91,6 +91,8 @@ static const field selection_fields[] = {
     {"representative", T_STRING, "\"nearest\"", NULL, "nearest|best", 0, 0},
     {"history", T_INTEGER, "0", NULL, NULL, 0, 1},
     {"history_order", T_STRING, "\"recent\"", NULL, "recent|best", 0, 0},
+    {"history_window", T_STRING, NULL, NULL, "block|sliding", 0, 0},
+    {"stick", T_NUMBER, NULL, NULL, NULL, 0, 1},
     {"random", T_INTEGER, "0", NULL, NULL, 0, 1},
     {"reward_lambda", T_NUMBER, NULL, NULL, NULL, 0, 1},
     {"mmr_lambda", T_NUMBER, NULL, NULL, NULL, 0, 1},

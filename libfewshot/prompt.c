@@ -546,8 +546,8 @@ static void set(json_t *obj, const char *key, json_t *v)
 
 static int source_rank(const fewshot_prompt_demo *d)
 {
-    /* representatives are the same all episode, nearest neighbours change with the state,
-     * history grows at the end */
+    /* representatives are the same all episode, nearest neighbours change with the state
+     * (less with selection.stick), history grows at the end */
     switch (d->source) {
     case FEWSHOT_DEMO_REPRESENTATIVE: return 0;
     case FEWSHOT_DEMO_HISTORICAL: return 2;
@@ -569,7 +569,9 @@ int fewshot_prompt_demo_order(const fewshot_prompt *p, const fewshot_prompt_demo
         while (j > 0) {
             const fewshot_prompt_demo *b = &demos[perm[j - 1]];
             int ra = source_rank(a), rb = source_rank(b);
-            if (rb < ra || (rb == ra && (b->key <= a->key || !a->key || !b->key)))
+            /* nearest neighbours keep the selection's order: with sticky selection the
+             * previous step's survivors come first in their order, new picks after them */
+            if (rb < ra || (rb == ra && (ra == 1 || b->key <= a->key || !a->key || !b->key)))
                 break;
             perm[j] = perm[j - 1];
             j--;

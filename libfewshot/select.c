@@ -104,6 +104,9 @@ static int check_options(const fewshot_selector_options *o, const fewshot_demos 
         return fewshot_error_set(FEWSHOT_EMISMATCH, "selection: the index holds %zu vectors but "
                                  "the dataset %zu demonstrations: rebuild the index",
                                  fewshot_index_count(ix), fewshot_demos_count(ds));
+    if (!(o->stick >= 0) || !isfinite(o->stick))
+        return fewshot_error_set(FEWSHOT_EINVAL, "selection: stick %g must be a non-negative "
+                                 "number (1: pure knn)", o->stick);
     if (o->representative != FEWSHOT_REPRESENTATIVE_NEAREST &&
         o->representative != FEWSHOT_REPRESENTATIVE_BEST_REWARD)
         return fewshot_error_set(FEWSHOT_EINVAL, "selection: unknown representative rule %d",
@@ -246,6 +249,7 @@ typedef struct merger {
     fewshot_selection *out;
     size_t cap;
     const fewshot_buffer *buffer;
+    const fewshot_selection *previous;  /* the previous step's, or NULL */
 } merger;
 
 static const fewshot_demo *transition_of(const merger *m, fewshot_origin origin, size_t item)
@@ -343,6 +347,38 @@ static int by_rel(const void *a, const void *b)
     return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
+/* Is dataset item among picks [from, to)? */
+static int picked_between(const fewshot_selection *sel, size_t from, size_t to, size_t item)
+{
+    for (size_t k = from; k < to; k++)
+        if (sel->picks[k].origin == FEWSHOT_ORIGIN_DATASET && sel->picks[k].item == item)
+            return 1;
+    return 0;
+}
+
+/* Offer, in the previous selection's order, its nearest-neighbour picks that are still
+ * among the near nearest candidates c[0..near); *kept counts those taken. */
+static int keep_survivors(merger *m, const cand *c, size_t near, const char *name,
+                          size_t *kept)
+{
+    const fewshot_selection *prev = m->previous;
+    for (size_t k = 0; k < prev->count && *kept < m->s->o.knn; k++) {
+        const fewshot_pick *p = &prev->picks[k];
+        if (p->origin != FEWSHOT_ORIGIN_DATASET || !p->role || strcmp(p->role, "expert") != 0)
+            continue;
+        for (size_t i = 0; i < near; i++) {
+            if ((size_t)c[i].item != p->item)
+                continue;
+            int r = offer(m, FEWSHOT_ORIGIN_DATASET, p->item, name, "expert", c[i].rel);
+            if (r < 0)
+                return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+            *kept += (size_t)r;
+            break;
+        }
+    }
+    return 0;
+}
+
 static int select_knn(merger *m, const float *query)
 {
     fewshot_selector *s = m->s;
@@ -352,22 +388,27 @@ static int select_knn(merger *m, const float *query)
     size_t want = o->candidates ? o->candidates : (4 * o->knn > 20 ? 4 * o->knn : 20);
     if (want < o->knn)
         want = o->knn;
+    /* the window a previous pick must stay within to be kept */
+    size_t near = m->previous && o->stick > 1 ? (size_t)ceil(o->stick * (double)o->knn) : 0;
+    size_t fetch = near > want ? near : want;
     if (want > s->n)
         want = s->n;
+    if (fetch > s->n)
+        fetch = s->n;
     if (want == 0)
         return 0;
-    float *dist = malloc(want * sizeof *dist);
-    int64_t *labels = malloc(want * sizeof *labels);
-    cand *c = malloc(want * sizeof *c);
+    float *dist = malloc(fetch * sizeof *dist);
+    int64_t *labels = malloc(fetch * sizeof *labels);
+    cand *c = malloc(fetch * sizeof *c);
     int rc = 0;
     if (!dist || !labels || !c) {
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = fewshot_index_search(s->ix, 1, query, want, dist, labels)))
+    if ((rc = fewshot_index_search(s->ix, 1, query, fetch, dist, labels)))
         goto done;
     size_t nc = 0;
-    for (size_t i = 0; i < want; i++) {
+    for (size_t i = 0; i < fetch; i++) {
         if (labels[i] < 0 || (size_t)labels[i] >= s->n)
             continue;
         double rel = sim_of_distance(s, dist[i]);
@@ -386,6 +427,15 @@ static int select_knn(merger *m, const float *query)
             c[j].rank = j, c[j - 1].rank = j - 1;
         }
     const char *name = o->mmr_lambda < 1 ? "mmr" : o->reward_lambda > 0 ? "reward" : "knn";
+    if (o->reward_lambda > 0 && (o->mmr_lambda >= 1 || near))
+        qsort(c, nc, sizeof *c, by_rel);
+    /* survivors: kept first, so the prompt's demonstration block stays a shared prefix */
+    size_t base = m->out->count, kept = 0;
+    if (near && (rc = keep_survivors(m, c, nc < near ? nc : near, name, &kept)) < 0)
+        goto done;
+    rc = 0;
+    if (nc > want)
+        nc = want;
     if (o->mmr_lambda < 1) {
         /* greedy maximal marginal relevance over the candidates, taken one at a time */
         size_t taken = 0;
@@ -396,8 +446,17 @@ static int select_knn(merger *m, const float *query)
             rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
             goto done;
         }
-        for (size_t i = 0; i < nc; i++)
+        for (size_t i = 0; i < nc; i++) {
             maxsim[i] = -INFINITY;
+            for (size_t k = base; k < base + kept; k++) {
+                size_t item = m->out->picks[k].item;
+                if ((size_t)c[i].item == item)
+                    used[i] = 1;
+                else
+                    maxsim[i] = fmax(maxsim[i], sim_of_vectors(s, (size_t)c[i].item, item));
+            }
+        }
+        taken = kept;
         while (taken < o->knn && rc >= 0) {
             size_t best = nc;
             double best_score = -INFINITY;
@@ -426,10 +485,10 @@ static int select_knn(merger *m, const float *query)
         }
         free(used), free(maxsim);
     } else {
-        if (o->reward_lambda > 0)
-            qsort(c, nc, sizeof *c, by_rel);
-        size_t taken = 0;
+        size_t taken = kept;
         for (size_t i = 0; i < nc && taken < o->knn; i++) {
+            if (kept && picked_between(m->out, base, base + kept, (size_t)c[i].item))
+                continue;
             int r = offer(m, FEWSHOT_ORIGIN_DATASET, (size_t)c[i].item, name, "expert", c[i].rel);
             if (r < 0) {
                 rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
@@ -498,9 +557,17 @@ static int select_history(merger *m, const fewshot_buffer *buf)
             order[j] = v;
         }
     }
+    size_t h = m->s->o.history;
+    if (m->s->o.history_block && !m->s->o.history_best) {
+        /* the window restarts every h steps and grows in between, so the history a prompt
+         * shows is the previous prompt's plus one step (a shared prefix) */
+        uint64_t pushed = fewshot_buffer_pushed(buf);
+        size_t since = (size_t)(pushed - ((pushed - 1) / h) * h);
+        h = since < h ? since : h;
+    }
     int rc = 0;
     size_t taken = 0;
-    for (size_t i = 0; i < count && taken < m->s->o.history; i++) {
+    for (size_t i = 0; i < count && taken < h; i++) {
         int r = offer(m, FEWSHOT_ORIGIN_BUFFER, order[i], "history", "historical",
                       fewshot_buffer_get(buf, order[i])->reward);
         if (r < 0) {
@@ -533,15 +600,25 @@ static int select_random(merger *m)
 int fewshot_selector_select(fewshot_selector *s, const float *query,
                             const fewshot_buffer *buffer, fewshot_selection *out)
 {
+    return fewshot_selector_select_after(s, query, buffer, NULL, out);
+}
+
+int fewshot_selector_select_after(fewshot_selector *s, const float *query,
+                                  const fewshot_buffer *buffer,
+                                  const fewshot_selection *previous, fewshot_selection *out)
+{
     if (!s || !out)
         return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_selector_select: NULL argument");
+    if (previous == out)
+        return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_selector_select_after: previous and "
+                                 "out are the same selection");
     fewshot_selection_clear(out);
     if (query && s->dim && (s->o.knn || s->o.clusters)) {
         int rc = fewshot__check_finite_rows(query, 1, s->dim, "selection query");
         if (rc)
             return rc;
     }
-    merger m = {s, out, 0, buffer};
+    merger m = {s, out, 0, buffer, previous && previous->count ? previous : NULL};
     int rc = 0;
     for (int i = 0; i < s->norder && rc == 0; i++) {
         switch (s->order[i]) {

@@ -67,8 +67,8 @@ typedef struct fewshot_prompt_demo {
     size_t action_dim;          /* values in action: a demonstration from another scenario
                                    (a building with other zones) shows its own count;
                                    0 means the action space's dim */
-    uint64_t key;               /* identity, or 0: with the cache order, demonstrations of a
-                                   source are shown by increasing key (dataset row, step), and
+    uint64_t key;               /* identity, or 0: with the cache order, representatives and
+                                   history are shown by increasing key (dataset row, step), and
                                    a keyed demonstration without extra is rendered once and
                                    kept until fewshot_prompt_reset() */
 } fewshot_prompt_demo;
@@ -106,9 +106,11 @@ enum { FEWSHOT_PROMPT_COMPLETION = 0, FEWSHOT_PROMPT_CHAT = 1 };
 
 /* Order of the demonstrations (spec "demo_order"). */
 enum {
-    FEWSHOT_PROMPT_ORDER_CACHE = 0, /* default: representatives, then nearest neighbours by
-                                       key, then history in the order it happened, so
-                                       consecutive prompts share the longest prefix */
+    FEWSHOT_PROMPT_ORDER_CACHE = 0, /* default: representatives by key, then the other
+                                       (nearest-neighbour, random) demonstrations as given
+                                       (sticky selection keeps the survivors first), then
+                                       history in the order it happened, so consecutive
+                                       prompts share the longest prefix */
     FEWSHOT_PROMPT_ORDER_PAPER = 1  /* as selected: nearest first, newest history first */
 };
 

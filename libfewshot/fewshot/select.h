@@ -10,7 +10,8 @@
  *   cluster   one representative per k-means cluster of the dataset ("representative"
  *             demonstrations): the member nearest its centroid, or the best-reward member
  *   history   transitions of the online buffer ("historical" demonstrations): the most recent
- *             h, or the h with the best reward
+ *             h (or, history_block, the steps since the last multiple of h), or the h with the
+ *             best reward
  *   random    uniformly random dataset demonstrations (seeded)
  * then removes duplicates (a demonstration chosen by two selectors is kept once, credited to
  * the first) and packs under a token budget keeping each demonstration whole: one that does
@@ -82,12 +83,18 @@ typedef struct fewshot_selector_options {
     fewshot_token_cost_fn token_cost;   /* other costs (the buffer's), or NULL: 0 */
     void *token_cost_data;
     const char *order;              /* e.g. "history,knn": NULL = "knn,cluster,history,random" */
+    double stick;                   /* <= 1: pure knn; > 1: with a previous selection, its knn
+                                       picks still among the nearest stick * knn candidates
+                                       are kept first, in their order, and new picks follow */
+    int history_block;              /* 0: the newest h (a sliding window); 1: the steps since
+                                       the last multiple of h pushes, oldest kept in place
+                                       (an appending window, 1 to h entries) */
 } fewshot_selector_options;
 
 #define FEWSHOT_SELECTOR_OPTIONS_VERSION 1
 #define FEWSHOT_SELECTOR_OPTIONS_INIT \
     {FEWSHOT_SELECTOR_OPTIONS_VERSION, 4, 0.0, 1.0, 0, 0, FEWSHOT_REPRESENTATIVE_NEAREST, 0, 0, \
-     0, 0, 0, 0, NULL, NULL, NULL, NULL}
+     0, 0, 0, 0, NULL, NULL, NULL, NULL, 1.0, 0}
 
 FEWSHOT_EXTERN(int) fewshot_selector_options_init(fewshot_selector_options *opts,
                                                   unsigned int version);
@@ -113,6 +120,14 @@ FEWSHOT_EXTERN(void) fewshot_selector_reseed(fewshot_selector *s, uint64_t seed)
 FEWSHOT_EXTERN(int) fewshot_selector_select(fewshot_selector *s, const float *query,
                                             const fewshot_buffer *buffer,
                                             fewshot_selection *out);
+
+/* As fewshot_selector_select(), given the previous step's selection of the same episode
+ * (NULL: none), from which knn keeps the picks still near enough (options stick), so that
+ * consecutive prompts share their demonstration block and a server's prefix cache. */
+FEWSHOT_EXTERN(int) fewshot_selector_select_after(fewshot_selector *s, const float *query,
+                                                  const fewshot_buffer *buffer,
+                                                  const fewshot_selection *previous,
+                                                  fewshot_selection *out);
 
 /* The dataset transitions chosen as cluster representatives (count = clusters), or NULL. */
 FEWSHOT_EXTERN(const int64_t *) fewshot_selector_representatives(const fewshot_selector *s,
