@@ -44,6 +44,15 @@ static const char *const tdefaults[T_COUNT] = {
     [T_OUTPUT] = "Actions:",
 };
 
+/* The cache order's header counts the dataset's demonstrations only: the history that follows
+ * grows and restarts, and a count of it at the top would change every prompt's first line. */
+static const char cache_demonstrations[] =
+    "For your reference, {{n_dataset}} {{#one_dataset}}demonstration is{{/one_dataset}}"
+    "{{^one_dataset}}demonstrations are{{/one_dataset}} provided below{{#historical}}, followed "
+    "by steps taken earlier in this episode{{/historical}}. The greater the reward a "
+    "demonstration achieves, the more effective it is.\n"
+    "{{#demonstrations}}{{{text}}}\n{{/demonstrations}}";
+
 /* Blocks, the positional components. */
 enum { B_OBJECTIVE, B_INSTRUCTION, B_DEMOS, B_CURRENT, B_OUTPUT, B_COUNT };
 static const char *const bnames[B_COUNT] = {"objective", "instruction", "demonstrations",
@@ -358,7 +367,8 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
         if (!text && !env && o.templates)
             text = o.templates(o.templates_data, tnames[t]);
         if (!text)
-            text = tdefaults[t];
+            text = t == T_DEMONSTRATIONS && p->demo_order == FEWSHOT_PROMPT_ORDER_CACHE ?
+                   cache_demonstrations : tdefaults[t];
         if (!text)
             continue;
         char name[512];
@@ -765,6 +775,10 @@ static int render_block(fewshot_prompt *p, int b, const fewshot_prompt_input *in
         json_object_set_new(view, "n_expert", json_integer((json_int_t)counts[0]));
         json_object_set_new(view, "n_representative", json_integer((json_int_t)counts[1]));
         json_object_set_new(view, "n_historical", json_integer((json_int_t)counts[2]));
+        size_t nd = in->n_demos - counts[2];
+        json_object_set_new(view, "n_dataset", json_integer((json_int_t)nd));
+        json_object_set_new(view, "one_dataset", json_boolean(nd == 1));
+        json_object_set_new(view, "historical", json_boolean(counts[2] > 0));
         json_object_set(view, "demonstrations", list);
         const json_t *stack[4] = {cur[0], cur[1], cur[2], view};
         rc = render_str(p, T_DEMONSTRATIONS, stack, 4, text);

@@ -197,7 +197,8 @@ int fewshot_selector_new(fewshot_selector **out, const fewshot_selector_options 
             s->rmax = fmax(s->rmax, r);
         }
     }
-    if (ix && (opts->clusters || (opts->knn && opts->mmr_lambda < 1)) && (rc = load_vectors(s)))
+    if (ix && (opts->clusters || (opts->knn && (opts->mmr_lambda < 1 || opts->stick > 1))) &&
+        (rc = load_vectors(s)))
         goto fail;
     if (opts->clusters && (rc = build_clusters(s)))
         goto fail;
@@ -356,25 +357,40 @@ static int picked_between(const fewshot_selection *sel, size_t from, size_t to, 
     return 0;
 }
 
-/* Offer, in the previous selection's order, its nearest-neighbour picks that are still
- * among the near nearest candidates c[0..near); *kept counts those taken. */
-static int keep_survivors(merger *m, const cand *c, size_t near, const char *name,
+/* Distance of dataset item to query on the index's scale: Euclidean, or 1 - similarity for
+ * inner-product indexes. */
+static double distance_to(const fewshot_selector *s, const float *query, size_t item)
+{
+    const float *v = s->vectors + item * s->dim;
+    if (fewshot_index_metric(s->ix) == FEWSHOT_METRIC_IP)
+        return 1.0 - fewshot__dot(query, v, s->dim);
+    return sqrt(fewshot__l2sq(query, v, s->dim));
+}
+
+/* Offer, in the previous selection's order, its nearest-neighbour picks still within stick
+ * times the distance of today's k-th nearest (radius); *kept counts those taken. A distance
+ * rather than a rank: in a dense dataset the ranks turn over every step while the
+ * demonstrations stay about as near. */
+static int keep_survivors(merger *m, const float *query, double radius, const char *name,
                           size_t *kept)
 {
     const fewshot_selection *prev = m->previous;
-    for (size_t k = 0; k < prev->count && *kept < m->s->o.knn; k++) {
+    const fewshot_selector *s = m->s;
+    for (size_t k = 0; k < prev->count && *kept < s->o.knn; k++) {
         const fewshot_pick *p = &prev->picks[k];
-        if (p->origin != FEWSHOT_ORIGIN_DATASET || !p->role || strcmp(p->role, "expert") != 0)
+        if (p->origin != FEWSHOT_ORIGIN_DATASET || !p->role || strcmp(p->role, "expert") != 0 ||
+            p->item >= s->n)
             continue;
-        for (size_t i = 0; i < near; i++) {
-            if ((size_t)c[i].item != p->item)
-                continue;
-            int r = offer(m, FEWSHOT_ORIGIN_DATASET, p->item, name, "expert", c[i].rel);
-            if (r < 0)
-                return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-            *kept += (size_t)r;
-            break;
-        }
+        double d = distance_to(s, query, p->item);
+        if (!(d <= radius))
+            continue;
+        double rel = fewshot_index_metric(s->ix) == FEWSHOT_METRIC_IP ? 1.0 - d : 1.0 / (1.0 + d);
+        if (s->o.reward_lambda > 0)
+            rel += s->o.reward_lambda * norm_reward(s, p->item);
+        int r = offer(m, FEWSHOT_ORIGIN_DATASET, p->item, name, "expert", rel);
+        if (r < 0)
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        *kept += (size_t)r;
     }
     return 0;
 }
@@ -388,13 +404,10 @@ static int select_knn(merger *m, const float *query)
     size_t want = o->candidates ? o->candidates : (4 * o->knn > 20 ? 4 * o->knn : 20);
     if (want < o->knn)
         want = o->knn;
-    /* the window a previous pick must stay within to be kept */
-    size_t near = m->previous && o->stick > 1 ? (size_t)ceil(o->stick * (double)o->knn) : 0;
-    size_t fetch = near > want ? near : want;
+    int sticky = m->previous && o->stick > 1 && s->vectors;
+    size_t fetch = want;
     if (want > s->n)
-        want = s->n;
-    if (fetch > s->n)
-        fetch = s->n;
+        want = fetch = s->n;
     if (want == 0)
         return 0;
     float *dist = malloc(fetch * sizeof *dist);
@@ -427,15 +440,15 @@ static int select_knn(merger *m, const float *query)
             c[j].rank = j, c[j - 1].rank = j - 1;
         }
     const char *name = o->mmr_lambda < 1 ? "mmr" : o->reward_lambda > 0 ? "reward" : "knn";
-    if (o->reward_lambda > 0 && (o->mmr_lambda >= 1 || near))
-        qsort(c, nc, sizeof *c, by_rel);
     /* survivors: kept first, so the prompt's demonstration block stays a shared prefix */
     size_t base = m->out->count, kept = 0;
-    if (near && (rc = keep_survivors(m, c, nc < near ? nc : near, name, &kept)) < 0)
-        goto done;
-    rc = 0;
-    if (nc > want)
-        nc = want;
+    if (sticky && nc) {
+        size_t kth = (o->knn < nc ? o->knn : nc) - 1;
+        double dk = fewshot_index_metric(s->ix) == FEWSHOT_METRIC_IP ? 1.0 - dist[kth]
+                                                                     : sqrt(fmax(dist[kth], 0));
+        if ((rc = keep_survivors(m, query, o->stick * dk, name, &kept)) < 0)
+            goto done;
+    }
     if (o->mmr_lambda < 1) {
         /* greedy maximal marginal relevance over the candidates, taken one at a time */
         size_t taken = 0;
@@ -485,6 +498,8 @@ static int select_knn(merger *m, const float *query)
         }
         free(used), free(maxsim);
     } else {
+        if (o->reward_lambda > 0)
+            qsort(c, nc, sizeof *c, by_rel);
         size_t taken = kept;
         for (size_t i = 0; i < nc && taken < o->knn; i++) {
             if (kept && picked_between(m->out, base, base + kept, (size_t)c[i].item))
