@@ -95,8 +95,13 @@ def prompt(demos, current):
         fb = join(feedback(n), comments(n), sep="\n")
         items.append("Demonstration {}:\nDescription: {}\nReward: {}\nActions: {}\n{}".format(
             k + 1, join(meta(c), state(c)), significant(dm["reward"]), acts, fb))
-    blocks.append(("For your reference, {} demonstrations are provided below. The greater the "
-                   "reward a demonstration achieves, the more effective it is.\n".format(len(demos))
+    # the cache order's header counts the dataset's demonstrations (source 2 is history)
+    hist = sum(1 for k in range(len(demos)) if k % 3 == 2)
+    nd = len(demos) - hist
+    blocks.append(("For your reference, {} {} provided below{}. The greater the "
+                   "reward a demonstration achieves, the more effective it is.\n".format(
+                       nd, "demonstration is" if nd == 1 else "demonstrations are",
+                       ", followed by steps taken earlier in this episode" if hist else "")
                    + "".join(i + "\n" for i in items)).rstrip())
     blocks.append("Please decide opening of the valve in each room based on the following "
                   "description:\nDescription: " + join(meta(cur), state(cur)))

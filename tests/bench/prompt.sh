@@ -2,7 +2,7 @@
 # Prompt render (8 demonstrations, 18 rooms) + reply parse per decision: libfewshot against the
 # same work in Python (str.format and re), which must produce the identical prompt and action;
 # then the prefix-cacheable share of an episode's prompt tokens on paper.json, with the
-# default demonstration order and with the paper's.
+# default order and content and with the paper's.
 set -eu
 : "${top_builddir:?}" "${top_srcdir:?}"
 PYTHON3=${PYTHON3:-/usr/bin/python3}
@@ -20,12 +20,21 @@ awk -v c="$c" -v k="$cold" -v p="$py" 'BEGIN {
         p / c, p / k, (c <= 40 && p / c >= 10 ? "met" : "missed") }'
 echo "prefix-cacheable share of an episode's prompt tokens, paper.json (same-building, winter):"
 export XDG_CACHE_HOME="$tmp/cache"
-for order in cache paper; do
+# the default (cache order, selection.stick 2, block history), the paper's arm (its order,
+# pure knn, sliding history), and each default change alone
+arm_sets() {
+    case $1 in
+    default) ;;
+    paper) echo "--set prompt.demo_order=paper --set selection.stick=1 --set selection.history_window=sliding" ;;
+    stick1) echo "--set selection.stick=1" ;;
+    sliding) echo "--set selection.history_window=sliding" ;;
+    esac
+}
+for arm in default paper stick1 sliding; do
     share=$("$top_builddir/fewshot" sweep "$top_srcdir/examples/configs/paper.json" --dry-run \
-        --set llm.api_key_env= --set llm.base_url=http://127.0.0.1:9/v1 \
-        --set prompt.demo_order=$order |
+        --set llm.api_key_env= --set llm.base_url=http://127.0.0.1:9/v1 $(arm_sets $arm) |
         sed -n 's/^  same-building .*max [0-9]*, \([0-9]*\)% a prefix.*/\1/p')
-    echo "  demo_order $order: $share% (aim >= 80% with the default order)"
+    echo "  $arm: $share% (aim >= 80% with the default)"
 done
 # the same measured by a server: the strict test server keeps recent prompts and counts cached
 # tokens as OpenAI does (prompts of 1024 tokens or more, in steps of 128); one episode per
@@ -33,16 +42,16 @@ done
 SERVER=$top_builddir/tests/llm-server/llm-server
 if [ -x "$SERVER" ] && command -v sqlite3 > /dev/null 2>&1; then
     echo "cached_tokens / prompt_tokens reported by the strict server, paper.json same-building:"
-    for order in cache paper; do
+    for order in default paper; do
         "$SERVER" --mode strict --port-file "$tmp/port-$order" --lifetime 300 > /dev/null &
         pid=$!
         while [ ! -s "$tmp/port-$order" ]; do sleep 0.01; done
         "$top_builddir/fewshot" sweep "$top_srcdir/examples/configs/paper.json" -o "$tmp/run-$order" \
             --no-report --set "llm.base_url=http://127.0.0.1:$(cat "$tmp/port-$order")/v1" \
             --set llm.api_key_env= --set llm.cache.mode=off --set 'episodes.seeds=[1]' \
-            --set prompt.demo_order=$order --set 'arms=[{"name": "same-building"}]' \
+            $(arm_sets $order) --set 'arms=[{"name": "same-building"}]' \
             --set 'baselines=[]' > /dev/null 2>&1 || true
         kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
-        sqlite3 "$tmp/run-$order/results.sqlite" "SELECT printf('  demo_order %s: %.1f%% (%d of %d)', '$order', 100.0 * sum(cached_tokens) / sum(prompt_tokens), sum(cached_tokens), sum(prompt_tokens)) FROM episodes"
+        sqlite3 "$tmp/run-$order/results.sqlite" "SELECT printf('  %s: %.1f%% (%d of %d)', '$order', 100.0 * sum(cached_tokens) / sum(prompt_tokens), sum(cached_tokens), sum(prompt_tokens)) FROM episodes"
     done
 fi
