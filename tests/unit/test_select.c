@@ -295,6 +295,90 @@ static char *state_text(fewshot_env *env, const double *obs)
     return strdup(buf);
 }
 
+/* Sticky nearest neighbours keep the previous step's picks while they stay within stick times
+ * the k-th nearest distance, first and in their order; the block history window grows and
+ * restarts every h steps. Both are what let consecutive prompts share a prefix. */
+static void test_sticky_and_block(void **state)
+{
+    (void)state;
+    float line[10][2];
+    for (int i = 0; i < 10; i++)
+        line[i][0] = (float)i, line[i][1] = 0;
+    fewshot_demos *ds = points((const float (*)[2])line, NULL, 10);
+    fewshot_index *ix = flat((const float (*)[2])line, 10);
+    fewshot_selector_options o = FEWSHOT_SELECTOR_OPTIONS_INIT;
+    o.knn = 2;
+    o.stick = 2;
+    fewshot_selector *s;
+    fewshot_selection prev = {0}, sel = {0};
+    assert_int_equal(fewshot_selector_new(&s, &o, ds, ix, NULL), 0);
+    const float q0[2] = {0.1f, 0}, q1[2] = {1.6f, 0}, q2[2] = {2.2f, 0}, q3[2] = {7, 0};
+    assert_int_equal(fewshot_selector_select_after(s, q0, NULL, NULL, &prev), 0);
+    assert_int_equal(prev.count, 2);
+    assert_int_equal(prev.picks[0].item, 0);
+    assert_int_equal(prev.picks[1].item, 1);
+    /* 2nd nearest at 0.6: 1 (0.6) survives, 0 (1.6) does not; 2 is the new pick, after it */
+    assert_int_equal(fewshot_selector_select_after(s, q1, NULL, &prev, &sel), 0);
+    assert_int_equal(sel.count, 2);
+    assert_int_equal(sel.picks[0].item, 1);
+    assert_int_equal(sel.picks[1].item, 2);
+    assert_string_equal(sel.picks[0].role, "expert");
+    fewshot_selection_clear(&prev);
+    prev = sel;
+    memset(&sel, 0, sizeof sel);
+    /* 2nd nearest at 0.8: both survive in their order, though 3 is now nearer than 1 */
+    assert_int_equal(fewshot_selector_select_after(s, q2, NULL, &prev, &sel), 0);
+    assert_int_equal(sel.picks[0].item, 1);
+    assert_int_equal(sel.picks[1].item, 2);
+    fewshot_selection_clear(&prev);
+    prev = sel;
+    memset(&sel, 0, sizeof sel);
+    /* far away: nothing survives, pure nearest neighbours */
+    assert_int_equal(fewshot_selector_select_after(s, q3, NULL, &prev, &sel), 0);
+    assert_int_equal(sel.picks[0].item, 7);
+    assert_true(sel.picks[1].item == 6 || sel.picks[1].item == 8);
+    assert_int_equal(fewshot_selector_select_after(s, q3, NULL, &sel, &sel), FEWSHOT_EINVAL);
+    fewshot_selector_free(s);
+    /* stick 1 is pure knn: the nearest, nearest first */
+    o.stick = 1;
+    assert_int_equal(fewshot_selector_new(&s, &o, ds, ix, NULL), 0);
+    assert_int_equal(fewshot_selector_select_after(s, q0, NULL, NULL, &prev), 0);
+    assert_int_equal(fewshot_selector_select_after(s, q2, NULL, &prev, &sel), 0);
+    assert_int_equal(sel.picks[0].item, 2);
+    assert_int_equal(sel.picks[1].item, 3);
+    fewshot_selector_free(s);
+    o.stick = -1;
+    assert_int_equal(fewshot_selector_new(&s, &o, ds, ix, NULL), FEWSHOT_EINVAL);
+    assert_non_null(strstr(fewshot_error_last()->message, "stick"));
+    fewshot_selection_clear(&prev);
+
+    /* block window, h = 2: 1 entry after 1 push, 2 after 2, 1 after 3 (a restart), 2 after 4 */
+    fewshot_selector_options h = FEWSHOT_SELECTOR_OPTIONS_INIT;
+    h.knn = 0;
+    h.history = 2;
+    h.history_block = 1;
+    fewshot_buffer *buf;
+    assert_int_equal(fewshot_buffer_new(&buf, 8), 0);
+    assert_int_equal(fewshot_selector_new(&s, &h, NULL, NULL, NULL), 0);
+    const size_t want[5] = {1, 2, 1, 2, 1};
+    for (int i = 0; i < 5; i++) {
+        double obs[2] = {i, 1}, act[1] = {0};
+        fewshot_demo d = {.step = (uint64_t)i, .obs = obs, .obs_dim = 2, .action = act,
+                          .act_dim = 1, .next_obs = obs, .reward = 0};
+        assert_int_equal(fewshot_buffer_push(buf, &d), 0);
+        assert_int_equal(fewshot_selector_select(s, NULL, buf, &sel), 0);
+        assert_int_equal(sel.count, want[i]);
+        assert_int_equal(fewshot_buffer_get(buf, sel.picks[0].item)->step, (uint64_t)i);
+        if (want[i] == 2)
+            assert_int_equal(fewshot_buffer_get(buf, sel.picks[1].item)->step, (uint64_t)i - 1);
+    }
+    fewshot_selector_free(s);
+    fewshot_selection_clear(&sel);
+    fewshot_buffer_free(buf);
+    fewshot_index_free(ix);
+    fewshot_demos_free(ds);
+}
+
 static void test_cross_scenario(void **state)
 {
     if (!getenv("FEWSHOT_TEST_PLUGINS"))
@@ -414,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_knn_reward_mmr),
         cmocka_unit_test(test_cluster_history_random_merge),
         cmocka_unit_test(test_cross_scenario),
+        cmocka_unit_test(test_sticky_and_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
