@@ -14,6 +14,7 @@
 
 #include "fewshot/embed.h"
 #include "fewshot/error.h"
+#include "internal.h"
 #include "retrieval_internal.h"
 
 typedef struct remote {
@@ -209,10 +210,13 @@ static int request_batch(remote *r, size_t n, const fewshot_embed_input *in, flo
         rc = r->transport(r->transport_data, r->url, key, body, r->timeout_ms, &status, &reply);
     if (rc == 0 && (status < 200 || status > 299)) {
         json_t *doc = json_loads(reply ? reply : "", 0, NULL);
-        const char *msg = json_string_value(json_object_get(json_object_get(doc, "error"),
-                                                            "message"));
+        const char *m = json_string_value(json_object_get(json_object_get(doc, "error"),
+                                                          "message"));
+        char *msg = m ? strdup(m) : NULL;
+        fewshot__redact(msg, key);   /* a 401 may quote the key it was sent */
         rc = fewshot_error_set(FEWSHOT_EHTTP, "remote embedder: HTTP %ld from %s%s%.300s", status,
                                r->url, msg ? ": " : "", msg ? msg : "");
+        free(msg);
         json_decref(doc);
     }
     size_t dim = r->dim;
@@ -221,6 +225,8 @@ static int request_batch(remote *r, size_t n, const fewshot_embed_input *in, flo
     if (rc == 0) {
         r->dim = dim;
         memcpy(out, vectors, n * dim * sizeof *out);
+    } else {
+        fewshot__error_redact(key);
     }
     free(vectors);
     free(reply);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fewshot/error.h"
+#include "internal.h"
 
 #define MESSAGE_MAX 1024
 #define FILE_MAX 512
@@ -165,4 +166,11 @@ int fewshot_error_format(char *buf, size_t size)
     if (e->path[0] && n < sizeof where)
         snprintf(where + n, sizeof where - n, "%s: ", e->path);
     return snprintf(buf, size, "%s%s", where, e->message);
+}
+
+void fewshot__error_redact(const char *secret)
+{
+    fewshot__redact(last.message, secret);
+    fewshot__redact(last.file, secret);
+    fewshot__redact(last.path, secret);
 }

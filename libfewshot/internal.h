@@ -23,4 +23,11 @@ FEWSHOT_HIDDEN int fewshot__json_type_matches(const json_t *v, const char *type)
  * the kind of a JSON value as error messages name it. */
 FEWSHOT_HIDDEN const char *fewshot__json_kind(const json_t *v);
 
+/* Overwrite every occurrence of secret in s with '*' (secrets under 4 characters are left:
+ * they would mask ordinary text). For messages copied from a server. */
+FEWSHOT_HIDDEN void fewshot__redact(char *s, const char *secret);
+/* The same on this thread's last error (message, file and JSON path): for errors built from
+ * a server's reply, such as a parser's "invalid token near '...'". */
+FEWSHOT_HIDDEN void fewshot__error_redact(const char *secret);
+
 #endif
