@@ -58,7 +58,7 @@ static int make_dir(const char *dir)
     char *copy = strdup(dir);
     if (!copy)
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    for (char *p = copy + 1; *p; p++) {
+    for (char *p = copy + (*copy != 0); *p; p++) {   /* "" has no second byte */
         if (*p != '/')
             continue;
         *p = '\0';
@@ -71,9 +71,12 @@ static int make_dir(const char *dir)
         *p = '/';
     }
     int rc = 0;
+    struct stat sb;
     if (mkdir(copy, 0777) != 0 && errno != EEXIST)
         rc = fewshot_error_set_at(FEWSHOT_EIO, copy, 0, 0, "cannot create directory: %s",
                                   strerror(errno));
+    else if (stat(copy, &sb) != 0 || !S_ISDIR(sb.st_mode))   /* EEXIST: maybe a file */
+        rc = fewshot_error_set_at(FEWSHOT_EINVAL, copy, 0, 0, "not a directory");
     free(copy);
     return rc;
 }
@@ -133,6 +136,8 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
     struct stat sb;
     int rc;
     *out = NULL;
+    if (!dir || !*dir)
+        return fewshot_error_set(FEWSHOT_EINVAL, "the run directory name is empty");
     fewshot__results *r = calloc(1, sizeof *r);
     if (!r)
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
