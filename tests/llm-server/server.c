@@ -100,6 +100,8 @@ static int parse_spec(const char *text, spec *s)
             s->gain = atof(v);
         else if (strcmp(kv, "dim") == 0)
             s->dim = atoi(v);
+        else if (strcmp(kv, "tokens") == 0)
+            s->tokens = strtoll(v, NULL, 10);
         else
             return -1;
     }
