@@ -11,6 +11,7 @@
 #include "fewshot/env.h"
 #include "fewshot/error.h"
 #include "internal.h"
+#include "plugin_guard.h"
 
 struct fewshot_env {
     const fewshot_env_plugin *plugin;
@@ -21,9 +22,50 @@ struct fewshot_env {
     int have_obs;           /* reset has run */
     int finished;           /* done or truncated since the last reset */
     size_t steps;
+    int crashed;            /* the signal a plugin call died of; the handle is then dead */
 };
 
+/* A plugin call ended by a signal (plugin_guard.c): the instance's state is unknown, so the
+ * handle is abandoned (destroy() is never called on it) and every later call fails. */
+static int crashed(fewshot_env *env, const char *fn, int sig)
+{
+    if (env)
+        env->crashed = sig;
+    fewshot_error_clear();
+    return fewshot_error_set(FEWSHOT_EPLUGIN, "plugin %s crashed in %s() with signal %d (%s)",
+                             env ? env->plugin->name : "?", fn, sig,
+                             fewshot__guard_signame(sig));
+}
+
+static int dead(const fewshot_env *env)
+{
+    return fewshot_error_set(FEWSHOT_EPLUGIN, "plugin %s: this environment is abandoned: a call "
+                             "crashed with signal %d (%s)", env->plugin->name, env->crashed,
+                             fewshot__guard_signame(env->crashed));
+}
+
+int fewshot__env_crashed(const fewshot_env *env)
+{
+    return env ? env->crashed : 0;
+}
+
 static const char *const no_policies[] = {NULL};
+
+/* Bounds a plugin reports are its word about every vector it will return or accept: NaN or
+ * low > high would make clipping, checks and prompts meaningless. */
+static int check_space(const fewshot_env *env, const fewshot_space *sp, const char *what)
+{
+    for (size_t i = 0; i < sp->dim; i++) {
+        double lo = sp->low ? sp->low[i] : -INFINITY, hi = sp->high ? sp->high[i] : INFINITY;
+        const char *name = fewshot_space_name(sp, i);
+        if (isnan(lo) || isnan(hi) || lo > hi)
+            return fewshot_error_set(FEWSHOT_EPLUGIN, "plugin %s: spaces() reported %s element "
+                                     "%zu%s%s%s with bounds [%g, %g]: expected low <= high, "
+                                     "neither NaN", env->plugin->name, what, i,
+                                     name ? " (" : "", name ? name : "", name ? ")" : "", lo, hi);
+    }
+    return 0;
+}
 
 int fewshot_env_new(fewshot_env **out, const char *name, const json_t *params)
 {
@@ -44,21 +86,36 @@ int fewshot_env_new(fewshot_env **out, const char *name, const json_t *params)
     }
     env->plugin = plugin;
     fewshot_error_clear();
-    rc = plugin->create(&env->self, resolved);
+    fewshot__guard_frame g;
+    GUARD_CALL(g, rc = plugin->create(&env->self, resolved));
     json_decref(resolved);
+    if (g.sig) {
+        rc = crashed(env, "create", g.sig);
+        free(env);      /* what create() had made is lost with it */
+        return rc;
+    }
     if (rc) {
         if (fewshot_error_last()->code == 0)
             fewshot_error_set(rc, "%s: create() failed (%d) without saying why", plugin->name, rc);
         free(env);
         return rc < 0 ? rc : FEWSHOT_EPLUGIN;
     }
-    if ((rc = plugin->spaces(env->self, &env->obs_space, &env->act_space)) != 0)
+    GUARD_CALL(g, rc = plugin->spaces(env->self, &env->obs_space, &env->act_space));
+    if (g.sig) {
+        rc = crashed(env, "spaces", g.sig);
+        free(env);
+        return rc;
+    }
+    if (rc)
         goto fail;
     if (env->obs_space.dim == 0 || env->act_space.dim == 0) {
         rc = fewshot_error_set(FEWSHOT_EPLUGIN, "%s: spaces() reported an empty observation or "
                                "action space", plugin->name);
         goto fail;
     }
+    if ((rc = check_space(env, &env->obs_space, "observation")) != 0 ||
+        (rc = check_space(env, &env->act_space, "action")) != 0)
+        goto fail;
     env->obs = calloc(env->obs_space.dim, sizeof *env->obs);
     env->scratch = calloc(env->obs_space.dim, sizeof *env->scratch);
     if (!env->obs || !env->scratch) {
@@ -76,7 +133,7 @@ void fewshot_env_free(fewshot_env *env)
 {
     if (!env)
         return;
-    if (env->self)
+    if (env->self && !env->crashed)
         env->plugin->destroy(env->self);
     free(env->obs);
     free(env->scratch);
@@ -104,7 +161,12 @@ int fewshot_env_params(fewshot_env *env, json_t **out)
     if (!env->plugin->params)
         return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the plugin does not report its "
                                  "parameters", env->plugin->name);
-    return env->plugin->params(env->self, out);
+    if (env->crashed)
+        return dead(env);
+    fewshot__guard_frame g;
+    int rc;
+    GUARD_CALL(g, rc = env->plugin->params(env->self, out));
+    return g.sig ? crashed(env, "params", g.sig) : rc;
 }
 
 /* A plugin that returns a failure code without a message still gets a useful error. */
@@ -118,7 +180,9 @@ static int plugin_failed(const fewshot_env *env, const char *fn, int rc)
 
 static int check_observation(const fewshot_env *env, const double *obs, const char *fn)
 {
-    if (fewshot_space_check_finite(&env->obs_space, obs, "observation") == 0)
+    fewshot_space bounds = env->obs_space;
+    bounds.integer = 0;     /* observations are checked for range, not integrality */
+    if (fewshot_space_contains(&bounds, obs, "observation") == 0)
         return 0;
     fewshot_error_prefix("%s: %s() returned a bad observation", env->plugin->name, fn);
     return FEWSHOT_EPLUGIN;
@@ -126,8 +190,14 @@ static int check_observation(const fewshot_env *env, const double *obs, const ch
 
 int fewshot_env_reset(fewshot_env *env, uint64_t seed, const json_t *options, double *obs)
 {
+    if (env->crashed)
+        return dead(env);
     fewshot_error_clear();
-    int rc = env->plugin->reset(env->self, seed, options, env->scratch);
+    fewshot__guard_frame g;
+    int rc;
+    GUARD_CALL(g, rc = env->plugin->reset(env->self, seed, options, env->scratch));
+    if (g.sig)
+        return crashed(env, "reset", g.sig);
     if (rc)
         return plugin_failed(env, "reset", rc);
     if ((rc = check_observation(env, env->scratch, "reset")) != 0)
@@ -146,6 +216,8 @@ int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
     fewshot_step step = {0};
     int rc;
 
+    if (env->crashed)
+        return dead(env);
     if (!env->have_obs)
         return fewshot_error_set(FEWSHOT_EINVAL, "%s: step() before reset()", env->plugin->name);
     if (env->finished)
@@ -157,7 +229,11 @@ int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
     }
     step.obs = env->scratch;
     fewshot_error_clear();
-    if ((rc = env->plugin->step(env->self, action, &step)) != 0) {
+    fewshot__guard_frame g;
+    GUARD_CALL(g, rc = env->plugin->step(env->self, action, &step));
+    if (g.sig)
+        return crashed(env, "step", g.sig);     /* step.terms may be half made: leaked */
+    if (rc != 0) {
         json_decref(step.terms);
         return plugin_failed(env, "step", rc);
     }
@@ -214,10 +290,18 @@ int fewshot_env_context(fewshot_env *env, const double *obs, json_t **ctx)
     if (!env->plugin->context)
         return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the plugin has no context()",
                                  env->plugin->name);
+    if (env->crashed)
+        return dead(env);
     if (!(obs = obs_or_latest(env, obs)))
         return FEWSHOT_EINVAL;
     fewshot_error_clear();
-    int rc = env->plugin->context(env->self, obs, ctx);
+    fewshot__guard_frame g;
+    int rc;
+    GUARD_CALL(g, rc = env->plugin->context(env->self, obs, ctx));
+    if (g.sig) {
+        *ctx = NULL;
+        return crashed(env, "context", g.sig);
+    }
     return rc ? plugin_failed(env, "context", rc) : 0;
 }
 
@@ -227,10 +311,16 @@ int fewshot_env_features(fewshot_env *env, const double *obs, float *out, size_t
     if (!env->plugin->features)
         return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the plugin has no features()",
                                  env->plugin->name);
+    if (env->crashed)
+        return dead(env);
     if (!(obs = obs_or_latest(env, obs)))
         return FEWSHOT_EINVAL;
     fewshot_error_clear();
-    int rc = env->plugin->features(env->self, obs, out, cap, dim);
+    fewshot__guard_frame g;
+    int rc;
+    GUARD_CALL(g, rc = env->plugin->features(env->self, obs, out, cap, dim));
+    if (g.sig)
+        return crashed(env, "features", g.sig);
     if (rc)
         return plugin_failed(env, "features", rc);
     for (size_t i = 0; i < *dim && i < cap; i++)
@@ -266,10 +356,16 @@ int fewshot_env_policy(fewshot_env *env, const char *name, const double *obs, do
         return fewshot_error_set(FEWSHOT_ENOTFOUND, "%s: no policy '%s' (the plugin has: %s)",
                                  env->plugin->name, name, known);
     }
+    if (env->crashed)
+        return dead(env);
     if (!(obs = obs_or_latest(env, obs)))
         return FEWSHOT_EINVAL;
     fewshot_error_clear();
-    int rc = env->plugin->policy(env->self, chosen, obs, action);
+    fewshot__guard_frame g;
+    int rc;
+    GUARD_CALL(g, rc = env->plugin->policy(env->self, chosen, obs, action));
+    if (g.sig)
+        return crashed(env, "policy", g.sig);
     if (rc)
         return plugin_failed(env, "policy", rc);
     if ((rc = fewshot_space_check_finite(&env->act_space, action, "action")) != 0) {
@@ -281,5 +377,14 @@ int fewshot_env_policy(fewshot_env *env, const char *name, const double *obs, do
 
 const char *fewshot_env_template(fewshot_env *env, const char *component)
 {
-    return env->plugin->template_text ? env->plugin->template_text(env->self, component) : NULL;
+    if (!env->plugin->template_text || env->crashed)
+        return NULL;
+    fewshot__guard_frame g;
+    const char *text;
+    GUARD_CALL(g, text = env->plugin->template_text(env->self, component));
+    if (g.sig) {
+        crashed(env, "template_text", g.sig);
+        return NULL;
+    }
+    return text;
 }

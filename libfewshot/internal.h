@@ -30,4 +30,9 @@ FEWSHOT_HIDDEN void fewshot__redact(char *s, const char *secret);
  * a server's reply, such as a parser's "invalid token near '...'". */
 FEWSHOT_HIDDEN void fewshot__error_redact(const char *secret);
 
+struct fewshot_env;
+/* The signal a plugin call of env died of (plugin_guard.c), or 0: a crashed handle is never
+ * reused. */
+FEWSHOT_HIDDEN int fewshot__env_crashed(const struct fewshot_env *env);
+
 #endif

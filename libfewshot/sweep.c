@@ -14,6 +14,7 @@
 #include "fewshot/env.h"
 #include "fewshot/error.h"
 #include "fewshot/sweep.h"
+#include "plugin_guard.h"
 #include "results.h"
 #include "sweep_internal.h"
 
@@ -174,7 +175,9 @@ static int env_take(sweep *sw, size_t scenario, fewshot_env **out)
 
 static void env_give(sweep *sw, size_t scenario, fewshot_env *env)
 {
-    if (env)
+    if (fewshot__env_crashed(env))
+        fewshot_env_free(env);      /* a crashed handle is never reused */
+    else if (env)
         json_array_append_new(sw->pool[scenario], json_integer((json_int_t)(uintptr_t)env));
 }
 
@@ -314,8 +317,13 @@ static int start_episode(sweep *sw, slot *s, const json_t *plan)
     s->started = now_seconds();
     s->steps = json_array();
     s->terms = json_object();
-    if ((rc = env_take(sw, sc, &s->env)) != 0)
-        return rc;      /* a plugin that will not load stops the sweep */
+    if ((rc = env_take(sw, sc, &s->env)) != 0) {
+        /* a plugin that will not load stops the sweep (every scenario was created once
+         * before the run); one that crashes in create() fails this episode only */
+        if (strstr(fewshot_error_last()->message, " crashed in create() with signal"))
+            return fail_episode(sw, s);
+        return rc;
+    }
     s->obs_dim = fewshot_env_obs_space(s->env)->dim;
     s->act_dim = fewshot_env_act_space(s->env)->dim;
     s->obs = calloc(s->obs_dim + 1, sizeof *s->obs);
@@ -495,10 +503,16 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     sw.opts = opts;
     sw.res = result;
     sw.started = now_seconds();
+    /* a crashing plugin fails its episode, not the sweep; FEWSHOT_PLUGIN_GUARD=0 lets it
+     * crash the process (a core dump to debug the plugin with) */
+    const char *guard = getenv("FEWSHOT_PLUGIN_GUARD");
+    int guarded = !(guard && strcmp(guard, "0") == 0);
+    if (guarded)
+        fewshot__guard_enable();
     sw.max_steps = json_integer_value(json_object_get(
         json_object_get(fewshot_config_json(cfg), "episodes"), "steps"));
     if ((rc = fewshot_sweep_plan(cfg, opts->shard_index, opts->shard_count, &plan)) != 0)
-        return rc;
+        goto done;
     const json_t *arms = fewshot_config_arms(cfg);
     sw.n_arms = json_array_size(arms);
     sw.arms = calloc(sw.n_arms, sizeof *sw.arms);
@@ -631,6 +645,8 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
 done:
     result->seconds = now_seconds() - sw.started;
     sweep_cleanup(&sw);
+    if (guarded)
+        fewshot__guard_disable();
     json_decref(plan);
     json_decref(finished);
     return rc;
