@@ -144,6 +144,7 @@ typedef struct sweep {
     const fewshot_sweep_options *opts;
     fewshot_sweep_result *res;
     fewshot__results *db;
+    int lock;                   /* RUN_DIR/lock held while the sweep runs, or -1 */
     fewshot__sweep_arm *arms;   /* per arm: blocker, shared resources */
     size_t n_arms;
     json_t **pool;              /* per scenario: a JSON array of idle env handles (as ints) */
@@ -405,6 +406,7 @@ static void sweep_cleanup(sweep *sw)
         fewshot__sweep_arm_clear(&sw->arms[i]);
     free(sw->arms);
     fewshot__results_close(sw->db);
+    fewshot__run_unlock(sw->lock);
 }
 
 static unsigned int default_jobs(const fewshot_config *cfg)
@@ -473,6 +475,12 @@ static int check_arms(sweep *sw, int baselines)
         fewshot_agent *agent;
         if (sw->arms[a].blocker || (strcmp(kind, "policy") == 0) != baselines)
             continue;
+        if (sw->opts->cancel && *sw->opts->cancel) {
+            sw->res->interrupted = 1;
+            rc = fewshot_error_set(FEWSHOT_EUSER, "interrupted while preparing the arms; "
+                                   "nothing ran");
+            break;
+        }
         rc = fewshot__sweep_arm_prepare(sw->arms, a, env,
                                         sw->opts->dry_run ? NULL : sw->opts->run_dir);
         if (rc == 0 && (rc = fewshot__sweep_agent(&sw->arms[a], env, 0, &agent)) != 0)
@@ -500,6 +508,7 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     if (!opts->run_dir && !opts->dry_run)
         return fewshot_error_set(FEWSHOT_EINVAL, "a sweep needs a run directory");
     sw.cfg = cfg;
+    sw.lock = -1;
     sw.opts = opts;
     sw.res = result;
     sw.started = now_seconds();
@@ -543,7 +552,8 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         goto done;
     if (opts->run_dir && !opts->dry_run) {
         if ((rc = fewshot__results_open(&sw.db, opts->run_dir, 1, fewshot_config_hash(cfg),
-                                        fewshot_config_json(cfg))) != 0)
+                                        fewshot_config_json(cfg))) != 0 ||
+            (rc = fewshot__run_lock(opts->run_dir, &sw.lock)) != 0)
             goto done;
         char *path = malloc(strlen(opts->run_dir) + 16);
         sprintf(path, "%s/config.json", opts->run_dir);
@@ -612,6 +622,11 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     progress(&sw, 1);
     while (rc == 0 && (next < n_todo || active > 0)) {
         int busy = 0;
+        if (opts->cancel && *opts->cancel) {
+            result->interrupted = 1;
+            result->dropped = active;
+            break;
+        }
         for (size_t k = 0; k < sw.n_slots && rc == 0; k++) {
             slot *s = &sw.slots[k];
             while (!s->plan && next < n_todo) {
@@ -638,7 +653,11 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     if (opts->progress)
         fputc('\n', opts->progress);
     result->stopped = stopped;
-    if (rc == 0 && (result->failed || stopped))
+    if (rc == 0 && result->interrupted)
+        rc = fewshot_error_set(FEWSHOT_EUSER, "interrupted: %zu episodes finished and committed "
+                               "in this run, %zu in flight dropped, %zu not started",
+                               result->ran + result->failed, result->dropped, n_todo - next);
+    else if (rc == 0 && (result->failed || stopped))
         rc = fewshot_error_set(FEWSHOT_ERROR, "%zu of %zu episodes failed, %zu not run (rerun "
                                "the sweep on the same directory to retry them)", result->failed,
                                result->ran + result->failed, stopped);
@@ -681,6 +700,9 @@ int fewshot_sweep_merge(const char *const *dirs, size_t n, const char *out_dir, 
     }
     if (rc == 0)
         rc = fewshot__results_open(&out, out_dir, 1, hash, config);
+    int lock = -1;
+    if (rc == 0)
+        rc = fewshot__run_lock(out_dir, &lock);   /* no sweep may write there meanwhile */
     for (size_t i = 0; i < n && rc == 0; i++) {
         size_t c = 0;
         rc = fewshot__results_import(out, dirs[i], &c);
@@ -697,6 +719,7 @@ int fewshot_sweep_merge(const char *const *dirs, size_t n, const char *out_dir, 
     if (copied)
         *copied = total;
     fewshot__results_close(out);
+    fewshot__run_unlock(lock);
     json_decref(config);
     free(hash);
     return rc;

@@ -34,10 +34,15 @@ typedef struct fewshot_sweep_options {
     int dry_run;                /* plan and check only: nothing is run or written */
     FILE *progress;             /* a terminal for the progress line, or NULL */
     FILE *log;                  /* messages (skipped arms, failures), or NULL */
+    /* When non-NULL and *cancel turns nonzero (a signal handler sets it), the sweep starts
+     * nothing new, drops the episodes in flight (they run again on resume; every finished
+     * one is already committed) and returns FEWSHOT_EUSER with result->interrupted set. */
+    const volatile int *cancel;
 } fewshot_sweep_options;
 
 #define FEWSHOT_SWEEP_OPTIONS_VERSION 1
-#define FEWSHOT_SWEEP_OPTIONS_INIT {FEWSHOT_SWEEP_OPTIONS_VERSION, NULL, 0, 0, 0, 0, NULL, NULL}
+#define FEWSHOT_SWEEP_OPTIONS_INIT {FEWSHOT_SWEEP_OPTIONS_VERSION, NULL, 0, 0, 0, 0, NULL, NULL, \
+                                    NULL}
 
 FEWSHOT_EXTERN(int) fewshot_sweep_options_init(fewshot_sweep_options *opts,
                                                unsigned int version);
@@ -55,6 +60,8 @@ typedef struct fewshot_sweep_result {
     long long prompt_tokens, completion_tokens;
     double cost;
     double seconds;
+    int interrupted;            /* stopped early through options.cancel */
+    size_t dropped;             /* episodes in flight when interrupted (rerun on resume) */
 } fewshot_sweep_result;
 
 /* The episodes of a shard (shard_count 0: all), in run order: a new JSON array of
