@@ -1223,8 +1223,7 @@ const char *fewshot_config_reference(const fewshot_config *cfg)
 
 int fewshot_config_write(const fewshot_config *cfg, const char *path)
 {
-    if (json_dump_file(cfg->resolved, path, JSON_INDENT(2) | JSON_SORT_KEYS |
-                                                JSON_REAL_PRECISION(17)) != 0)
-        return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write the resolved config");
-    return 0;
+    /* atomically: a full disk leaves the previous config.json, not an empty one */
+    return fewshot__atomic_dump_json(cfg->resolved, path, JSON_INDENT(2) | JSON_SORT_KEYS |
+                                     JSON_REAL_PRECISION(17), "the resolved config");
 }

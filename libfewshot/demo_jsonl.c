@@ -11,6 +11,7 @@
 
 #include "fewshot/demo.h"
 #include "fewshot/error.h"
+#include "internal.h"
 #include "retrieval_internal.h"
 
 #define FORMAT_KEY "fewshot_demos"
@@ -318,35 +319,25 @@ int fewshot_demos_save(const fewshot_demos *ds, const char *path)
     if (!ds || !path)
         return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_demos_save: NULL argument");
     int to_stdout = strcmp(path, "-") == 0;
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 5);
-    if (!tmp)
-        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    memcpy(tmp, path, n), memcpy(tmp + n, ".tmp", 5);
-    FILE *f = to_stdout ? stdout : fopen(tmp, "w");
-    if (!f) {
-        int rc = fewshot_error_set_at(FEWSHOT_EIO, tmp, 0, 0, "cannot write: %s", strerror(errno));
-        free(tmp);
+    char *tmp = NULL;
+    FILE *f = stdout;
+    int rc;
+    /* a unique temporary file per writer, renamed over path: concurrent writers never share
+     * one, and readers never see half a file */
+    if (!to_stdout && (rc = fewshot__atomic_open(path, &f, &tmp)) != 0)
         return rc;
-    }
     json_t *header = json_pack("{s:i}", FORMAT_KEY, FORMAT_VERSION);
     json_object_update(header, fewshot_demos_header(ds));
-    int rc = write_line(f, header, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    rc = write_line(f, header, JSON_COMPACT | JSON_REAL_PRECISION(17));
     for (size_t i = 0; rc == 0 && i < fewshot_demos_count(ds); i++)
         rc = write_line(f, transition_json(fewshot_demos_get(ds, i)),
                         JSON_COMPACT | JSON_REAL_PRECISION(17));
-    if (to_stdout) {
-        rc = rc || fflush(f) ? fewshot_error_set(FEWSHOT_EIO, "cannot write to stdout") : 0;
-    } else {
-        if (fclose(f) != 0 && rc == 0)
-            rc = -1;
-        if (rc == 0 && rename(tmp, path) != 0)
-            rc = -1;
-        if (rc) {
-            rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
-            remove(tmp);
-        }
+    if (to_stdout)
+        return rc || fflush(f) ? fewshot_error_set(FEWSHOT_EIO, "cannot write to stdout") : 0;
+    if (rc) {
+        int err = errno ? errno : EIO;
+        fewshot__atomic_abort(f, tmp);
+        return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write: %s", strerror(err));
     }
-    free(tmp);
-    return rc;
+    return fewshot__atomic_commit(f, tmp, path);
 }

@@ -164,7 +164,7 @@ int fewshot_env_params(fewshot_env *env, json_t **out)
     if (env->crashed)
         return dead(env);
     fewshot__guard_frame g;
-    int rc;
+    volatile int rc = 0;     /* volatile: set between sigsetjmp and a possible jump */
     GUARD_CALL(g, rc = env->plugin->params(env->self, out));
     return g.sig ? crashed(env, "params", g.sig) : rc;
 }
@@ -194,7 +194,7 @@ int fewshot_env_reset(fewshot_env *env, uint64_t seed, const json_t *options, do
         return dead(env);
     fewshot_error_clear();
     fewshot__guard_frame g;
-    int rc;
+    volatile int rc = 0;     /* volatile: set between sigsetjmp and a possible jump */
     GUARD_CALL(g, rc = env->plugin->reset(env->self, seed, options, env->scratch));
     if (g.sig)
         return crashed(env, "reset", g.sig);
@@ -292,12 +292,13 @@ int fewshot_env_context(fewshot_env *env, const double *obs, json_t **ctx)
                                  env->plugin->name);
     if (env->crashed)
         return dead(env);
-    if (!(obs = obs_or_latest(env, obs)))
+    const double *volatile o = obs_or_latest(env, obs);
+    if (!o)
         return FEWSHOT_EINVAL;
     fewshot_error_clear();
     fewshot__guard_frame g;
-    int rc;
-    GUARD_CALL(g, rc = env->plugin->context(env->self, obs, ctx));
+    volatile int rc = 0;     /* volatile: set between sigsetjmp and a possible jump */
+    GUARD_CALL(g, rc = env->plugin->context(env->self, o, ctx));
     if (g.sig) {
         *ctx = NULL;
         return crashed(env, "context", g.sig);
@@ -313,12 +314,13 @@ int fewshot_env_features(fewshot_env *env, const double *obs, float *out, size_t
                                  env->plugin->name);
     if (env->crashed)
         return dead(env);
-    if (!(obs = obs_or_latest(env, obs)))
+    const double *volatile o = obs_or_latest(env, obs);
+    if (!o)
         return FEWSHOT_EINVAL;
     fewshot_error_clear();
     fewshot__guard_frame g;
-    int rc;
-    GUARD_CALL(g, rc = env->plugin->features(env->self, obs, out, cap, dim));
+    volatile int rc = 0;     /* volatile: set between sigsetjmp and a possible jump */
+    GUARD_CALL(g, rc = env->plugin->features(env->self, o, out, cap, dim));
     if (g.sig)
         return crashed(env, "features", g.sig);
     if (rc)
@@ -358,12 +360,13 @@ int fewshot_env_policy(fewshot_env *env, const char *name, const double *obs, do
     }
     if (env->crashed)
         return dead(env);
-    if (!(obs = obs_or_latest(env, obs)))
+    const double *volatile o = obs_or_latest(env, obs);
+    if (!o)
         return FEWSHOT_EINVAL;
     fewshot_error_clear();
     fewshot__guard_frame g;
-    int rc;
-    GUARD_CALL(g, rc = env->plugin->policy(env->self, chosen, obs, action));
+    volatile int rc = 0;     /* volatile: set between sigsetjmp and a possible jump */
+    GUARD_CALL(g, rc = env->plugin->policy(env->self, chosen, o, action));
     if (g.sig)
         return crashed(env, "policy", g.sig);
     if (rc)
@@ -380,7 +383,7 @@ const char *fewshot_env_template(fewshot_env *env, const char *component)
     if (!env->plugin->template_text || env->crashed)
         return NULL;
     fewshot__guard_frame g;
-    const char *text;
+    const char *volatile text = NULL;
     GUARD_CALL(g, text = env->plugin->template_text(env->self, component));
     if (g.sig) {
         crashed(env, "template_text", g.sig);

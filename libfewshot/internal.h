@@ -30,6 +30,16 @@ FEWSHOT_HIDDEN void fewshot__redact(char *s, const char *secret);
  * a server's reply, such as a parser's "invalid token near '...'". */
 FEWSHOT_HIDDEN void fewshot__error_redact(const char *secret);
 
+#include <stdio.h>
+/* Atomic file writes (atomic_file.c): open a unique temporary file beside path, write to *f,
+ * then commit (flush, fsync, rename over path) or abort (remove it). Commit and abort free
+ * tmp and close f. dump_json writes a whole JSON document that way. */
+FEWSHOT_HIDDEN int fewshot__atomic_open(const char *path, FILE **f, char **tmp);
+FEWSHOT_HIDDEN int fewshot__atomic_commit(FILE *f, char *tmp, const char *path);
+FEWSHOT_HIDDEN void fewshot__atomic_abort(FILE *f, char *tmp);
+FEWSHOT_HIDDEN int fewshot__atomic_dump_json(const json_t *doc, const char *path, size_t flags,
+                                             const char *what);
+
 struct fewshot_env;
 /* The signal a plugin call of env died of (plugin_guard.c), or 0: a crashed handle is never
  * reused. */

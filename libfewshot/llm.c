@@ -503,4 +503,5 @@ json_t *fewshot_llm_messages(const char *system, const char *user)
 void fewshot_llm_get_stats(const fewshot_llm *llm, fewshot_llm_stats *out)
 {
     *out = llm->stats;
+    out->cache_error = llm->cache_error;
 }

@@ -135,6 +135,7 @@ struct fewshot_llm {
     fewshot_cache *cache;
     int own_cache;
     int cache_mode;
+    char cache_error[512];      /* the first failed cache write, for stats.cache_error */
     fewshot_llm_price *prices;
     size_t n_prices;
     json_t *extra;

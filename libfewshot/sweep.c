@@ -653,6 +653,21 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     if (opts->progress)
         fputc('\n', opts->progress);
     result->stopped = stopped;
+    /* replies the cache could not keep (a full disk): the results are fine, but a rerun
+     * would pay for them again, so the sweep says so and does not claim success */
+    for (size_t a = 0; a < sw.n_arms; a++) {
+        fewshot_llm_stats st;
+        if (!sw.arms[a].own_llm)
+            continue;
+        fewshot_llm_get_stats(sw.arms[a].llm, &st);
+        if (st.cache_errors && opts->log)
+            fprintf(opts->log, "fewshot: arm %s: %llu replies could not be stored in the LLM "
+                    "cache: %s\n", json_string_value(json_object_get(sw.arms[a].arm, "name")),
+                    (unsigned long long)st.cache_errors, st.cache_error);
+        if (st.cache_errors && rc == 0)
+            rc = fewshot_error_set(FEWSHOT_ERROR, "the LLM cache could not store %llu replies",
+                                   (unsigned long long)st.cache_errors);
+    }
     if (rc == 0 && result->interrupted)
         rc = fewshot_error_set(FEWSHOT_EUSER, "interrupted: %zu episodes finished and committed "
                                "in this run, %zu in flight dropped, %zu not started",
@@ -711,9 +726,8 @@ int fewshot_sweep_merge(const char *const *dirs, size_t n, const char *out_dir, 
     if (rc == 0) {
         char *path = malloc(strlen(out_dir) + 16);
         sprintf(path, "%s/config.json", out_dir);
-        if (json_dump_file(config, path, JSON_INDENT(2) | JSON_SORT_KEYS |
-                                             JSON_REAL_PRECISION(17)) != 0)
-            rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write the config");
+        rc = fewshot__atomic_dump_json(config, path, JSON_INDENT(2) | JSON_SORT_KEYS |
+                                       JSON_REAL_PRECISION(17), "the config");
         free(path);
     }
     if (copied)

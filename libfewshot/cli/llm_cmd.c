@@ -353,6 +353,13 @@ int cli_llm(int argc, char **argv)
                             "(finish_reason \"length\")\n");
     }
     rc = EXIT_OK;
+    fewshot_llm_stats st;
+    fewshot_llm_get_stats(llm, &st);
+    if (st.cache_errors) {      /* the answer is printed, but it was not kept */
+        fprintf(stderr, "fewshot: the reply could not be stored in the cache: %s\n",
+                st.cache_error);
+        rc = EXIT_FAILED;
+    }
 out:
     fewshot_llm_reply_free(reply);
     fewshot_llm_free(llm);

@@ -234,6 +234,8 @@ typedef struct fewshot_llm_stats {
     uint64_t truncated;
     uint64_t max_in_flight_seen; /* the most requests on the wire at once */
     fewshot_llm_usage usage;     /* summed over completed replies */
+    uint64_t cache_errors;       /* replies the cache failed to store (a full disk, ...) */
+    const char *cache_error;     /* the first such error, or ""; valid while the client lives */
 } fewshot_llm_stats;
 
 FEWSHOT_EXTERN(void) fewshot_llm_get_stats(const fewshot_llm *llm, fewshot_llm_stats *out);
