@@ -498,6 +498,7 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
 {
     fewshot_sweep_result dummy;
     sweep sw = {0};
+    sw.lock = -1;
     json_t *plan = NULL, *finished = NULL;
     int rc;
     if (!result)
@@ -562,13 +563,15 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         if (rc || (rc = fewshot__results_finished(sw.db, &finished)) != 0)
             goto done;
     } else if (opts->run_dir) {
+        /* a dry run reads RUN_DIR if there is one: a missing one is a new run, anything
+         * else wrong with it (corrupt, another config's) is said, not counted as empty */
         if (fewshot__results_open(&sw.db, opts->run_dir, 0, fewshot_config_hash(cfg),
                                   fewshot_config_json(cfg)) == 0)
-            fewshot__results_finished(sw.db, &finished);
-        else if (fewshot_error_last()->code == FEWSHOT_EMISMATCH)
-            rc = fewshot_error_last()->code;
-        else
+            rc = fewshot__results_finished(sw.db, &finished);
+        else if (fewshot_error_last()->code == FEWSHOT_ENOTFOUND)
             fewshot_error_clear();
+        else if ((rc = fewshot_error_last()->code) != 0)
+            goto done;      /* no plan printed with a count that would be wrong */
     }
     /* then the arms with demonstrations, retrieval and an LLM client */
     if (rc == 0 && (rc = check_arms(&sw, 0)) != 0)
