@@ -16,6 +16,7 @@
 
 #define FORMAT_KEY "fewshot_demos"
 #define FORMAT_VERSION 1
+#define DEMO_LINE_MAX (16 << 20)   /* bytes per JSONL line: far above any real transition */
 
 static const char *const fields[] = {"episode", "step", "scenario", "obs", "action", "reward",
                                      "terms", "next_obs", "done", "truncated", "features",
@@ -191,15 +192,21 @@ static int load_stream(FILE *f, const char *path, fewshot_demos **out)
 {
     reader r = {path, 0};
     char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    size_t cap = 0, len;
     fewshot_demos *ds = NULL;
-    int rc = 0;
+    int rc = 0, got;
     size_t obs_dim_of_episode = 0;
     uint64_t last_episode = UINT64_MAX;
 
-    while ((len = getline(&line, &cap, f)) >= 0) {
+    while ((got = fewshot__read_line(f, &line, &cap, DEMO_LINE_MAX, &len)) != 0) {
         r.line++;
+        if (got < 0) {
+            rc = got == -2 ? fewshot_error_set(FEWSHOT_ENOMEM, "out of memory")
+                           : fewshot_error_set_at(FEWSHOT_EPARSE, path, r.line, 0, "line longer "
+                                                  "than %d MiB: not a demonstrations file",
+                                                  DEMO_LINE_MAX >> 20);
+            break;
+        }
         int complete = len > 0 && line[len - 1] == '\n';
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';

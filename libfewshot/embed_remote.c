@@ -127,15 +127,23 @@ done:
 
 /* ---- the default transport: libcurl easy ---- */
 
+/* as the LLM client: no reply of ours is anywhere near this, a runaway server's would be */
+#define MAX_REPLY_BYTES ((size_t)64 << 20)
+
 typedef struct growbuf {
     char *data;
     size_t len;
+    int too_big;
 } growbuf;
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 {
     growbuf *b = ud;
     size_t n = size * nmemb;
+    if (n > MAX_REPLY_BYTES - b->len) {
+        b->too_big = 1;
+        return 0;       /* libcurl stops the transfer */
+    }
     char *d = realloc(b->data, b->len + n + 1);
     if (!d)
         return 0;
@@ -160,7 +168,7 @@ static int curl_post(void *data, const char *url, const char *api_key, const cha
             snprintf(auth, n, "Authorization: Bearer %s", api_key);
         h = curl_slist_append(h, auth);
     }
-    growbuf b = {NULL, 0};
+    growbuf b = {NULL, 0, 0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -170,7 +178,11 @@ static int curl_post(void *data, const char *url, const char *api_key, const cha
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     CURLcode cc = curl_easy_perform(c);
     int rc = 0;
-    if (cc != CURLE_OK) {
+    if (b.too_big) {
+        rc = fewshot_error_set(FEWSHOT_ETRUNCATED, "remote embedder: %s: the reply is larger "
+                               "than %zu MiB; refused", url, MAX_REPLY_BYTES >> 20);
+        free(b.data);
+    } else if (cc != CURLE_OK) {
         rc = fewshot_error_set(cc == CURLE_OPERATION_TIMEDOUT ? FEWSHOT_ETIMEOUT : FEWSHOT_ENET,
                                "remote embedder: %s: %s", url, curl_easy_strerror(cc));
         free(b.data);

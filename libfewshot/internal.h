@@ -40,6 +40,12 @@ FEWSHOT_HIDDEN void fewshot__atomic_abort(FILE *f, char *tmp);
 FEWSHOT_HIDDEN int fewshot__atomic_dump_json(const json_t *doc, const char *path, size_t flags,
                                              const char *what);
 
+/* Read one line (with its '\n', if any) into *line, growing it up to max bytes: 1 a line,
+ * 0 end of file, -1 the line is longer than max (nothing sensible is that long), -2 out of
+ * memory. *len is the length (NUL bytes included). For readers of outside input. */
+FEWSHOT_HIDDEN int fewshot__read_line(FILE *f, char **line, size_t *cap, size_t max,
+                                      size_t *len);
+
 struct fewshot_env;
 /* The signal a plugin call of env died of (plugin_guard.c), or 0: a crashed handle is never
  * reused. */

@@ -72,10 +72,32 @@ typedef struct epw {
     int lineno;
 } epw;
 
+/* EPW lines are a few hundred bytes; a file without newlines (/dev/zero, a binary file) must
+ * not be read until memory runs out, so lines stop at EPW_LINE_MAX. */
+#define EPW_LINE_MAX 65536
+
+/* 1 a line, 0 end of file, -1 an error already set (a line too long) */
 static int next_line(epw *e)
 {
-    ssize_t n = getline(&e->line, &e->cap, e->f);
-    if (n < 0)
+    size_t n = 0;
+    int c;
+    if (!e->line && !(e->line = malloc(e->cap = EPW_LINE_MAX + 1)))
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    if (e->cap < EPW_LINE_MAX + 1) {
+        char *p = realloc(e->line, EPW_LINE_MAX + 1);
+        if (!p)
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        e->line = p;
+        e->cap = EPW_LINE_MAX + 1;
+    }
+    while ((c = getc(e->f)) != EOF && c != '\n') {
+        if (n == EPW_LINE_MAX)
+            return fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno + 1, 0, "line longer "
+                                        "than %d bytes: not an EPW weather file", EPW_LINE_MAX);
+        e->line[n++] = (char)c;
+    }
+    e->line[n] = '\0';
+    if (c == EOF && n == 0)
         return 0;
     e->lineno++;
     while (n > 0 && (e->line[n - 1] == '\n' || e->line[n - 1] == '\r'))
@@ -193,16 +215,17 @@ static int parse_row(epw *e, hvac_weather *w)
 static int read_epw(epw *e, hvac_weather *w)
 {
     int rc;
-    if (!next_line(e))
-        return fewshot_error_set_at(FEWSHOT_EPARSE, e->path, 1, 0,
-                                    "empty file, expected an EPW weather file");
+    if ((rc = next_line(e)) <= 0)
+        return rc < 0 ? rc : fewshot_error_set_at(FEWSHOT_EPARSE, e->path, 1, 0,
+                                                  "empty file, expected an EPW weather file");
     if ((rc = parse_location(e, w)) != 0)
         return rc;
     for (int i = 2; i <= HEADER_LINES; i++) {
-        if (!next_line(e))
-            return fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno, 0,
-                                        "the file ends in the header, expected %d header lines "
-                                        "and hourly rows", HEADER_LINES);
+        if ((rc = next_line(e)) <= 0)
+            return rc < 0 ? rc : fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno, 0,
+                                                      "the file ends in the header, expected %d "
+                                                      "header lines and hourly rows",
+                                                      HEADER_LINES);
         if (e->line[0] >= '0' && e->line[0] <= '9')
             return fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno, 1,
                                         "a data row in the header, expected %d header lines "
@@ -216,7 +239,7 @@ static int read_epw(epw *e, hvac_weather *w)
     }
     size_t cap = 0;
     int blank = 0;
-    while (next_line(e)) {
+    while ((rc = next_line(e)) > 0) {
         if (e->line[0] == '\0') {
             blank = e->lineno;
             continue;
@@ -229,6 +252,8 @@ static int read_epw(epw *e, hvac_weather *w)
         if ((rc = parse_row(e, w)) != 0)
             return rc;
     }
+    if (rc < 0)
+        return rc;
     if (ferror(e->f))
         return fewshot_error_set_at(FEWSHOT_EIO, e->path, e->lineno, 0, "read error: %s",
                                     strerror(errno));
