@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1112,14 +1113,44 @@ void fewshot_config_free(fewshot_config *cfg)
     free(cfg);
 }
 
+/* "-?digits[.digits][e[+-]digits]": what JSON would read as a number */
+static int looks_numeric(const char *s)
+{
+    const char *p = s;
+    if (*p == '-')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return 0;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.')
+        for (p++; isdigit((unsigned char)*p); p++)
+            ;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return *p == '\0';
+}
+
 int fewshot_config_set(fewshot_config *cfg, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment)
         return fewshot_error_set(FEWSHOT_EINVAL, "--set %s: expected key.path=value",
                                  assignment);
+    json_error_t jerr;
+    json_t *value = json_loads(eq + 1, JSON_DECODE_ANY, &jerr);
+    if (!value && looks_numeric(eq + 1)) {  /* 20 digits: not "a string" but too large */
+        char path[300];
+        snprintf(path, sizeof path, "$.%.*s", (int)(eq - assignment), assignment);
+        return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, path, "--set %s: a number out "
+                                      "of range (%s)", assignment, jerr.text);
+    }
     char *key = strndup(assignment, (size_t)(eq - assignment));
-    json_t *value = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
     if (!value)
         value = json_string(eq + 1);
     json_t *doc = json_deep_copy(cfg->raw), *parent = doc;

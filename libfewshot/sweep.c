@@ -156,6 +156,67 @@ typedef struct sweep {
     double started, last_progress;
 } sweep;
 
+/* A plugin's parameter error names the parameter only ("buildng"); say where in the config
+ * it came from: $.env.params.KEY, or the scenario's own params. */
+static void blame_param(const fewshot_config *cfg, size_t scenario, const char *name)
+{
+    const fewshot_error *e = fewshot_error_last();
+    if (!e->path[0] || e->path[0] == '$' || e->file[0]) {
+        fewshot_error_prefix("scenario %s", name);
+        return;
+    }
+    const json_t *doc = fewshot_config_json(cfg);
+    char key[256], path[320], msg[1024];
+    snprintf(key, sizeof key, "%s", e->path);
+    snprintf(msg, sizeof msg, "%s", e->message);
+    const json_t *scenarios = json_object_get(doc, "scenarios");
+    const json_t *own = json_object_get(json_array_get(scenarios, scenario), "params");
+    if (json_object_get(own, key) && json_array_size(scenarios) > scenario &&
+        !json_object_get(json_object_get(json_object_get(doc, "env"), "params"), key))
+        snprintf(path, sizeof path, "$.scenarios[%zu].params.%s", scenario, key);
+    else
+        snprintf(path, sizeof path, "$.env.params.%s", key);
+    fewshot_error_set_path(e->code, fewshot_config_file(cfg), path, "scenario %s: %s", name, msg);
+}
+
+/* episodes.steps longer than the plugin's own episode (its parameter with "role":
+ * "episode_length" in params_doc) would silently run the shorter one: refuse it. */
+static int check_steps(sweep *sw, size_t scenario, fewshot_env *env)
+{
+    if (sw->max_steps <= 0)
+        return 0;
+    const fewshot_env_plugin *p = fewshot_env_plugin_of(env);
+    json_t *doc = p->params_doc ? json_loads(p->params_doc, 0, NULL) : NULL, *resolved = NULL;
+    const json_t *sc = json_array_get(fewshot_config_scenarios(sw->cfg), scenario);
+    const char *key;
+    json_t *spec;
+    int rc = 0;
+    json_object_foreach(json_object_get(doc, "params"), key, spec) {
+        if (!json_is_string(json_object_get(spec, "role")) ||
+            strcmp(json_string_value(json_object_get(spec, "role")), "episode_length") != 0)
+            continue;
+        if (!resolved &&
+            fewshot__params_resolve(p->name, p->params_doc, json_object_get(sc, "params"),
+                                    &resolved) != 0)
+            break;
+        json_int_t length = json_integer_value(json_object_get(resolved, key));
+        if (length > 0 && sw->max_steps > length)
+            rc = fewshot_error_set_path(FEWSHOT_EINVAL, fewshot_config_file(sw->cfg),
+                                        "$.episodes.steps", "%" JSON_INTEGER_FORMAT " steps, but "
+                                        "an episode of %s in scenario %s ends after %"
+                                        JSON_INTEGER_FORMAT " (its parameter %s): lower "
+                                        "episodes.steps or raise env.params.%s", sw->max_steps,
+                                        p->name, json_string_value(json_object_get(sc, "name")),
+                                        length, key, key);
+        break;
+    }
+    if (rc == 0)
+        fewshot_error_clear();  /* a failed resolve here was already reported by create */
+    json_decref(resolved);
+    json_decref(doc);
+    return rc;
+}
+
 static int env_take(sweep *sw, size_t scenario, fewshot_env **out)
 {
     json_t *idle = sw->pool[scenario];
@@ -170,7 +231,7 @@ static int env_take(sweep *sw, size_t scenario, fewshot_env **out)
     int rc = fewshot_env_new(out, json_string_value(json_object_get(env, "plugin")),
                              json_object_get(sc, "params"));
     if (rc)
-        fewshot_error_prefix("scenario %s", json_string_value(json_object_get(sc, "name")));
+        blame_param(sw->cfg, scenario, json_string_value(json_object_get(sc, "name")));
     return rc;
 }
 
@@ -547,7 +608,10 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         fewshot_env *env;
         if ((rc = env_take(&sw, i, &env)) != 0)
             goto done;
+        rc = check_steps(&sw, i, env);
         env_give(&sw, i, env);
+        if (rc)
+            goto done;
     }
     if ((rc = check_arms(&sw, 1)) != 0)
         goto done;

@@ -95,6 +95,20 @@ static int generate(const json_t *spec, const char *run_dir, fewshot_demos **out
     return rc;
 }
 
+/* Demonstrations of another plugin have other observations: say so with both names rather
+ * than fail later on a dimension. */
+static int same_plugin(const fewshot_demos *ds, const char *file, fewshot_env *env)
+{
+    const char *theirs = json_string_value(json_object_get(fewshot_demos_header(ds), "plugin"));
+    const char *ours = fewshot_env_plugin_of(env)->name;
+    if (!theirs || strcmp(theirs, ours) == 0)
+        return 0;
+    return fewshot_error_set_at(FEWSHOT_EMISMATCH, file, 0, 0, "demonstrations of plugin %s, "
+                                "but the config's environment is %s (env.plugin): point "
+                                "demos.file at demonstrations of %s, or let the sweep generate "
+                                "them (demos: {\"episodes\": N})", theirs, ours, ours);
+}
+
 int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *env,
                                const char *run_dir)
 {
@@ -117,8 +131,11 @@ int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *
         rc = generate(spec, run_dir, &arm->demos, &arm->demos_file);
         arm->own_demos = 1;
     } else if (!arm->demos && json_object_get(demos, "file")) {
-        rc = fewshot_demos_load(&arm->demos, json_string_value(json_object_get(demos, "file")));
+        const char *file = json_string_value(json_object_get(demos, "file"));
+        rc = fewshot_demos_load(&arm->demos, file);
         arm->own_demos = 1;
+        if (rc == 0)
+            rc = same_plugin(arm->demos, file, env);
     }
     json_decref(spec);
     /* retrieval: shared when every section it depends on agrees */
