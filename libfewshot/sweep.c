@@ -534,8 +534,18 @@ static int check_arms(sweep *sw, int baselines)
     for (size_t a = 0; rc == 0 && a < sw->n_arms; a++) {
         const char *kind = json_string_value(json_object_get(sw->arms[a].arm, "kind"));
         fewshot_agent *agent;
+        if (sw->arms[a].blocker && !baselines) {
+            /* skipped for lack of a key or endpoint, but its llm section must still be right */
+            rc = fewshot_llm_config_check(json_object_get(sw->arms[a].arm, "llm"),
+                                          fewshot_config_file(sw->cfg));
+            if (rc)
+                fewshot_error_prefix("arm %s",
+                                     json_string_value(json_object_get(sw->arms[a].arm, "name")));
+            continue;
+        }
         if (sw->arms[a].blocker || (strcmp(kind, "policy") == 0) != baselines)
             continue;
+        sw->arms[a].dry_run = sw->opts->dry_run;
         if (sw->opts->cancel && *sw->opts->cancel) {
             sw->res->interrupted = 1;
             rc = fewshot_error_set(FEWSHOT_EUSER, "interrupted while preparing the arms; "

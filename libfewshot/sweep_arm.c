@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "agent_internal.h"
+#include "fewshot/embed.h"
 #include "fewshot/error.h"
 #include "fewshot/policy.h"
 #include "fewshot/sweep.h"
@@ -109,6 +110,29 @@ static int same_plugin(const fewshot_demos *ds, const char *file, fewshot_env *e
                                 "them (demos: {\"episodes\": N})", theirs, ours, ours);
 }
 
+static int is_remote(const json_t *arm)
+{
+    const char *kind = json_string_value(json_object_get(json_object_get(arm, "embedding"),
+                                                         "kind"));
+    return kind && strcmp(kind, "remote") == 0;
+}
+
+static int check_remote_embedder(const json_t *emb)
+{
+    fewshot_embedder_options eo = FEWSHOT_EMBEDDER_OPTIONS_INIT;
+    eo.kind = "remote";
+    eo.base_url = json_string_value(json_object_get(emb, "base_url"));
+    eo.model = json_string_value(json_object_get(emb, "model"));
+    eo.api_key_env = json_string_value(json_object_get(emb, "api_key_env"));
+    fewshot_embedder *e;
+    int rc = fewshot_embedder_new(&e, &eo);   /* stores settings; sends nothing */
+    if (rc == 0)
+        fewshot_embedder_free(e);
+    else
+        fewshot_error_prefix("embedding");
+    return rc;
+}
+
 int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *env,
                                const char *run_dir)
 {
@@ -127,7 +151,18 @@ int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *
             json_equal(json_object_get(arms[j].arm, "demos"), (json_t *)demos))
             arm->demos = arms[j].demos;
     }
-    if (!arm->demos && spec) {
+    if (!arm->demos && spec && arm->dry_run) {
+        /* a dry run generates a token set in memory (one episode of at most two steps): the
+         * plugin, parameters and policy are checked and the agent gets demonstrations to be
+         * built with, at no real cost and writing nothing */
+        json_t *small = json_deep_copy(spec);
+        json_object_set_new(small, "episodes", json_integer(1));
+        if (json_integer_value(json_object_get(small, "steps")) > 2)
+            json_object_set_new(small, "steps", json_integer(2));
+        rc = generate(small, NULL, &arm->demos, &arm->demos_file);
+        arm->own_demos = 1;
+        json_decref(small);
+    } else if (!arm->demos && spec) {
         rc = generate(spec, run_dir, &arm->demos, &arm->demos_file);
         arm->own_demos = 1;
     } else if (!arm->demos && json_object_get(demos, "file")) {
@@ -149,15 +184,31 @@ int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *
                        json_object_get(arm->arm, "prompt")))
             arm->ret = fewshot__retriever_ref(arms[j].ret);
     }
-    if (rc == 0 && !arm->ret)
+    if (rc == 0 && !arm->ret && arm->dry_run && is_remote(arm->arm)) {
+        /* a dry run calls no endpoint: the embedder's settings are checked, and the rest of
+         * retrieval is built over no demonstrations (nothing to embed) */
+        rc = check_remote_embedder(json_object_get(arm->arm, "embedding"));
+        if (rc == 0)
+            rc = fewshot__retriever_new(&arm->ret, env, arm->arm, NULL);
+    } else if (rc == 0 && !arm->ret) {
         rc = fewshot__retriever_new(&arm->ret, env, arm->arm, arm->demos);
+    }
     /* the LLM client */
     if (rc == 0 && strcmp(kind, "llm") == 0 && !arm->no_llm) {
         const json_t *llm = json_object_get(arm->arm, "llm");
         for (size_t j = 0; j < i && !arm->llm; j++)
             if (arms[j].llm && json_equal(json_object_get(arms[j].arm, "llm"), (json_t *)llm))
                 arm->llm = arms[j].llm;
-        if (!arm->llm) {
+        if (!arm->llm && arm->dry_run) {
+            /* the same client without its cache: a dry run creates no cache file */
+            json_t *copy = json_deep_copy(llm);
+            rc = fewshot_llm_config_check(llm, NULL);
+            json_object_del(copy, "cache");
+            if (rc == 0)
+                rc = fewshot_llm_new_from_config(&arm->llm, copy, NULL);
+            json_decref(copy);
+            arm->own_llm = rc == 0;
+        } else if (!arm->llm) {
             rc = fewshot_llm_new_from_config(&arm->llm, llm, NULL);
             arm->own_llm = rc == 0;
         }
