@@ -18,9 +18,7 @@
 #include "fewshot/error.h"
 #include "internal.h"
 
-#ifndef FEWSHOT_PLUGINDIR
-#define FEWSHOT_PLUGINDIR "/usr/local/lib/libfewshot/plugins"
-#endif
+#include "paths.h"     /* FEWSHOT_PLUGINDIR, generated from configure's directories */
 
 typedef struct registered {
     const fewshot_env_plugin *plugin;
