@@ -1172,7 +1172,12 @@ int fewshot_config_set(fewshot_config *cfg, const char *assignment)
             child = json_object_get(parent, part);
             if (!json_is_object(child) && !json_is_array(child)) {
                 child = json_object();
-                json_object_set_new(parent, part, child);
+                /* jansson refuses (and frees child for) a key that is not UTF-8 */
+                if (json_object_set_new(parent, part, child) != 0) {
+                    rc = fewshot_error_set(FEWSHOT_EINVAL, "--set %s: the key is not valid "
+                                           "UTF-8", assignment);
+                    break;
+                }
             }
         }
         parent = child;
@@ -1189,8 +1194,9 @@ int fewshot_config_set(fewshot_config *cfg, const char *assignment)
                                        "array", assignment, part);
             else
                 json_array_set(parent, idx, value);
-        } else {
-            json_object_set(parent, part, value);
+        } else if (json_object_set(parent, part, value) != 0) {
+            rc = fewshot_error_set(FEWSHOT_EINVAL, "--set %s: the key is not valid UTF-8",
+                                   assignment);
         }
     }
     json_decref(value);

@@ -19,6 +19,11 @@ expect_status 2 "a misspelt scenario parameter" -- run_fewshot sweep h.json --dr
 expect_grep "^fewshot: h.json: \\\$\\.scenarios\\[0\\]\\.params\\.wether: scenario w: " "$TMP/err" "scenario parameter path"
 expect_status 2 "a 20-digit integer" -- run_fewshot sweep h.json --dry-run --set selection.knn=12345678901234567890
 expect_grep '^fewshot: h.json: \$\.selection\.knn: --set selection\.knn=12345678901234567890: a number out of range' "$TMP/err" "out of range, not a string"
+# a key that is not UTF-8 (found by fuzz_config: once a use after free)
+expect_status 2 "--set with a non-UTF-8 key" -- run_fewshot sweep h.json --dry-run --set "$(printf 'selection.\377x.k=1')"
+expect_grep 'the key is not valid UTF-8' "$TMP/err" "non-UTF-8 --set key"
+expect_status 2 "-p with a non-UTF-8 key" -- run_fewshot env info room -p "$(printf 'a\377.b=1')"
+expect_grep 'the key is not valid UTF-8' "$TMP/err" "non-UTF-8 -p key"
 expect_status 2 "a target of 1e308" -- run_fewshot sweep h.json --dry-run --set env.params.target=1e308
 expect_grep "\\\$\\.env\\.params\\.target: scenario winter: hvac: parameter 'target' must be from -50 to 60, not 1e\\+308" "$TMP/err" "parameter bounds"
 expect_status 2 "steps beyond the episode" -- run_fewshot sweep h.json --dry-run --set episodes.steps=48
