@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
@@ -129,11 +130,35 @@ fail:
     return rc;
 }
 
+/* Instances whose plugin crashed: their state is unknown, so destroy() is never called, but
+ * they stay reachable here (leak checkers see an abandoned instance, not a lost one). */
+static void **graveyard;
+static size_t graveyard_n, graveyard_cap;
+static pthread_mutex_t graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void bury(void *self)
+{
+    pthread_mutex_lock(&graveyard_lock);
+    if (graveyard_n == graveyard_cap) {
+        size_t cap = graveyard_cap ? graveyard_cap * 2 : 16;
+        void **g = realloc(graveyard, cap * sizeof *g);
+        if (g) {
+            graveyard = g;
+            graveyard_cap = cap;
+        }
+    }
+    if (graveyard_n < graveyard_cap)
+        graveyard[graveyard_n++] = self;
+    pthread_mutex_unlock(&graveyard_lock);
+}
+
 void fewshot_env_free(fewshot_env *env)
 {
     if (!env)
         return;
-    if (env->self && !env->crashed)
+    if (env->self && env->crashed)
+        bury(env->self);
+    else if (env->self)
         env->plugin->destroy(env->self);
     free(env->obs);
     free(env->scratch);
