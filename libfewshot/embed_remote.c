@@ -132,7 +132,7 @@ done:
 
 typedef struct growbuf {
     char *data;
-    size_t len;
+    size_t len, cap;
     int too_big;
 } growbuf;
 
@@ -144,13 +144,19 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
         b->too_big = 1;
         return 0;       /* libcurl stops the transfer */
     }
-    char *d = realloc(b->data, b->len + n + 1);
-    if (!d)
-        return 0;
-    memcpy(d + b->len, p, n);
+    if (b->len + n + 1 > b->cap) {     /* doubling: a large reply is not copied per chunk */
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return 0;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
     b->len += n;
-    d[b->len] = '\0';
-    b->data = d;
+    b->data[b->len] = '\0';
     return n;
 }
 
@@ -168,7 +174,7 @@ static int curl_post(void *data, const char *url, const char *api_key, const cha
             snprintf(auth, n, "Authorization: Bearer %s", api_key);
         h = curl_slist_append(h, auth);
     }
-    growbuf b = {NULL, 0, 0};
+    growbuf b = {NULL, 0, 0, 0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
