@@ -50,7 +50,16 @@ int fewshot__env_crashed(const fewshot_env *env)
     return env ? env->crashed : 0;
 }
 
+/* the signal the last fewshot_env_new() of this thread died of in create() or spaces() */
+static _Thread_local int create_crash;
+
+int fewshot__env_new_crashed(void)
+{
+    return create_crash;
+}
+
 static const char *const no_policies[] = {NULL};
+static void bury(void *self);
 
 /* Bounds a plugin reports are its word about every vector it will return or accept: NaN or
  * low > high would make clipping, checks and prompts meaningless. */
@@ -75,6 +84,7 @@ int fewshot_env_new(fewshot_env **out, const char *name, const json_t *params)
     int rc;
 
     *out = NULL;
+    create_crash = 0;
     if ((rc = fewshot_env_plugin_find(&plugin, name)) != 0)
         return rc;
     if ((rc = fewshot__params_resolve(plugin->name, plugin->params_doc, params, &resolved)) != 0)
@@ -92,6 +102,7 @@ int fewshot_env_new(fewshot_env **out, const char *name, const json_t *params)
     json_decref(resolved);
     if (g.sig) {
         rc = crashed(env, "create", g.sig);
+        create_crash = g.sig;
         free(env);      /* what create() had made is lost with it */
         return rc;
     }
@@ -104,6 +115,8 @@ int fewshot_env_new(fewshot_env **out, const char *name, const json_t *params)
     GUARD_CALL(g, rc = plugin->spaces(env->self, &env->obs_space, &env->act_space));
     if (g.sig) {
         rc = crashed(env, "spaces", g.sig);
+        create_crash = g.sig;
+        bury(env->self);
         free(env);
         return rc;
     }

@@ -50,5 +50,7 @@ struct fewshot_env;
 /* The signal a plugin call of env died of (plugin_guard.c), or 0: a crashed handle is never
  * reused. */
 FEWSHOT_HIDDEN int fewshot__env_crashed(const struct fewshot_env *env);
+/* The signal this thread's last fewshot_env_new() died of (create or spaces), or 0. */
+FEWSHOT_HIDDEN int fewshot__env_new_crashed(void);
 
 #endif

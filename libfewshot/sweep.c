@@ -382,7 +382,7 @@ static int start_episode(sweep *sw, slot *s, const json_t *plan)
     if ((rc = env_take(sw, sc, &s->env)) != 0) {
         /* a plugin that will not load stops the sweep (every scenario was created once
          * before the run); one that crashes in create() fails this episode only */
-        if (strstr(fewshot_error_last()->message, " crashed in create() with signal"))
+        if (fewshot__env_new_crashed())
             return fail_episode(sw, s);
         return rc;
     }
