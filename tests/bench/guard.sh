@@ -15,7 +15,7 @@ cat > "$tmp/room.json" <<JSON
  "episodes": {"seeds": [$seeds]}}
 JSON
 cat > "$tmp/hvac.json" <<JSON
-{"env": {"plugin": "hvac"}, "arms": [], "baselines": ["zero"],
+{"env": {"plugin": "hvac", "params": {"episode_length": 240}}, "arms": [], "baselines": ["zero"],
  "episodes": {"seeds": [$(seq -s, 1 20)], "steps": 240}}
 JSON
 now() { date +%s.%N; }
@@ -30,8 +30,13 @@ printf '%-34s %12s %12s %8s\n' "sweep" "unguarded s" "guarded s" "ratio"
 for c in room:100000 hvac:4800; do
     name=${c%%:*}; steps=${c#*:}
     best0=999; best1=999
-    for i in 1 2 3; do
-        a=$(run "$tmp/$name.json" 0); b=$(run "$tmp/$name.json" 1)
+    run "$tmp/$name.json" 1 > /dev/null     # warm the page cache and the plugin's data
+    for i in 1 2 3 4 5; do      # best of 5, the order alternating
+        if [ $((i % 2)) = 1 ]; then
+            a=$(run "$tmp/$name.json" 0); b=$(run "$tmp/$name.json" 1)
+        else
+            b=$(run "$tmp/$name.json" 1); a=$(run "$tmp/$name.json" 0)
+        fi
         best0=$(awk -v x="$a" -v y="$best0" 'BEGIN { print (x < y) ? x : y }')
         best1=$(awk -v x="$b" -v y="$best1" 'BEGIN { print (x < y) ? x : y }')
     done
