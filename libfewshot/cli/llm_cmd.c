@@ -81,6 +81,11 @@ static char *read_stdin(void)
     size_t n;
     while (buf && (n = fread(buf + len, 1, cap - len - 1, stdin)) > 0) {
         len += n;
+        if (len > ((size_t)64 << 20)) {     /* a prompt, not /dev/zero */
+            free(buf);
+            fprintf(stderr, "fewshot: standard input is larger than 64 MiB\n");
+            return NULL;
+        }
         if (cap - len < 2) {
             char *b = realloc(buf, cap *= 2);
             if (!b) {

@@ -16,6 +16,12 @@ expect_grep '/dev/zero:1: line longer than 1048576 bytes: not an action file' "$
 expect_status 2 "an EPW file from /dev/zero" -- run_fewshot env info hvac -p weather=/dev/zero
 expect_grep '/dev/zero:1: .*line longer than 65536 bytes: not an EPW weather file' "$TMP/err" "EPW line cap"
 
+# whole-file readers stop at 64 MiB
+expect_status 2 "a template from /dev/zero" -- run_fewshot template render /dev/zero /dev/null
+expect_grep '/dev/zero: larger than 64 MiB' "$TMP/err" "template size cap"
+run_fewshot llm chat --base-url http://127.0.0.1:9/v1 --model m --no-cache < /dev/zero > /dev/null 2> "$TMP/err"
+expect_grep 'standard input is larger than 64 MiB' "$TMP/err" "llm prompt size cap"
+
 # an embeddings endpoint that answers with 80 MiB
 py=${PYTHON3:-/usr/bin/python3}
 command -v "$py" >/dev/null || py=/usr/bin/python3
