@@ -34,9 +34,13 @@ start_sweep() { # signal-test-name
     sleep 1.2
 }
 
+# one shard of the same sweep, to merge into the directory in use below
+expect_status 0 "a shard" -- run_fewshot sweep slow.json -o shard --shard 1/16 --jobs 1 --no-report
 start_sweep run
 expect_status 2 "a second sweep on a directory in use" -- run_fewshot sweep slow.json -o run --jobs 1
 expect_grep "^fewshot: run: this run directory is in use by another sweep \\(process $pid, since [0-9T:-]+Z\\)" "$TMP/err" "the holder is named"
+expect_status 2 "a merge into a directory in use" -- run_fewshot merge shard -o run
+expect_grep "^fewshot: run: this run directory is in use by another sweep \\(process $pid" "$TMP/err" "merge names the holder"
 kill -TERM $pid
 wait $pid
 got=$?
