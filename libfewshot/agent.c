@@ -19,6 +19,8 @@
 #include "fewshot/policy.h"
 #include "fewshot/prompt.h"
 #include "fewshot/select.h"
+#include "fewshot/text.h"
+#include "measure.h"
 #include "retriever.h"
 
 typedef enum { AGENT_POLICY, AGENT_LLM, AGENT_KNN } agent_kind;
@@ -42,6 +44,9 @@ struct fewshot_agent {
     fewshot_buffer *buffer;
     json_t *hist_ctx, *hist_next;   /* contexts of this episode's transitions, by step */
     float *query;
+    float *hist_vec;                /* query vectors of this episode's steps, by step */
+    size_t hist_vec_n, hist_vec_cap;
+    int query_ok;                   /* query holds the state being decided */
     json_t *ctx;                    /* raw context of the state being decided */
     /* prompting and parsing */
     fewshot_prompt *prompt;
@@ -205,6 +210,7 @@ void fewshot_agent_free(fewshot_agent *agent)
     json_decref(agent->hist_ctx);
     json_decref(agent->hist_next);
     free(agent->query);
+    free(agent->hist_vec);
     free(agent->action);
     free(agent->last);
     free(agent->expert);
@@ -225,6 +231,7 @@ int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
         fewshot_selector_reseed(agent->selector, agent->ret->sopts.seed ^ seed);
     json_array_clear(agent->hist_ctx);
     json_array_clear(agent->hist_next);
+    agent->hist_vec_n = 0;
     return 0;
 }
 
@@ -238,7 +245,7 @@ fewshot_llm *fewshot_agent_llm(const fewshot_agent *agent)
     return agent->llm;
 }
 
-/* ---------------------------------------------------------------- the prompt */
+/* ---------------------------------------------------------------- demonstrations */
 
 static const char *role_source_name(const char *role)
 {
@@ -254,18 +261,6 @@ static int source_of(const char *role)
     return FEWSHOT_DEMO_EXPERT;
 }
 
-/* A demonstration's action in this env's dimension, for knn-imitation: its own when the
- * dimensions agree; otherwise the first values, padded with their mean. */
-static void fit_action(const double *src, size_t n, double *dst, size_t m)
-{
-    double mean = 0;
-    for (size_t i = 0; i < n; i++)
-        mean += src[i];
-    mean = n ? mean / (double)n : 0;
-    for (size_t i = 0; i < m; i++)
-        dst[i] = i < n ? src[i] : mean;
-}
-
 static void hash_text(const char *text, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -276,18 +271,145 @@ static void hash_text(const char *text, char out[65])
     out[64] = '\0';
 }
 
-/* Select demonstrations for the current state and render the prompt. */
+/* ---------------------------------------------------------------- measuring retrieval */
+
+/* One demonstration shown for a decision, as the measures read it. */
+typedef struct shown {
+    const double *action;
+    size_t act_dim;
+    const double *obs;              /* its state */
+    size_t obs_dim;
+    const float *vec;               /* its embedding, or NULL */
+    const json_t *context;          /* its state's raw context, or NULL */
+} shown;
+
+/* The bytes of n doubles in hex, appended at out (2 * 8 * n characters). */
+static char *hex_doubles(char *out, const double *v, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = (const unsigned char *)v;
+    for (size_t i = 0; i < n * sizeof *v; i++) {
+        *out++ = digits[b[i] >> 4];
+        *out++ = digits[b[i] & 15];
+    }
+    return out;
+}
+
+/* What makes two shown demonstrations the same: in a prompt, the state text and the actions
+ * as shown; for knn-imitation, which shows no text, the exact state and action. */
+static char *shown_key(fewshot_agent *a, const shown *s)
+{
+    if (!a->prompt) {
+        char *key = malloc(2 * sizeof(double) * (s->obs_dim + s->act_dim) + 2);
+        if (key) {
+            char *p = hex_doubles(key, s->obs, s->obs_dim);
+            *p++ = '/';
+            *hex_doubles(p, s->action, s->act_dim) = '\0';
+        }
+        return key;
+    }
+    char *state = NULL, *acts = NULL, *key = NULL;
+    if (s->context && fewshot__retriever_state_text(a->ret, s->context, &state) != 0)
+        state = NULL;
+    if (fewshot_text_actions(NULL, &acts, s->action, s->act_dim,
+                             fewshot_prompt_text_options(a->prompt)) == 0) {
+        size_t n = (state ? strlen(state) : 0) + strlen(acts) + 2;
+        if ((key = malloc(n)) != NULL)
+            snprintf(key, n, "%s\n%s", state ? state : "", acts);
+    }
+    free(state);
+    free(acts);
+    fewshot_error_clear();
+    return key;
+}
+
+/* Measure the n demonstrations shown for the state obs (fewshot-selection(7)): each one's
+ * distance to the query and agreement with the expert's action for obs go into its entry of
+ * list; dec gets their means and the share of distinct ones. */
+static void measure(fewshot_agent *a, const double *obs, const shown *s, size_t n,
+                    json_t *list, json_t *dec)
+{
+    if (n == 0)
+        return;
+    const fewshot_space *space = fewshot_env_act_space(a->env);
+    int expert = fewshot_env_policies(a->env)[0] &&
+                 fewshot_env_policy(a->env, "expert", obs, a->expert) == 0;
+    fewshot_error_clear();
+    double *fitted = calloc(a->act_dim + 1, sizeof *fitted);
+    char **keys = calloc(n, sizeof *keys);
+    double dsum = 0, asum = 0;
+    size_t dn = 0, an = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *entry = json_array_get(list, i);
+        if (a->query_ok && s[i].vec && isfinite(s[i].vec[0])) {
+            double d = fewshot__measure_distance(a->query, s[i].vec, a->ret->dim);
+            json_object_set_new(entry, "distance", json_real(d));
+            dsum += d;
+            dn++;
+        }
+        if (expert && fitted) {
+            fewshot__action_fit(s[i].action, s[i].act_dim, fitted, a->act_dim);
+            double g = fewshot__measure_agreement(fitted, a->expert, a->act_dim, space);
+            json_object_set_new(entry, "agreement", json_real(g));
+            asum += g;
+            an++;
+        }
+        if (keys)
+            keys[i] = shown_key(a, &s[i]);
+    }
+    if (keys)
+        json_object_set_new(dec, "demos_distinct",
+                            json_real((double)fewshot__measure_distinct(keys, n) / (double)n));
+    if (an)
+        json_object_set_new(dec, "demos_agreement", json_real(asum / (double)an));
+    if (dn)
+        json_object_set_new(dec, "demos_distance", json_real(dsum / (double)dn));
+    for (size_t i = 0; keys && i < n; i++)
+        free(keys[i]);
+    free(keys);
+    free(fitted);
+}
+
+/* The embedding of a dataset item, or of an earlier step of this episode. */
+static const float *item_vector(const fewshot_agent *a, fewshot_origin origin, size_t item)
+{
+    if (origin == FEWSHOT_ORIGIN_DATASET)
+        return a->ret->vectors && item < a->ret->n ? a->ret->vectors + item * a->ret->dim
+                                                   : NULL;
+    return a->hist_vec && item < a->hist_vec_n ? a->hist_vec + item * a->ret->dim : NULL;
+}
+
+/* ---------------------------------------------------------------- the prompt */
+
+/* Does the prompt show its demonstrations (an arm may drop the block)? */
+static int shows_demos(const fewshot_prompt_output *po)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(po->components, i, c) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        if (name && strcmp(name, "demonstrations") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Select demonstrations for the current state and render the prompt; dec (may be NULL)
+ * receives the retrieval measures. */
 static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_output *po,
-                        json_t **demos_out)
+                        json_t **demos_out, json_t *dec)
 {
     fewshot_selection sel = {0};
     int rc = 0;
     json_decref(a->ctx);
     a->ctx = NULL;
+    a->query_ok = 0;
     if ((rc = fewshot_env_context(a->env, obs, &a->ctx)) != 0)
         return rc;
-    if (fewshot__retriever_needs_query(a->ret))
+    if (fewshot__retriever_needs_query(a->ret)) {
         rc = fewshot__retriever_query(a->ret, a->env, obs, a->ctx, a->query);
+        a->query_ok = rc == 0;
+    }
     if (rc == 0)
         rc = fewshot_selector_select(a->selector, a->query, a->buffer, &sel);
     if (rc) {
@@ -295,8 +417,9 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
         return rc;
     }
     fewshot_prompt_demo *pd = calloc(sel.count + 1, sizeof *pd);
+    shown *sh = calloc(sel.count + 1, sizeof *sh);
     json_t *list = json_array();
-    if (!pd) {
+    if (!pd || !sh) {
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
         goto done;
     }
@@ -307,14 +430,16 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
         char id[64];
         if (p->origin == FEWSHOT_ORIGIN_DATASET) {
             d = fewshot_demos_get(a->ret->demos, p->item);
-            pd[i].context = json_array_get(a->ret->contexts, p->item);
-            pd[i].next_context = json_array_get(a->ret->next_contexts, p->item);
+            pd[i].context = fewshot__retriever_context(a->ret, p->item, 0);
+            pd[i].next_context = fewshot__retriever_context(a->ret, p->item, 1);
+            sh[i].vec = item_vector(a, p->origin, p->item);
             snprintf(id, sizeof id, "demo:%zu", p->item);
         } else {
             d = fewshot_buffer_get(a->buffer, p->item);
             size_t step = (size_t)(pushed - held) + p->item;
             pd[i].context = json_array_get(a->hist_ctx, step);
             pd[i].next_context = json_array_get(a->hist_next, step);
+            sh[i].vec = item_vector(a, p->origin, step);
             snprintf(id, sizeof id, "step:%zu", step);
         }
         if (!d || !pd[i].context) {
@@ -326,6 +451,11 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
         pd[i].action = d->action;
         pd[i].action_dim = d->act_dim;
         pd[i].reward = d->reward;
+        sh[i].action = d->action;
+        sh[i].act_dim = d->act_dim;
+        sh[i].obs = d->obs;
+        sh[i].obs_dim = d->obs_dim;
+        sh[i].context = pd[i].context;
         json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "id", id, "selector",
                                               p->selector ? p->selector : "",
                                               "role", role_source_name(p->role),
@@ -336,8 +466,11 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
     in.demos = pd;
     in.n_demos = sel.count;
     rc = fewshot_prompt_build(a->prompt, &in, po);
+    if (rc == 0 && dec && shows_demos(po))
+        measure(a, obs, sh, sel.count, list, dec);
 done:
     free(pd);
+    free(sh);
     fewshot_selection_clear(&sel);
     if (rc)
         json_decref(list);
@@ -353,14 +486,19 @@ int fewshot_agent_prompt(fewshot_agent *agent, const double *obs, json_t **out)
     *out = NULL;
     if (agent->kind != AGENT_LLM)
         return fewshot_error_set(FEWSHOT_EINVAL, "this agent does not prompt an LLM");
-    int rc = build_prompt(agent, obs ? obs : fewshot_env_obs(agent->env), &po, &demos);
-    if (rc)
+    json_t *o = json_object();
+    int rc = build_prompt(agent, obs ? obs : fewshot_env_obs(agent->env), &po, &demos, o);
+    if (rc) {
+        json_decref(o);
         return rc;
-    json_t *o = json_pack("{s:s, s:s, s:I, s:O, s:o}", "style",
-                          po.style == FEWSHOT_PROMPT_CHAT ? "chat" : "completion",
-                          "text", po.text ? po.text : "", "tokens", (json_int_t)po.tokens,
-                          "components", po.components ? po.components : json_array(),
-                          "demos", demos);
+    }
+    json_t *head = json_pack("{s:s, s:s, s:I, s:O, s:o}", "style",
+                             po.style == FEWSHOT_PROMPT_CHAT ? "chat" : "completion",
+                             "text", po.text ? po.text : "", "tokens", (json_int_t)po.tokens,
+                             "components", po.components ? po.components : json_array(),
+                             "demos", demos);
+    json_object_update(o, head);
+    json_decref(head);
     if (po.messages)
         json_object_set(o, "messages", po.messages);
     fewshot_prompt_output_clear(&po);
@@ -389,10 +527,12 @@ static int submit(fewshot_agent *a)
 static int start_llm(fewshot_agent *a, const double *obs)
 {
     fewshot_prompt_output po = FEWSHOT_PROMPT_OUTPUT_INIT;
-    json_t *demos = NULL;
-    int rc = build_prompt(a, obs, &po, &demos);
-    if (rc)
+    json_t *demos = NULL, *measures = json_object();
+    int rc = build_prompt(a, obs, &po, &demos, measures);
+    if (rc) {
+        json_decref(measures);
         return rc;
+    }
     char hash[65];
     hash_text(po.text ? po.text : "", hash);
     a->style = po.style;
@@ -403,33 +543,78 @@ static int start_llm(fewshot_agent *a, const double *obs)
                             "llm_calls", (json_int_t)0, "prompt_tokens", (json_int_t)0,
                             "completion_tokens", (json_int_t)0, "latency", 0.0, "cost", 0.0,
                             "cache_hit", 0);
+    json_object_update(a->decision, measures);
+    json_decref(measures);
     fewshot_prompt_output_clear(&po);
     if ((rc = submit(a)) != 0)
         return rc;
     return FEWSHOT_EAGAIN;
 }
 
+/* knn-imitation: the distance-weighted mean of the k nearest demonstrations' actions,
+ * element by element (Shepard's inverse-distance weights; demonstrations at distance 0, when
+ * there are any, share the decision alone). A demonstration of another action count is
+ * fitted first (fewshot__action_fit). */
 static int start_knn(fewshot_agent *a, const double *obs)
 {
-    size_t item;
+    fewshot_selection sel = {0};
     json_t *ctx = NULL;
     int rc = 0;
+    a->query_ok = 0;
     if (a->ret->text)
         rc = fewshot_env_context(a->env, obs, &ctx);
     if (rc == 0)
         rc = fewshot__retriever_query(a->ret, a->env, obs, ctx, a->query);
     json_decref(ctx);
+    a->query_ok = rc == 0;
     if (rc == 0)
-        rc = fewshot__retriever_nearest(a->ret, a->query, &item);
-    if (rc)
+        rc = fewshot__retriever_neighbours(a->ret, a->query, &sel);
+    if (rc) {
+        fewshot_selection_clear(&sel);
         return rc;
-    const fewshot_demo *d = fewshot_demos_get(a->ret->demos, item);
-    fit_action(d->action, d->act_dim, a->action, a->act_dim);
-    char id[64];
-    snprintf(id, sizeof id, "demo:%zu", item);
-    a->decision = json_pack("{s:[{s:s, s:s, s:s}]}", "demos", "id", id, "selector", "knn",
-                            "role", "expert");
-    return 0;
+    }
+    size_t n = sel.count, exact = 0;
+    double *w = calloc(n + 1, sizeof *w), *fitted = calloc(a->act_dim + 1, sizeof *fitted);
+    shown *sh = calloc(n + 1, sizeof *sh);
+    json_t *list = json_array();
+    if (!w || !fitted || !sh) {
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *v = item_vector(a, FEWSHOT_ORIGIN_DATASET, sel.picks[i].item);
+        w[i] = v ? fewshot__measure_distance(a->query, v, a->ret->dim) : 1.0;
+        exact += w[i] == 0;
+    }
+    double wsum = 0;
+    for (size_t i = 0; i < n; i++) {
+        w[i] = exact ? (w[i] == 0 ? 1.0 : 0.0) : 1.0 / w[i];
+        wsum += w[i];
+    }
+    memset(a->action, 0, a->act_dim * sizeof *a->action);
+    for (size_t i = 0; i < n; i++) {
+        size_t item = sel.picks[i].item;
+        const fewshot_demo *d = fewshot_demos_get(a->ret->demos, item);
+        fewshot__action_fit(d->action, d->act_dim, fitted, a->act_dim);
+        for (size_t j = 0; j < a->act_dim; j++)
+            a->action[j] += w[i] / wsum * fitted[j];
+        sh[i] = (shown){d->action, d->act_dim, d->obs, d->obs_dim,
+                        item_vector(a, FEWSHOT_ORIGIN_DATASET, item), NULL};
+        char id[64];
+        snprintf(id, sizeof id, "demo:%zu", item);
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "id", id, "selector",
+                                              "knn", "role", "expert", "weight",
+                                              w[i] / wsum));
+    }
+    a->decision = json_pack("{s:O}", "demos", list);
+    measure(a, obs, sh, n, json_object_get(a->decision, "demos"), a->decision);
+done:
+    json_decref(list);
+    free(w);
+    free(fitted);
+    free(sh);
+    fewshot_selection_clear(&sel);
+    return rc;
 }
 
 int fewshot_agent_start(fewshot_agent *agent, const double *obs)
@@ -606,6 +791,28 @@ int fewshot_agent_act(fewshot_agent *agent, const double *obs, double *action)
     return rc ? rc : fewshot_agent_action(agent, action);
 }
 
+/* Keep the step's query vector (NAN when there was none) for history distances. */
+static int keep_query(fewshot_agent *a)
+{
+    size_t dim = a->ret->dim;
+    if (!dim)
+        return 0;
+    if (a->hist_vec_n == a->hist_vec_cap) {
+        size_t cap = a->hist_vec_cap ? 2 * a->hist_vec_cap : 32;
+        float *v = realloc(a->hist_vec, cap * dim * sizeof *v);
+        if (!v)
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        a->hist_vec = v;
+        a->hist_vec_cap = cap;
+    }
+    float *slot = a->hist_vec + a->hist_vec_n++ * dim;
+    if (a->query_ok)
+        memcpy(slot, a->query, dim * sizeof *slot);
+    else
+        slot[0] = NAN;
+    return 0;
+}
+
 int fewshot_agent_observe(fewshot_agent *agent, const double *action, const fewshot_step *step)
 {
     memcpy(agent->last, action, agent->act_dim * sizeof *action);
@@ -623,6 +830,8 @@ int fewshot_agent_observe(fewshot_agent *agent, const double *action, const fews
     }
     json_array_append_new(agent->hist_ctx, ctx);
     json_array_append_new(agent->hist_next, next);
+    if ((rc = keep_query(agent)) != 0)
+        return rc;
     fewshot_demo t = {0};
     t.episode = 0;
     t.step = json_array_size(agent->hist_ctx) - 1;

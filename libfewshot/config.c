@@ -18,6 +18,7 @@
 
 #include "fewshot/config.h"
 #include "fewshot/error.h"
+#include "demo_internal.h"
 #include "internal.h"
 
 struct fewshot_config {
@@ -61,6 +62,9 @@ static const field demos_fields[] = {
     {"episodes", T_INTEGER, NULL, NULL, NULL, 0, 1},
     {"steps", T_INTEGER, NULL, NULL, NULL, 0, 1},
     {"seed", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"days", T_ANY, NULL, NULL, NULL, 0, 0},
+    {"scenarios", T_ANY, NULL, NULL, NULL, 0, 0},
+    {"jobs", T_INTEGER, NULL, NULL, NULL, 0, 1},
     END
 };
 static const field embedding_fields[] = {
@@ -77,6 +81,9 @@ static const field embedding_fields[] = {
     {"batch", T_INTEGER, NULL, NULL, NULL, 0, 1},
     {"index", T_STRING, NULL, NULL, NULL, 0, 0},
     {"metric", T_STRING, NULL, NULL, "l2|ip", 0, 0},
+    {"scaling", T_STRING, NULL, NULL, "robust|std", 0, 0},
+    {"scale_floor", T_NUMBER, NULL, NULL, NULL, 0, 1},
+    {"weights", T_ANY, NULL, NULL, NULL, 0, 0},
     END
 };
 static const field selection_fields[] = {
@@ -366,9 +373,67 @@ static int check_demos(const fewshot_config *cfg, json_t *demos, const char *pat
         path_key(sub, sizeof sub, path, "file");
         return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub,
                                       "give either a demonstration file or generation settings "
-                                      "(env, params, policy, episodes, steps, seed), not both");
+                                      "(env, params, policy, episodes, steps, seed, days, "
+                                      "scenarios, jobs), not both");
     }
+    /* the plan is expanded here too, so a bad day or scenario is reported before any run */
+    char sub[512];
+    int *days = NULL;
+    size_t n_days = 0;
+    json_t *scenarios = NULL;
+    path_key(sub, sizeof sub, path, "days");
+    rc = fewshot__demos_days(json_object_get(demos, "days"), cfg->file, sub, &days, &n_days);
+    free(days);
+    if (rc)
+        return rc;
+    path_key(sub, sizeof sub, path, "scenarios");
+    rc = fewshot__demos_scenarios(json_object_get(demos, "scenarios"), cfg->file, sub,
+                                  &scenarios);
+    json_decref(scenarios);
+    if (rc)
+        return rc;
     absolutize(cfg, demos);
+    return 0;
+}
+
+/* embedding: the schema, and weights as a list of numbers >= 0 (one per feature; the count
+ * is checked against the plugin's features when the arm's index is built). */
+static int check_embedding(const fewshot_config *cfg, json_t *emb, const char *path)
+{
+    int rc = check_object(cfg, emb, embedding_fields, path);
+    json_t *w = json_object_get(emb, "weights");
+    char sub[512];
+    if (rc || !w)
+        return rc;
+    path_key(sub, sizeof sub, path, "weights");
+    if ((!json_is_array(w) && !json_is_object(w)) ||
+        json_array_size(w) + json_object_size(w) == 0)
+        return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, sub, "expected a non-empty "
+                                      "list of numbers, one weight per feature, or an object "
+                                      "of feature name: weight");
+    size_t i = 0;
+    json_t *v;
+    const char *key;
+    void *it = json_is_object(w) ? json_object_iter(w) : NULL;
+    for (; json_is_array(w) ? i < json_array_size(w) : it != NULL; i++) {
+        char item[600];
+        if (json_is_array(w)) {
+            v = json_array_get(w, i);
+            snprintf(item, sizeof item, "%s[%zu]", sub, i);
+        } else {
+            key = json_object_iter_key(it);
+            v = json_object_iter_value(it);
+            it = json_object_iter_next(w, it);
+            snprintf(item, sizeof item, "%s.%.64s", sub, key);
+        }
+        if (!json_is_number(v) || json_number_value(v) < 0) {
+            if (json_is_number(v))
+                return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, item, "expected a "
+                                              "weight >= 0, found %g", json_number_value(v));
+            return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, item, "expected a number "
+                                          ">= 0, found %s", fewshot__json_kind(v));
+        }
+    }
     return 0;
 }
 
@@ -381,6 +446,8 @@ static int check_section(const fewshot_config *cfg, json_t *obj, size_t s, const
                                       "expected an object, found %s", fewshot__json_kind(obj));
     if (strcmp(arm_sections[s].name, "demos") == 0)
         return check_demos(cfg, obj, sub);
+    if (strcmp(arm_sections[s].name, "embedding") == 0)
+        return check_embedding(cfg, obj, sub);
     if (!arm_sections[s].fields)
         return 0;
     return check_object(cfg, obj, arm_sections[s].fields, sub);
@@ -1004,6 +1071,10 @@ static void drop_execution_settings(json_t *section)
     json_t *llm = json_object_get(section, "llm");
     for (size_t i = 0; json_is_object(llm) && execution_only[i]; i++)
         json_object_del(llm, execution_only[i]);
+    /* the demonstrations' worker count does not change the dataset */
+    json_t *demos = json_object_get(section, "demos");
+    if (json_is_object(demos))
+        json_object_del(demos, "jobs");
 }
 
 /* The identity of a run: the resolved config without its execution-only settings. */
@@ -1044,6 +1115,8 @@ static int resolve(fewshot_config *cfg)
     int rc = check_object(cfg, cfg->resolved, top_fields, "$");
     if (rc == 0)
         rc = check_demos(cfg, json_object_get(cfg->resolved, "demos"), "$.demos");
+    if (rc == 0)
+        rc = check_embedding(cfg, json_object_get(cfg->resolved, "embedding"), "$.embedding");
     if (rc == 0)
         rc = expand_seeds(cfg);
     if (rc == 0)

@@ -1,22 +1,115 @@
 /*
- * Demonstration datasets in memory: a header and a growing array of owned transitions.
+ * Demonstration datasets in memory: a header and a growing array of transitions whose
+ * numbers live in a few large blocks (an arena), not one allocation each, and whose
+ * scenarios and sources are shared between the transitions that have equal ones: at 100k
+ * transitions the per-allocation overhead and 100k copies of one parameter object were most
+ * of a dataset's memory.
  */
 #include "config.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fewshot/demo.h"
 #include "fewshot/error.h"
+#include "demo_internal.h"
 #include "retrieval_internal.h"
+
+/* A block of an arena: blocks only grow in number, so pointers into them stay valid. */
+typedef struct block {
+    struct block *prev;
+    size_t cap, used;           /* in bytes */
+    max_align_t data[];
+} block;
+
+#define BLOCK_MIN 16384
+#define BLOCK_MAX (8u << 20)
+#define SHARED_SLOTS 16
 
 struct fewshot_demos {
     json_t *header;
     fewshot_demo *items;
     size_t count, cap;
     size_t features_dim;        /* of the first transition with features, 0 before */
+    block *arena;               /* obs, next_obs, action, features of every transition */
+    size_t next_block;
+    json_t *scenarios[SHARED_SLOTS];    /* recently seen distinct scenarios (references) */
+    unsigned int scenario_slot, scenario_hit;
+    json_t *all_sources;        /* {source: source}: the one copy of each source string */
 };
+
+static void *arena_alloc(fewshot_demos *ds, size_t bytes)
+{
+    bytes = (bytes + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    block *b = ds->arena;
+    if (!b || b->cap - b->used < bytes) {
+        size_t cap = ds->next_block ? ds->next_block : BLOCK_MIN;
+        if (cap < bytes)
+            cap = bytes;
+        if (!(b = malloc(sizeof *b + cap)))
+            return NULL;
+        b->prev = ds->arena;
+        b->cap = cap;
+        b->used = 0;
+        ds->arena = b;
+        ds->next_block = cap * 2 > BLOCK_MAX ? BLOCK_MAX : cap * 2;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += bytes;
+    return p;
+}
+
+static void arena_free(fewshot_demos *ds)
+{
+    while (ds->arena) {
+        block *prev = ds->arena->prev;
+        free(ds->arena);
+        ds->arena = prev;
+    }
+    ds->next_block = 0;
+}
+
+/* One reference to a scenario equal to s, shared with earlier transitions when possible.
+ * Consecutive transitions nearly always share theirs, so the last match is tried first. */
+static json_t *shared_scenario(fewshot_demos *ds, const json_t *s)
+{
+    if (!s)
+        return NULL;
+    unsigned int last = ds->scenario_hit;
+    if (ds->scenarios[last] && (ds->scenarios[last] == s ||
+                                json_equal(ds->scenarios[last], (json_t *)s)))
+        return json_incref(ds->scenarios[last]);
+    for (unsigned int i = 0; i < SHARED_SLOTS; i++)
+        if (ds->scenarios[i] && (ds->scenarios[i] == s || json_equal(ds->scenarios[i],
+                                                                      (json_t *)s))) {
+            ds->scenario_hit = i;
+            return json_incref(ds->scenarios[i]);
+        }
+    unsigned int slot = ds->scenario_slot++ % SHARED_SLOTS;
+    json_decref(ds->scenarios[slot]);
+    ds->scenarios[slot] = json_incref((json_t *)s);
+    ds->scenario_hit = slot;
+    return json_incref((json_t *)s);
+}
+
+/* The dataset's copy of a source string: sources are few ("expert", a file name), so one
+ * copy of each is kept for the dataset's lifetime, in an object whose values do not move. */
+static const char *shared_source(fewshot_demos *ds, const char *src)
+{
+    if (!src)
+        return NULL;
+    json_t *known = json_object_get(ds->all_sources, src);
+    if (known)
+        return json_string_value(known);
+    if (!ds->all_sources && !(ds->all_sources = json_object()))
+        return NULL;
+    json_t *copy = json_string(src);
+    if (!copy || json_object_set_new(ds->all_sources, src, copy))
+        return NULL;
+    return json_string_value(copy);
+}
 
 int fewshot_demos_new(fewshot_demos **out, const json_t *header)
 {
@@ -37,8 +130,7 @@ void fewshot_demos_free(fewshot_demos *ds)
 {
     if (!ds)
         return;
-    for (size_t i = 0; i < ds->count; i++)
-        fewshot__demo_clear(&ds->items[i]);
+    fewshot__demos_truncate(ds, 0);
     free(ds->items);
     json_decref(ds->header);
     free(ds);
@@ -110,28 +202,62 @@ int fewshot__demo_copy(fewshot_demo *dst, const fewshot_demo *src)
     dst->obs = dst->action = dst->next_obs = NULL;
     dst->features = NULL;
     dst->text = dst->source = NULL;
-    double *block = malloc((2 * src->obs_dim + src->act_dim) * sizeof *block);
+    double *values = malloc((2 * src->obs_dim + src->act_dim) * sizeof *values);
     float *features = src->features_dim ? malloc(src->features_dim * sizeof *features) : NULL;
     char *text = src->text ? strdup(src->text) : NULL;
     char *source = src->source ? strdup(src->source) : NULL;
-    if (!block || (src->features_dim && !features) || (src->text && !text) ||
+    if (!values || (src->features_dim && !features) || (src->text && !text) ||
         (src->source && !source)) {
-        free(block), free(features), free(text), free(source);
+        free(values), free(features), free(text), free(source);
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
-    memcpy(block, src->obs, src->obs_dim * sizeof *block);
-    memcpy(block + src->obs_dim, src->next_obs, src->obs_dim * sizeof *block);
-    memcpy(block + 2 * src->obs_dim, src->action, src->act_dim * sizeof *block);
+    memcpy(values, src->obs, src->obs_dim * sizeof *values);
+    memcpy(values + src->obs_dim, src->next_obs, src->obs_dim * sizeof *values);
+    memcpy(values + 2 * src->obs_dim, src->action, src->act_dim * sizeof *values);
     if (features)
         memcpy(features, src->features, src->features_dim * sizeof *features);
-    dst->obs = block;
-    dst->next_obs = block + src->obs_dim;
-    dst->action = block + 2 * src->obs_dim;
+    dst->obs = values;
+    dst->next_obs = values + src->obs_dim;
+    dst->action = values + 2 * src->obs_dim;
     dst->features = features;
     dst->text = text;
     dst->source = source;
     dst->scenario = src->scenario ? json_incref((json_t *)src->scenario) : NULL;
     dst->terms = src->terms ? json_deep_copy(src->terms) : NULL;
+    return 0;
+}
+
+/* Store a copy of d (checked) as item ds->count: numbers in the arena, JSON shared. */
+static int store(fewshot_demos *ds, const fewshot_demo *d)
+{
+    fewshot_demo *dst = &ds->items[ds->count];
+    size_t nd = 2 * d->obs_dim + d->act_dim;
+    double *v = arena_alloc(ds, nd * sizeof *v + d->features_dim * sizeof(float));
+    if (!v)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    memcpy(v, d->obs, d->obs_dim * sizeof *v);
+    memcpy(v + d->obs_dim, d->next_obs, d->obs_dim * sizeof *v);
+    memcpy(v + 2 * d->obs_dim, d->action, d->act_dim * sizeof *v);
+    float *f = d->features_dim ? (float *)(v + nd) : NULL;
+    if (f)
+        memcpy(f, d->features, d->features_dim * sizeof *f);
+    char *text = d->text ? strdup(d->text) : NULL;
+    json_t *terms = d->terms ? json_deep_copy(d->terms) : NULL;
+    const char *source = shared_source(ds, d->source);
+    if ((d->text && !text) || (d->terms && !terms) || (d->source && !source)) {
+        free(text);
+        json_decref(terms);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    *dst = *d;
+    dst->obs = v;
+    dst->next_obs = v + d->obs_dim;
+    dst->action = v + 2 * d->obs_dim;
+    dst->features = f;
+    dst->text = text;
+    dst->source = source;
+    dst->terms = terms;
+    dst->scenario = shared_scenario(ds, d->scenario);
     return 0;
 }
 
@@ -153,7 +279,7 @@ int fewshot_demos_add(fewshot_demos *ds, const fewshot_demo *d)
         ds->items = items;
         ds->cap = cap;
     }
-    if ((rc = fewshot__demo_copy(&ds->items[ds->count], d)))
+    if ((rc = store(ds, d)))
         return rc;
     if (d->features_dim)
         ds->features_dim = d->features_dim;
@@ -161,13 +287,42 @@ int fewshot_demos_add(fewshot_demos *ds, const fewshot_demo *d)
     return 0;
 }
 
-/* Remove transitions added after the first n (to undo a failed generation). */
+int fewshot__demos_append(fewshot_demos *dst, const fewshot_demos *src, uint64_t episode_base)
+{
+    size_t before = dst->count;
+    for (size_t i = 0; i < src->count; i++) {
+        fewshot_demo d = src->items[i];
+        d.episode += episode_base;
+        int rc = fewshot_demos_add(dst, &d);
+        if (rc) {
+            fewshot__demos_truncate(dst, before);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Remove transitions added after the first n (to undo a failed generation). Their numbers
+ * stay in the arena until the dataset is emptied or freed. */
 void fewshot__demos_truncate(fewshot_demos *ds, size_t n)
 {
-    while (ds->count > n)
-        fewshot__demo_clear(&ds->items[--ds->count]);
-    if (n == 0)
+    while (ds->count > n) {
+        fewshot_demo *d = &ds->items[--ds->count];
+        free((void *)d->text);
+        json_decref((json_t *)d->scenario);
+        json_decref((json_t *)d->terms);
+        memset(d, 0, sizeof *d);
+    }
+    if (n == 0) {
         ds->features_dim = 0;
+        arena_free(ds);
+        for (unsigned int i = 0; i < SHARED_SLOTS; i++) {
+            json_decref(ds->scenarios[i]);
+            ds->scenarios[i] = NULL;
+        }
+        json_decref(ds->all_sources);
+        ds->all_sources = NULL;
+    }
 }
 
 typedef struct running {

@@ -11,6 +11,7 @@
 
 #include "fewshot/demo.h"
 #include "fewshot/error.h"
+#include "demo_internal.h"
 #include "internal.h"
 #include "retrieval_internal.h"
 
@@ -266,6 +267,24 @@ static int load_stream(FILE *f, const char *path, fewshot_demos **out)
     return 0;
 }
 
+/* A file starting with 'F': the binary format when its magic says so, else JSONL (whose
+ * reader then names the fault). */
+static int load_binary(FILE *f, const char *path, fewshot_demos **out)
+{
+    unsigned char head[8];
+    size_t got = fread(head, 1, sizeof head, f);
+    rewind(f);
+    if (fewshot__demos_is_binary(head, got))
+        return fewshot__demos_read_binary(f, path, out);
+    return load_stream(f, path, out);
+}
+
+int fewshot__demos_binary_name(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 5 && strcmp(path + n - 5, ".fsdb") == 0;
+}
+
 int fewshot_demos_load(fewshot_demos **out, const char *path)
 {
     if (!out || !path)
@@ -275,7 +294,13 @@ int fewshot_demos_load(fewshot_demos **out, const char *path)
     if (!f)
         return fewshot_error_set_at(errno == ENOENT ? FEWSHOT_ENOTFOUND : FEWSHOT_EIO, path, 0, 0,
                                     "cannot open: %s", strerror(errno));
-    int rc = load_stream(f, path, out);
+    int c = getc(f), rc;
+    if (c != EOF)
+        ungetc(c, f);
+    if (c == 'F' && f != stdin)
+        rc = load_binary(f, path, out);
+    else
+        rc = load_stream(f, path, out);
     if (f != stdin)
         fclose(f);
     return rc;
@@ -333,12 +358,16 @@ int fewshot_demos_save(const fewshot_demos *ds, const char *path)
      * one, and readers never see half a file */
     if (!to_stdout && (rc = fewshot__atomic_open(path, &f, &tmp)) != 0)
         return rc;
-    json_t *header = json_pack("{s:i}", FORMAT_KEY, FORMAT_VERSION);
-    json_object_update(header, fewshot_demos_header(ds));
-    rc = write_line(f, header, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    for (size_t i = 0; rc == 0 && i < fewshot_demos_count(ds); i++)
-        rc = write_line(f, transition_json(fewshot_demos_get(ds, i)),
-                        JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (!to_stdout && fewshot__demos_binary_name(path)) {
+        rc = fewshot__demos_write_binary(ds, f);
+    } else {
+        json_t *header = json_pack("{s:i}", FORMAT_KEY, FORMAT_VERSION);
+        json_object_update(header, fewshot_demos_header(ds));
+        rc = write_line(f, header, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        for (size_t i = 0; rc == 0 && i < fewshot_demos_count(ds); i++)
+            rc = write_line(f, transition_json(fewshot_demos_get(ds, i)),
+                            JSON_COMPACT | JSON_REAL_PRECISION(17));
+    }
     if (to_stdout)
         return rc || fflush(f) ? fewshot_error_set(FEWSHOT_EIO, "cannot write to stdout") : 0;
     if (rc) {

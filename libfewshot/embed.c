@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,10 +35,12 @@ void fewshot__l2_normalize(float *x, size_t n, size_t dim)
 
 int fewshot_embedder_options_init(fewshot_embedder_options *opts, unsigned int version)
 {
-    if (!opts || version != FEWSHOT_EMBEDDER_OPTIONS_VERSION)
+    if (!opts || version < 1 || version > FEWSHOT_EMBEDDER_OPTIONS_VERSION)
         return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_embedder_options_init: version %u is "
-                                 "not %d", version, FEWSHOT_EMBEDDER_OPTIONS_VERSION);
-    *opts = (fewshot_embedder_options)FEWSHOT_EMBEDDER_OPTIONS_INIT;
+                                 "not 1 to %d", version, FEWSHOT_EMBEDDER_OPTIONS_VERSION);
+    fewshot_embedder_options init = FEWSHOT_EMBEDDER_OPTIONS_INIT;
+    init.version = version;
+    memcpy(opts, &init, version == 1 ? offsetof(fewshot_embedder_options, scaling) : sizeof init);
     return 0;
 }
 
@@ -63,9 +66,15 @@ int fewshot_embedder_new(fewshot_embedder **out, const fewshot_embedder_options 
     *out = NULL;
     if (!opts)
         opts = &def;
-    if (opts->version != FEWSHOT_EMBEDDER_OPTIONS_VERSION)
-        return fewshot_error_set(FEWSHOT_EINVAL, "embedder options: version %u is not %d",
+    if (opts->version < 1 || opts->version > FEWSHOT_EMBEDDER_OPTIONS_VERSION)
+        return fewshot_error_set(FEWSHOT_EINVAL, "embedder options: version %u is not 1 to %d",
                                  opts->version, FEWSHOT_EMBEDDER_OPTIONS_VERSION);
+    /* a version 1 struct ends before the scaling fields: read them as their defaults */
+    if (opts->version == 1) {
+        memcpy(&def, opts, offsetof(fewshot_embedder_options, scaling));
+        def.version = 1;
+        opts = &def;
+    }
     const char *kind = opts->kind ? opts->kind : "features";
     const fewshot_embedder_ops *ops;
     void *self = NULL;

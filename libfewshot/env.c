@@ -23,6 +23,8 @@ struct fewshot_env {
     int have_obs;           /* reset has run */
     int finished;           /* done or truncated since the last reset */
     size_t steps;
+    size_t n_terms;         /* the plugin's term_names */
+    double *terms;          /* term values of a step whose caller wants JSON */
     int crashed;            /* the signal a plugin call died of; the handle is then dead */
 };
 
@@ -132,7 +134,10 @@ int fewshot_env_new(fewshot_env **out, const char *name, const json_t *params)
         goto fail;
     env->obs = calloc(env->obs_space.dim, sizeof *env->obs);
     env->scratch = calloc(env->obs_space.dim, sizeof *env->scratch);
-    if (!env->obs || !env->scratch) {
+    while (plugin->term_names && plugin->term_names[env->n_terms])
+        env->n_terms++;
+    env->terms = calloc(env->n_terms + 1, sizeof *env->terms);
+    if (!env->obs || !env->scratch || !env->terms) {
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
         goto fail;
     }
@@ -175,7 +180,45 @@ void fewshot_env_free(fewshot_env *env)
         env->plugin->destroy(env->self);
     free(env->obs);
     free(env->scratch);
+    free(env->terms);
     free(env);
+}
+
+static size_t count_names(const char *const *names)
+{
+    size_t n = 0;
+    while (names && names[n])
+        n++;
+    return n;
+}
+
+const char *const *fewshot_env_feature_names(const fewshot_env *env, size_t *n)
+{
+    size_t count = count_names(env->plugin->feature_names);
+    if (n)
+        *n = count;
+    return count ? env->plugin->feature_names : no_policies;
+}
+
+const char *const *fewshot_env_term_names(const fewshot_env *env, size_t *n)
+{
+    if (n)
+        *n = env->n_terms;
+    return env->n_terms ? env->plugin->term_names : no_policies;
+}
+
+/* The edge where numbers become JSON, for callers of the JSON interface. */
+static json_t *terms_json(const fewshot_env *env, const double *values)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; obj && i < env->n_terms; i++)
+        if (json_object_set_new(obj, env->plugin->term_names[i], json_real(values[i])) != 0) {
+            json_decref(obj);
+            obj = NULL;
+        }
+    if (!obj)
+        fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    return obj;
 }
 
 const fewshot_env_plugin *fewshot_env_plugin_of(const fewshot_env *env)
@@ -249,6 +292,18 @@ int fewshot_env_reset(fewshot_env *env, uint64_t seed, const json_t *options, do
     return 0;
 }
 
+/* A step's term values must be finite, like its reward. */
+static int check_terms(const fewshot_env *env, const double *values)
+{
+    for (size_t i = 0; i < env->n_terms; i++)
+        if (!isfinite(values[i]))
+            return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: step() returned a non-finite reward "
+                                     "term '%s' (%g; step() must write every term_values[i] "
+                                     "of its term_names)", env->plugin->name,
+                                     env->plugin->term_names[i], values[i]);
+    return 0;
+}
+
 int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
 {
     fewshot_step step = {0};
@@ -265,7 +320,11 @@ int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
         fewshot_error_prefix("%s", env->plugin->name);
         return rc;
     }
+    int numbers = out && out->term_values;      /* the caller takes the terms as numbers */
     step.obs = env->scratch;
+    step.term_values = env->n_terms ? (numbers ? out->term_values : env->terms) : NULL;
+    for (size_t i = 0; i < env->n_terms; i++)
+        step.term_values[i] = NAN;      /* a term the plugin forgets is refused, not stale */
     fewshot_error_clear();
     fewshot__guard_frame g;
     GUARD_CALL(g, rc = env->plugin->step(env->self, action, &step));
@@ -275,7 +334,8 @@ int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
         json_decref(step.terms);
         return plugin_failed(env, "step", rc);
     }
-    if ((rc = check_observation(env, env->scratch, "step")) != 0) {
+    if ((rc = check_observation(env, env->scratch, "step")) != 0 ||
+        (rc = check_terms(env, step.term_values)) != 0) {
         json_decref(step.terms);
         return rc;
     }
@@ -287,6 +347,14 @@ int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
     memcpy(env->obs, env->scratch, env->obs_space.dim * sizeof *env->obs);
     env->steps++;
     env->finished = step.done || step.truncated;
+    if (env->n_terms && !numbers && out) {
+        json_decref(step.terms);    /* a plugin with term_names has no JSON of its own */
+        step.terms = NULL;
+        if (!(step.terms = terms_json(env, env->terms))) {
+            out->terms = NULL;
+            return FEWSHOT_ENOMEM;
+        }
+    }
     if (out) {
         if (out->obs)
             memcpy(out->obs, env->obs, env->obs_space.dim * sizeof *out->obs);
@@ -363,6 +431,10 @@ int fewshot_env_features(fewshot_env *env, const double *obs, float *out, size_t
         return crashed(env, "features", g.sig);
     if (rc)
         return plugin_failed(env, "features", rc);
+    size_t named = count_names(env->plugin->feature_names);
+    if (named && *dim != named)
+        return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: features() returned %zu values but the "
+                                 "plugin names %zu features", env->plugin->name, *dim, named);
     for (size_t i = 0; i < *dim && i < cap; i++)
         if (!isfinite(out[i]))
             return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: features() returned a non-finite "

@@ -30,7 +30,38 @@ struct fewshot_index {
     char *factory;
     unsigned int nprobe, ef_search;
     json_t *meta;
+    float *flat;                /* "Flat" indexes: a copy of the vectors for index_exact.c */
+    size_t n_flat, cap_flat;
+    int flat_failed;            /* the copy could not be kept: FAISS searches */
 };
+
+static int is_flat(const fewshot_index *ix)
+{
+    return strcmp(ix->factory, "Flat") == 0;
+}
+
+/* Keep the flat copy in step with FAISS's vectors; without memory for it FAISS searches. */
+static void flat_append(fewshot_index *ix, size_t n, const float *x)
+{
+    if (!is_flat(ix) || ix->flat_failed)
+        return;
+    if (ix->n_flat + n > ix->cap_flat) {
+        size_t cap = ix->cap_flat ? ix->cap_flat : 1024;
+        while (cap < ix->n_flat + n)
+            cap *= 2;
+        float *more = realloc(ix->flat, cap * ix->dim * sizeof *more);
+        if (!more) {
+            free(ix->flat);
+            ix->flat = NULL;
+            ix->flat_failed = 1;
+            return;
+        }
+        ix->flat = more;
+        ix->cap_flat = cap;
+    }
+    memcpy(ix->flat + ix->n_flat * ix->dim, x, n * ix->dim * sizeof *x);
+    ix->n_flat += n;
+}
 
 int fewshot__faiss_error(int rc, const char *what)
 {
@@ -129,6 +160,7 @@ void fewshot_index_free(fewshot_index *ix)
         return;
     if (ix->faiss)
         faiss_Index_free(ix->faiss);
+    free(ix->flat);
     free(ix->factory);
     json_decref(ix->meta);
     free(ix);
@@ -164,7 +196,10 @@ int fewshot_index_add(fewshot_index *ix, size_t n, const float *x)
             return rc;
     }
     rc = faiss_Index_add(ix->faiss, (idx_t)n, x);
-    return rc ? fewshot__faiss_error(rc, "index add") : 0;
+    if (rc)
+        return fewshot__faiss_error(rc, "index add");
+    flat_append(ix, n, x);
+    return 0;
 }
 
 int fewshot_index_search(const fewshot_index *ix, size_t nq, const float *q, size_t k,
@@ -180,7 +215,11 @@ int fewshot_index_search(const fewshot_index *ix, size_t nq, const float *q, siz
     float *d = distances;
     if (!d && !(d = malloc(nq * k * sizeof *d)))
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    rc = faiss_Index_search(ix->faiss, (idx_t)nq, q, (idx_t)k, d, (idx_t *)labels);
+    if (ix->flat && ix->n_flat == fewshot_index_count(ix))
+        rc = fewshot__exact_search(ix->flat, ix->n_flat, ix->dim,
+                                   ix->metric == FEWSHOT_METRIC_IP, nq, q, k, d, labels);
+    else
+        rc = faiss_Index_search(ix->faiss, (idx_t)nq, q, (idx_t)k, d, (idx_t *)labels);
     if (d != distances)
         free(d);
     return rc ? fewshot__faiss_error(rc, "index search") : 0;
@@ -364,6 +403,13 @@ int fewshot_index_load(fewshot_index **out, const char *path)
         goto done;
     }
     rc = apply_params(ix);
+    /* a loaded flat index gets its copy for the exact search back from FAISS */
+    if (rc == 0 && is_flat(ix) && count) {
+        float *x = malloc(count * ix->dim * sizeof *x);
+        if (x && faiss_Index_reconstruct_n(ix->faiss, 0, (idx_t)count, x) == 0)
+            flat_append(ix, count, x);
+        free(x);
+    }
 done:
     if (rc)
         fewshot_index_free(ix);

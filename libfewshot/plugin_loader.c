@@ -65,6 +65,28 @@ static int add_locked(const fewshot_env_plugin *plugin, const char *file, void *
     return 0;
 }
 
+/* A list of names in the table (term_names, feature_names): NULL-terminated, bounded, each
+ * non-empty and distinct, since results and embeddings are keyed by them. */
+static int check_names(const fewshot_env_plugin *p, const char *origin, const char *list,
+                       const char *const *names)
+{
+    size_t max = strcmp(list, "term_names") == 0 ? FEWSHOT_STEP_TERMS_MAX : 4096;
+    for (size_t i = 0; names && names[i]; i++) {
+        if (i == max)
+            return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: plugin '%s' has more than %zu names "
+                                     "in %s (or does not end the list with NULL)", origin,
+                                     p->name, max, list);
+        if (!names[i][0])
+            return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: plugin '%s': %s[%zu] is empty",
+                                     origin, p->name, list, i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(names[i], names[j]) == 0)
+                return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: plugin '%s' declares '%s' twice "
+                                         "in %s", origin, p->name, names[i], list);
+    }
+    return 0;
+}
+
 /* Checks every table gets, whether registered in-process or loaded from a file. */
 static int validate_table(const fewshot_env_plugin *p, const char *origin)
 {
@@ -86,6 +108,13 @@ static int validate_table(const fewshot_env_plugin *p, const char *origin)
     if (p->policies && p->policies[0] && !p->policy)
         return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: plugin '%s' lists policies but has no "
                                  "policy() function", origin, p->name);
+    const char *lists[2] = {"term_names", "feature_names"};
+    const char *const *names[2] = {p->term_names, p->feature_names};
+    for (int l = 0; l < 2; l++) {
+        int rc = check_names(p, origin, lists[l], names[l]);
+        if (rc)
+            return rc;
+    }
     for (size_t i = 0; i < ARRAY_SIZE(p->reserved); i++)
         if (p->reserved[i])
             return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: plugin '%s' sets reserved slot %zu; "

@@ -120,6 +120,7 @@ typedef struct row {
     long long calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
     long long decisions;            /* steps decided by the LLM */
     double cost;
+    double distinct, agreement;     /* retrieval measures, means over measured steps */
 } row;
 
 typedef struct report {
@@ -155,6 +156,24 @@ static const json_t *find_pair(const report *rp, const json_t *ep)
             return other;
     }
     return NULL;
+}
+
+/* The mean over steps of an episode-level mean (episodes weighted by their steps); NAN when
+ * no episode has it (baselines show no demonstrations). */
+static void step_mean(const report *rp, const row *r, const char *key, double *out)
+{
+    double sum = 0, weight = 0;
+    size_t i;
+    json_t *ep;
+    json_array_foreach(rp->episodes, i, ep) {
+        json_t *v = json_object_get(ep, key);
+        if (!match(ep, r->arm, r->scenario) || !ok(ep) || !json_is_number(v))
+            continue;
+        double w = json_number_value(json_object_get(ep, "steps"));
+        sum += w * json_number_value(v);
+        weight += w;
+    }
+    *out = weight > 0 ? sum / weight : NAN;
 }
 
 static void compute_row(report *rp, row *r)
@@ -200,6 +219,8 @@ static void compute_row(report *rp, row *r)
     for (size_t t = 0; t < nt; t++)
         r->term_means[t] = n ? r->term_means[t] / (double)n : NAN;
     r->steps_mean = n ? steps / (double)n : NAN;
+    step_mean(rp, r, "demos_distinct", &r->distinct);
+    step_mean(rp, r, "demos_agreement", &r->agreement);
     free(v);
     free(d);
 }
@@ -307,7 +328,7 @@ static int write_csv(report *rp)
         csv_field(f, name);
     }
     fputs(",prompt_tokens,completion_tokens,cost,parse_failure_rate,cache_hits,failed,"
-          "steps_mean,diff_mean,diff_ci95,pairs\n", f);
+          "steps_mean,diff_mean,diff_ci95,pairs,demos_distinct,demos_agreement\n", f);
     for (size_t i = 0; i < rp->n_rows; i++) {
         row *r = &rp->rows[i];
         if (!r->scenario)
@@ -332,7 +353,10 @@ static int write_csv(report *rp)
             csv_num(f, r->diff_mean);
             csv_num(f, r->diff_ci);
         }
-        fprintf(f, ",%zu\n", r->pairs);
+        fprintf(f, ",%zu", r->pairs);
+        csv_num(f, r->distinct);
+        csv_num(f, r->agreement);
+        fputc('\n', f);
     }
     int rc = 0;
     if (fclose(f) != 0)
@@ -349,6 +373,15 @@ static void fmt_num(char *buf, size_t size, double v)
         snprintf(buf, size, "%.3g", v);
     else
         snprintf(buf, size, "%.3f", v);
+}
+
+/* A share in [0, 1] as a percentage, "-" when not measured. */
+static void percent(char *buf, size_t size, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, size, "%.0f%%", 100 * v);
+    else
+        snprintf(buf, size, "-");
 }
 
 static void print_table(report *rp, FILE *out, const json_t *skipped)
@@ -368,8 +401,8 @@ static void print_table(report *rp, FILE *out, const json_t *skipped)
     for (size_t t = 0; t < nt; t++)
         fprintf(out, "  %10.10s", json_string_value(json_array_get(rp->terms, t)));
     snprintf(cell, sizeof cell, "vs %s (95%% CI)", rp->reference);
-    fprintf(out, "  %6s  %9s  %8s  %6s  %5s  %s\n", "calls", "tokens", "cost", "pfail",
-            "cache", cell);
+    fprintf(out, "  %6s  %9s  %8s  %6s  %5s  %8s  %5s  %s\n", "calls", "tokens", "cost",
+            "pfail", "cache", "distinct", "agree", cell);
     for (size_t i = 0; i < rp->n_rows; i++) {
         row *r = &rp->rows[i];
         fmt_num(a, sizeof a, r->reward_mean);
@@ -384,6 +417,9 @@ static void print_table(report *rp, FILE *out, const json_t *skipped)
         double pf = r->decisions ? 100.0 * (double)r->parse_failures / (double)r->decisions : 0;
         fprintf(out, "  %6lld  %9lld  %8.4f  %5.1f%%  %5lld", r->calls,
                 r->prompt_tokens + r->completion_tokens, r->cost, pf, r->cache_hits);
+        percent(a, sizeof a, r->distinct);
+        percent(b, sizeof b, r->agreement);
+        fprintf(out, "  %8s  %5s", a, b);
         if (strcmp(r->arm, rp->reference) == 0) {
             fprintf(out, "  (reference)");
         } else if (r->pairs) {

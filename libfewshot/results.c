@@ -30,12 +30,22 @@ static const char schema[] =
     " id TEXT PRIMARY KEY, ord INTEGER, arm TEXT, scenario TEXT, seed INTEGER, status TEXT,"
     " steps INTEGER, reward REAL, terms TEXT, llm_calls INTEGER, prompt_tokens INTEGER,"
     " completion_tokens INTEGER, cost REAL, parse_failures INTEGER, cache_hits INTEGER,"
-    " error TEXT, seconds REAL, finished TEXT);"
+    " error TEXT, seconds REAL, finished TEXT, demos_distinct REAL, demos_agreement REAL);"
     "CREATE TABLE IF NOT EXISTS steps("
     " episode TEXT, t INTEGER, obs TEXT, action TEXT, reward REAL, terms TEXT,"
     " prompt_hash TEXT, reply TEXT, demos TEXT, parse TEXT, prompt_tokens INTEGER,"
-    " completion_tokens INTEGER, latency REAL, cache_hit INTEGER,"
+    " completion_tokens INTEGER, latency REAL, cache_hit INTEGER, demos_distinct REAL,"
+    " demos_agreement REAL, demos_distance REAL,"
     " PRIMARY KEY(episode, t));";
+
+/* Columns added after the first schema: a database made before them gets them on open. */
+static const char *const added_columns[][3] = {
+    {"episodes", "demos_distinct", "REAL"},
+    {"episodes", "demos_agreement", "REAL"},
+    {"steps", "demos_distinct", "REAL"},
+    {"steps", "demos_agreement", "REAL"},
+    {"steps", "demos_distance", "REAL"},
+};
 
 static int db_error(fewshot__results *r, const char *what)
 {
@@ -81,6 +91,35 @@ static int make_dir(const char *dir)
     return rc;
 }
 
+static int has_column(fewshot__results *r, const char *table, const char *column)
+{
+    char sql[128];
+    sqlite3_stmt *st;
+    int found = 0;
+    snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    while (!found && sqlite3_step(st) == SQLITE_ROW)
+        found = strcmp((const char *)sqlite3_column_text(st, 1), column) == 0;
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int upgrade(fewshot__results *r)
+{
+    for (size_t i = 0; i < sizeof added_columns / sizeof added_columns[0]; i++) {
+        if (has_column(r, added_columns[i][0], added_columns[i][1]))
+            continue;
+        char sql[256];
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", added_columns[i][0],
+                 added_columns[i][1], added_columns[i][2]);
+        int rc = exec(r, sql);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 json_t *fewshot__results_meta(fewshot__results *r, const char *key)
 {
     sqlite3_stmt *st;
@@ -111,8 +150,9 @@ static int meta_present(fewshot__results *r, const char *key)
 int fewshot__results_set_meta(fewshot__results *r, const char *key, const json_t *value)
 {
     sqlite3_stmt *st;
-    char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS |
-                                   JSON_REAL_PRECISION(17));
+    /* keys in their given order: a scenario grid expands in that order into its names, so a
+     * report re-reading the config must see the order the sweep saw */
+    char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
     if (sqlite3_prepare_v2(r->db, "INSERT OR REPLACE INTO run(key, value) VALUES (?, ?)", -1,
                            &st, NULL) != SQLITE_OK) {
         free(text);
@@ -179,7 +219,7 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
     }
     sqlite3_busy_timeout(r->db, 10000);
     if ((rc = exec(r, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")) != 0 ||
-        (rc = exec(r, schema)) != 0) {
+        (rc = exec(r, schema)) != 0 || (rc = upgrade(r)) != 0) {
         fewshot__results_close(r);
         return rc;
     }
@@ -301,14 +341,44 @@ static void bind_json(sqlite3_stmt *st, int idx, const json_t *v)
 static const char *const episode_cols[] = {
     "id", "ord", "arm", "scenario", "seed", "status", "steps", "reward", "terms", "llm_calls",
     "prompt_tokens", "completion_tokens", "cost", "parse_failures", "cache_hits", "error",
-    "seconds", "finished",
+    "seconds", "demos_distinct", "demos_agreement",
 };
 static const char *const step_cols[] = {
     "t", "obs", "action", "reward", "terms", "prompt_hash", "reply", "demos", "parse",
-    "prompt_tokens", "completion_tokens", "latency", "cache_hit",
+    "prompt_tokens", "completion_tokens", "latency", "cache_hit", "demos_distinct",
+    "demos_agreement", "demos_distance",
 };
 #define N_EPISODE_COLS (sizeof episode_cols / sizeof episode_cols[0])
 #define N_STEP_COLS (sizeof step_cols / sizeof step_cols[0])
+
+/* "first, cols..., last" (first and last may be NULL). */
+static void column_list(char *out, size_t size, const char *first, const char *const *cols,
+                        size_t n, const char *last)
+{
+    size_t used = (size_t)snprintf(out, size, "%s%s", first ? first : "", first ? ", " : "");
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", cols[i], i + 1 < n ? ", " : "");
+    if (last)
+        snprintf(out + used, size - used, ", %s", last);
+}
+
+/* "HEAD(first, cols..., last) VALUES (?, ?..., last_value)": first and last may be NULL. */
+static void insert_sql(char *sql, size_t size, const char *head, const char *first,
+                       const char *const *cols, size_t n, const char *last,
+                       const char *last_value)
+{
+    size_t used = (size_t)snprintf(sql, size, "%s(", head);
+    if (first)
+        used += (size_t)snprintf(sql + used, size - used, "%s, ", first);
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(sql + used, size - used, "%s%s", cols[i], i + 1 < n ? ", " : "");
+    if (last)
+        used += (size_t)snprintf(sql + used, size - used, ", %s", last);
+    used += (size_t)snprintf(sql + used, size - used, ") VALUES (%s", first ? "?, " : "");
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(sql + used, size - used, "?%s", i + 1 < n ? ", " : "");
+    snprintf(sql + used, size - used, "%s%s)", last ? ", " : "", last ? last_value : "");
+}
 
 int fewshot__results_store(fewshot__results *r, const json_t *episode, const json_t *steps)
 {
@@ -330,20 +400,22 @@ int fewshot__results_store(fewshot__results *r, const json_t *episode, const jso
     }
     if (rc)
         goto fail;
-    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO episodes VALUES "
-             "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ','now'))");
+    /* columns by name: a database upgraded in place has its added columns last */
+    insert_sql(sql, sizeof sql, "INSERT OR REPLACE INTO episodes", NULL, episode_cols,
+               N_EPISODE_COLS, "finished", "strftime('%Y-%m-%dT%H:%M:%SZ','now')");
     if (sqlite3_prepare_v2(r->db, sql, -1, &ep, NULL) != SQLITE_OK) {
         rc = db_error(r, "cannot store the episode");
         goto fail;
     }
-    for (size_t i = 0; i + 1 < N_EPISODE_COLS; i++)
+    for (size_t i = 0; i < N_EPISODE_COLS; i++)
         bind_json(ep, (int)i + 1, json_object_get(episode, episode_cols[i]));
     if (sqlite3_step(ep) != SQLITE_DONE) {
         rc = db_error(r, "cannot store the episode");
         goto fail;
     }
-    if (sqlite3_prepare_v2(r->db, "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
-                           &st, NULL) != SQLITE_OK) {
+    insert_sql(sql, sizeof sql, "INSERT INTO steps", "episode", step_cols, N_STEP_COLS, NULL,
+               NULL);
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
         rc = db_error(r, "cannot store steps");
         goto fail;
     }
@@ -425,12 +497,19 @@ int fewshot__results_episodes(fewshot__results *r, json_t **out)
 int fewshot__results_steps(fewshot__results *r, const char *episode, json_t **out)
 {
     return query_rows(r, "SELECT t, obs, action, reward, terms, prompt_hash, reply, demos, parse,"
-                      " prompt_tokens, completion_tokens, latency, cache_hit FROM steps"
-                      " WHERE episode = ? ORDER BY t", episode, out);
+                      " prompt_tokens, completion_tokens, latency, cache_hit, demos_distinct,"
+                      " demos_agreement, demos_distance FROM steps WHERE episode = ? ORDER BY t",
+                      episode, out);
 }
 
 int fewshot__results_import(fewshot__results *r, const char *dir, size_t *copied)
 {
+    /* a run made before the added columns gets them, so its rows line up with ours */
+    fewshot__results *src = NULL;
+    int urc = fewshot__results_open(&src, dir, 0, NULL, NULL);
+    fewshot__results_close(src);
+    if (urc)
+        return urc;
     char *path = malloc(strlen(dir) + 32);
     if (!path)
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
@@ -449,7 +528,11 @@ int fewshot__results_import(fewshot__results *r, const char *dir, size_t *copied
     free(path);
     if (rc)
         return rc;
-    rc = exec(r, "BEGIN IMMEDIATE;"
+    /* columns by name: a database upgraded in place has its added columns last */
+    char ecols[1024], scols[1024], sql[8192];
+    column_list(ecols, sizeof ecols, NULL, episode_cols, N_EPISODE_COLS, "finished");
+    column_list(scols, sizeof scols, "episode", step_cols, N_STEP_COLS, NULL);
+    snprintf(sql, sizeof sql, "BEGIN IMMEDIATE;"
                  "CREATE TEMP TABLE IF NOT EXISTS incoming(id TEXT PRIMARY KEY);"
                  "DELETE FROM incoming;"
                  "INSERT INTO incoming SELECT s.id FROM src.episodes s WHERE s.status = 'ok'"
@@ -457,10 +540,11 @@ int fewshot__results_import(fewshot__results *r, const char *dir, size_t *copied
                  " AND m.status = 'ok');"
                  "DELETE FROM main.steps WHERE episode IN (SELECT id FROM incoming);"
                  "DELETE FROM main.episodes WHERE id IN (SELECT id FROM incoming);"
-                 "INSERT INTO main.episodes SELECT * FROM src.episodes"
+                 "INSERT INTO main.episodes(%s) SELECT %s FROM src.episodes"
                  " WHERE id IN (SELECT id FROM incoming);"
-                 "INSERT INTO main.steps SELECT * FROM src.steps"
-                 " WHERE episode IN (SELECT id FROM incoming);");
+                 "INSERT INTO main.steps(%s) SELECT %s FROM src.steps"
+                 " WHERE episode IN (SELECT id FROM incoming);", ecols, ecols, scols, scols);
+    rc = exec(r, sql);
     if (rc == 0) {
         *copied = (size_t)sqlite3_changes(r->db) > 0 ? 0 : 0;
         sqlite3_stmt *count;

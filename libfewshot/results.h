@@ -33,9 +33,10 @@ FEWSHOT_HIDDEN int fewshot__results_finished(fewshot__results *r, json_t **out);
 /* Store one episode and its steps in one transaction, replacing an earlier attempt.
  * episode: {"id", "ord", "arm", "scenario", "seed", "status", "steps", "reward", "terms",
  *           "llm_calls", "prompt_tokens", "completion_tokens", "cost", "parse_failures",
- *           "cache_hits", "error", "seconds"}
+ *           "cache_hits", "error", "seconds", "demos_distinct", "demos_agreement"}
  * steps: array of {"t", "obs", "action", "reward", "terms", "prompt_hash", "reply", "demos",
- *        "parse", "prompt_tokens", "completion_tokens", "latency", "cache_hit"} */
+ *        "parse", "prompt_tokens", "completion_tokens", "latency", "cache_hit",
+ *        "demos_distinct", "demos_agreement", "demos_distance"} */
 FEWSHOT_HIDDEN int fewshot__results_store(fewshot__results *r, const json_t *episode,
                                           const json_t *steps);
 

@@ -44,6 +44,13 @@ FEWSHOT_HIDDEN int fewshot__embed_remote_new(const struct fewshot_embedder_ops *
                                              void **self,
                                              const struct fewshot_embedder_options *o);
 
+/* Exact search of nq queries over n vectors x (n x d) in plain C: the k best per query in
+ * FAISS's result layout (ip: inner product, largest first; else squared L2, smallest first). */
+#include <stdint.h>
+FEWSHOT_HIDDEN int fewshot__exact_search(const float *x, size_t n, size_t d, int ip, size_t nq,
+                                         const float *q, size_t k, float *dist,
+                                         int64_t *labels);
+
 /* Scale each of n rows of dim floats to unit L2 norm (zero rows stay zero). */
 FEWSHOT_HIDDEN void fewshot__l2_normalize(float *x, size_t n, size_t dim);
 

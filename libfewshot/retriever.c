@@ -58,57 +58,144 @@ static int state_text(fewshot__retriever *r, const json_t *ctx, char **out)
     return rc;
 }
 
-/* Contexts of every transition, each computed by an env of the transition's scenario. */
-static int demo_contexts(fewshot__retriever *r)
+/* The environment of a demonstration's scenario, created once per distinct parameter set
+ * (equal scenarios of a dataset are one shared object, so the pointer is tried first). */
+static int scenario_env(fewshot__retriever *r, size_t i, fewshot_env **out)
 {
     json_t *header = fewshot_demos_header(r->demos);
     const char *plugin = json_string_value(json_object_get(header, "plugin"));
-    json_t *envs = json_array();     /* [[scenario params, env pointer as integer], ...] */
-    int rc = 0;
-    r->contexts = json_array();
-    r->next_contexts = json_array();
-    if (!plugin) {
-        json_decref(envs);
+    const fewshot_demo *d = fewshot_demos_get(r->demos, i);
+    const json_t *params = d->scenario ? d->scenario : json_object_get(header, "params");
+    if (!plugin)
         return fewshot_error_set(FEWSHOT_EINVAL, "the demonstrations do not name their plugin");
+    for (size_t k = 0; k < r->n_envs; k++)
+        if (r->env_params[k] == params) {
+            *out = r->envs[k];
+            goto check;
+        }
+    for (size_t k = 0; k < r->n_envs; k++)
+        if (json_equal(r->env_params[k], (json_t *)params)) {
+            *out = r->envs[k];
+            goto check;
+        }
+    if (r->n_envs % 8 == 0) {
+        fewshot_env **envs = realloc(r->envs, (r->n_envs + 8) * sizeof *envs);
+        json_t **ps = envs ? realloc(r->env_params, (r->n_envs + 8) * sizeof *ps) : NULL;
+        if (envs)
+            r->envs = envs;
+        if (ps)
+            r->env_params = ps;
+        if (!envs || !ps)
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < r->n && rc == 0; i++) {
-        const fewshot_demo *d = fewshot_demos_get(r->demos, i);
-        const json_t *params = d->scenario ? d->scenario : json_object_get(header, "params");
-        fewshot_env *env = NULL;
-        size_t k;
-        json_t *pair;
-        json_array_foreach(envs, k, pair) {
-            if (json_equal(json_array_get(pair, 0), (json_t *)params)) {
-                env = (fewshot_env *)(uintptr_t)json_integer_value(json_array_get(pair, 1));
-                break;
-            }
-        }
-        if (!env) {
-            if ((rc = fewshot_env_new(&env, plugin, params)) != 0) {
-                fewshot_error_prefix("demonstration %zu", i + 1);
-                break;
-            }
-            json_array_append_new(envs, json_pack("[O, I]", params ? params : json_null(),
-                                                  (json_int_t)(uintptr_t)env));
-        }
-        if (fewshot_env_obs_space(env)->dim != d->obs_dim) {
-            rc = fewshot_error_set(FEWSHOT_EMISMATCH, "demonstration %zu has %zu observation "
-                                   "values, its scenario's environment %zu", i + 1, d->obs_dim,
-                                   fewshot_env_obs_space(env)->dim);
+    int rc = fewshot_env_new(out, plugin, params);
+    if (rc) {
+        fewshot_error_prefix("demonstration %zu", i + 1);
+        return rc;
+    }
+    r->envs[r->n_envs] = *out;
+    r->env_params[r->n_envs++] = params ? json_incref((json_t *)params) : json_null();
+check:
+    if (fewshot_env_obs_space(*out)->dim != d->obs_dim)
+        return fewshot_error_set(FEWSHOT_EMISMATCH, "demonstration %zu has %zu observation "
+                                 "values, its scenario's environment %zu", i + 1, d->obs_dim,
+                                 fewshot_env_obs_space(*out)->dim);
+    return 0;
+}
+
+/* A new context of transition i's state (next: of its next state). */
+static int context_of(fewshot__retriever *r, size_t i, int next, json_t **out)
+{
+    fewshot_env *env;
+    int rc = scenario_env(r, i, &env);
+    if (rc)
+        return rc;
+    const fewshot_demo *d = fewshot_demos_get(r->demos, i);
+    return fewshot_env_context(env, next ? d->next_obs : d->obs, out);
+}
+
+/* Contexts are built only for the demonstrations prompts show (about 35 KB each for an
+ * 18-room building: building them all made 100k transitions take 3.5 GB), then kept. */
+const json_t *fewshot__retriever_context(fewshot__retriever *r, size_t i, int next)
+{
+    if (i >= r->n)
+        return NULL;
+    json_t **slot = &r->contexts[2 * i + (next ? 1 : 0)];
+    if (!*slot && context_of(r, i, next, slot) != 0)
+        return NULL;
+    return *slot;
+}
+
+/* Environments are made when a demonstration is first shown (a year of days is hundreds of
+ * scenarios); the first transition's is made here so a dataset of the wrong plugin or
+ * dimension fails the arm before it runs. */
+static int demo_envs(fewshot__retriever *r)
+{
+    if (!(r->contexts = calloc(2 * r->n, sizeof *r->contexts)))
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    fewshot_env *env;
+    return scenario_env(r, 0, &env);
+}
+
+/* embedding.weights: a list, one per feature, or {name: weight} by the feature names the
+ * demonstrations' plugin declares in its params_doc ("features": [names]); unnamed features
+ * keep weight 1. */
+static int feature_weights(fewshot__retriever *r, const json_t *w, double **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (json_is_array(w) && json_array_size(w)) {
+        if (!(*out = calloc(json_array_size(w), sizeof **out)))
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        for (size_t j = 0; j < json_array_size(w); j++)
+            (*out)[j] = json_number_value(json_array_get(w, j));
+        *n = json_array_size(w);
+        return 0;
+    }
+    if (!json_is_object(w))
+        return 0;
+    const fewshot_env_plugin *p = r->n_envs ? fewshot_env_plugin_of(r->envs[0]) : NULL;
+    json_t *doc = p && p->params_doc ? json_loads(p->params_doc, 0, NULL) : NULL;
+    json_t *names = json_object_get(doc, "features");
+    int rc = 0;
+    if (!json_is_array(names) || json_array_size(names) == 0) {
+        rc = fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "embedding.weights", "plugin '%s' "
+                                    "does not name its features: give the weights as a list, "
+                                    "one per feature", p ? p->name : "?");
+        json_decref(doc);
+        return rc;
+    }
+    *n = json_array_size(names);
+    if (!(*out = malloc(*n * sizeof **out))) {
+        json_decref(doc);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    for (size_t j = 0; j < *n; j++)
+        (*out)[j] = 1.0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)w, key, v) {
+        size_t j = 0;
+        while (j < *n && strcmp(json_string_value(json_array_get(names, j)) ?: "", key) != 0)
+            j++;
+        if (j == *n) {
+            char *known = json_dumps(names, JSON_COMPACT);
+            char path[160];
+            snprintf(path, sizeof path, "embedding.weights.%.64s", key);
+            rc = fewshot_error_set_path(FEWSHOT_EINVAL, NULL, path, "plugin '%s' has no "
+                                        "feature '%s' (its features: %s)", p->name, key,
+                                        known ? known : "?");
+            free(known);
             break;
         }
-        json_t *c = NULL, *nc = NULL;
-        rc = fewshot_env_context(env, d->obs, &c);
-        if (rc == 0)
-            rc = fewshot_env_context(env, d->next_obs, &nc);
-        json_array_append_new(r->contexts, c ? c : json_null());
-        json_array_append_new(r->next_contexts, nc ? nc : json_null());
+        (*out)[j] = json_number_value(v);
     }
-    size_t k;
-    json_t *pair;
-    json_array_foreach(envs, k, pair)
-        fewshot_env_free((fewshot_env *)(uintptr_t)json_integer_value(json_array_get(pair, 1)));
-    json_decref(envs);
+    json_decref(doc);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
@@ -128,8 +215,19 @@ static int build_index(fewshot__retriever *r, const json_t *emb)
     eo.api_key_env = json_string_value(json_object_get(emb, "api_key_env"));
     eo.timeout_ms = (long)int_or(emb, "timeout_ms", 0);
     eo.batch = int_or(emb, "batch", 0);
+    /* configs standardize robustly unless told otherwise (fewshot-config(5)) */
+    const char *scaling = json_string_value(json_object_get(emb, "scaling"));
+    eo.scaling = scaling && strcmp(scaling, "std") == 0 ? FEWSHOT_SCALING_STD
+                                                        : FEWSHOT_SCALING_ROBUST;
+    eo.scale_floor = num_or(emb, "scale_floor", 0);
+    double *weights = NULL;
+    int rc = feature_weights(r, json_object_get(emb, "weights"), &weights, &eo.n_weights);
+    if (rc)
+        return rc;
+    eo.weights = weights;
     r->text = strcmp(eo.kind, "features") != 0;
-    int rc = fewshot_embedder_new(&r->embedder, &eo);
+    rc = fewshot_embedder_new(&r->embedder, &eo);
+    free(weights);
     if (rc) {
         fewshot_error_prefix("embedding");
         return rc;
@@ -142,7 +240,10 @@ static int build_index(fewshot__retriever *r, const json_t *emb)
         if (!in || !texts)
             rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
         for (size_t i = 0; i < r->n && rc == 0; i++) {
-            rc = state_text(r, json_array_get(r->contexts, i), &texts[i]);
+            json_t *ctx = NULL;
+            if ((rc = context_of(r, i, 0, &ctx)) == 0)
+                rc = state_text(r, ctx, &texts[i]);
+            json_decref(ctx);
             in[i].text = texts[i];
         }
     } else {
@@ -183,8 +284,12 @@ static int build_index(fewshot__retriever *r, const json_t *emb)
         r->token_costs = calloc(r->n, sizeof *r->token_costs);
         for (size_t i = 0; i < r->n && r->token_costs && rc == 0; i++) {
             char *t = texts ? texts[i] : NULL;
-            if (!t)
-                rc = state_text(r, json_array_get(r->contexts, i), &t);
+            if (!t) {
+                json_t *ctx = NULL;
+                if ((rc = context_of(r, i, 0, &ctx)) == 0)
+                    rc = state_text(r, ctx, &t);
+                json_decref(ctx);
+            }
             if (rc == 0)
                 r->token_costs[i] = 2 * fewshot_prompt_tokens(t, strlen(t)) + 16;
             if (!texts)
@@ -232,6 +337,8 @@ static void selector_options(fewshot__retriever *r, const json_t *sel)
         }
         so.order = r->order;
     }
+    /* knn-imitation averages the arm's knn nearest (at least one) */
+    r->imitate_k = so.knn ? so.knn : 1;
     size_t cap = int_or(sel, "buffer", 0);
     r->buffer = cap ? cap : (so.history > 64 ? so.history : 64);
     r->sopts = so;
@@ -257,7 +364,7 @@ int fewshot__retriever_new(fewshot__retriever **out, fewshot_env *env, const jso
     r->state_template = state ? strdup(state) : NULL;
     int rc = 0;
     if (r->n) {
-        rc = demo_contexts(r);
+        rc = demo_envs(r);
         if (rc == 0)
             rc = build_index(r, json_object_get(arm, "embedding"));
     } else {
@@ -287,8 +394,15 @@ void fewshot__retriever_unref(fewshot__retriever *r)
 {
     if (!r || --r->refs > 0)
         return;
-    json_decref(r->contexts);
-    json_decref(r->next_contexts);
+    for (size_t i = 0; r->contexts && i < 2 * r->n; i++)
+        json_decref(r->contexts[i]);
+    free(r->contexts);
+    for (size_t k = 0; k < r->n_envs; k++) {
+        fewshot_env_free(r->envs[k]);
+        json_decref(r->env_params[k]);
+    }
+    free(r->envs);
+    free(r->env_params);
     fewshot_selector_free(r->shared);
     fewshot_selector_free(r->nearest);
     fewshot_index_free(r->index);
@@ -345,7 +459,13 @@ int fewshot__retriever_selector(fewshot__retriever *r, uint64_t seed, fewshot_se
     return fewshot_selector_new(out, &so, r->n ? r->demos : NULL, r->index, r->vectors);
 }
 
-int fewshot__retriever_nearest(fewshot__retriever *r, const float *query, size_t *item)
+int fewshot__retriever_state_text(fewshot__retriever *r, const json_t *ctx, char **out)
+{
+    return state_text(r, ctx, out);
+}
+
+int fewshot__retriever_neighbours(fewshot__retriever *r, const float *query,
+                                  fewshot_selection *out)
 {
     if (!r->n)
         return fewshot_error_set(FEWSHOT_ENOTFOUND, "knn-imitation needs demonstrations: set "
@@ -353,18 +473,13 @@ int fewshot__retriever_nearest(fewshot__retriever *r, const float *query, size_t
     int rc;
     if (!r->nearest) {
         fewshot_selector_options so = FEWSHOT_SELECTOR_OPTIONS_INIT;
-        so.knn = 1;
+        so.knn = r->imitate_k;
         if ((rc = fewshot_selector_new(&r->nearest, &so, r->demos, r->index, r->vectors)) != 0)
             return rc;
     }
-    fewshot_selection sel = {0};
-    if ((rc = fewshot_selector_select(r->nearest, query, NULL, &sel)) != 0)
+    if ((rc = fewshot_selector_select(r->nearest, query, NULL, out)) != 0)
         return rc;
-    if (sel.count == 0) {
-        fewshot_selection_clear(&sel);
+    if (out->count == 0)
         return fewshot_error_set(FEWSHOT_ENOTFOUND, "no demonstration found");
-    }
-    *item = sel.picks[0].item;
-    fewshot_selection_clear(&sel);
     return 0;
 }

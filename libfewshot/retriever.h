@@ -18,8 +18,10 @@
 typedef struct fewshot__retriever {
     fewshot_demos *demos;           /* borrowed, may be NULL: no dataset */
     size_t n;                       /* transitions */
-    json_t *contexts;               /* n raw contexts of the states */
-    json_t *next_contexts;          /* n raw contexts of the next states */
+    json_t **contexts;              /* 2n: contexts of state and next state, built on use */
+    fewshot_env **envs;             /* one per distinct scenario of the dataset */
+    json_t **env_params;            /* their parameters */
+    size_t n_envs;
     fewshot_embedder *embedder;     /* NULL without a dataset */
     fewshot_index *index;
     float *vectors;                 /* n x dim */
@@ -31,7 +33,8 @@ typedef struct fewshot__retriever {
     char *order;                    /* storage for sopts.order */
     size_t *token_costs;
     fewshot_selector *shared;       /* used by every agent unless random selection is on */
-    fewshot_selector *nearest;      /* knn = 1 only, for knn-imitation (made on first use) */
+    fewshot_selector *nearest;      /* imitate_k nearest, for knn-imitation (made on first use) */
+    size_t imitate_k;
     size_t buffer;                  /* online buffer capacity */
     int refs;
 } fewshot__retriever;
@@ -42,6 +45,13 @@ FEWSHOT_HIDDEN int fewshot__retriever_new(fewshot__retriever **out, fewshot_env 
                                           const json_t *arm, fewshot_demos *demos);
 FEWSHOT_HIDDEN fewshot__retriever *fewshot__retriever_ref(fewshot__retriever *r);
 FEWSHOT_HIDDEN void fewshot__retriever_unref(fewshot__retriever *r);
+
+/* The raw context of transition i's state (next: its next state), built on first use with
+ * an environment of the transition's own scenario and kept; NULL on failure (the error set).
+ * It fills a cache: callers sharing a retriever must not call it from several threads at once
+ * (a sweep's agents run in one event loop). */
+FEWSHOT_HIDDEN const json_t *fewshot__retriever_context(fewshot__retriever *r, size_t i,
+                                                        int next);
 
 /* Does selection need a query vector? */
 FEWSHOT_HIDDEN int fewshot__retriever_needs_query(const fewshot__retriever *r);
@@ -54,8 +64,13 @@ FEWSHOT_HIDDEN int fewshot__retriever_query(fewshot__retriever *r, fewshot_env *
 FEWSHOT_HIDDEN int fewshot__retriever_selector(fewshot__retriever *r, uint64_t seed,
                                                fewshot_selector **out, int *own);
 
-/* The nearest demonstration to query (knn-imitation); FEWSHOT_ENOTFOUND without a dataset. */
-FEWSHOT_HIDDEN int fewshot__retriever_nearest(fewshot__retriever *r, const float *query,
-                                              size_t *item);
+/* The state text of a raw context as a text embedder reads it (free() it). */
+FEWSHOT_HIDDEN int fewshot__retriever_state_text(fewshot__retriever *r, const json_t *ctx,
+                                                 char **out);
+
+/* The imitate_k demonstrations nearest query, nearest first (knn-imitation);
+ * FEWSHOT_ENOTFOUND without a dataset. out is filled; clear it. */
+FEWSHOT_HIDDEN int fewshot__retriever_neighbours(fewshot__retriever *r, const float *query,
+                                                 fewshot_selection *out);
 
 #endif

@@ -245,13 +245,29 @@ typedef struct merger {
     fewshot_selector *s;
     fewshot_selection *out;
     size_t cap;
+    const fewshot_buffer *buffer;
 } merger;
 
-static int already(const fewshot_selection *out, fewshot_origin origin, size_t item)
+static const fewshot_demo *transition_of(const merger *m, fewshot_origin origin, size_t item)
 {
-    for (size_t i = 0; i < out->count; i++)
+    return origin == FEWSHOT_ORIGIN_DATASET ? fewshot_demos_get(m->s->ds, item)
+                                            : fewshot_buffer_get(m->buffer, item);
+}
+
+/* Chosen already, or a byte-identical state is: a prompt showing one state several times
+ * (datasets repeat states, e.g. every episode's first) teaches nothing more. */
+static int already(const merger *m, fewshot_origin origin, size_t item)
+{
+    const fewshot_selection *out = m->out;
+    const fewshot_demo *d = transition_of(m, origin, item);
+    for (size_t i = 0; i < out->count; i++) {
         if (out->picks[i].origin == origin && out->picks[i].item == item)
             return 1;
+        const fewshot_demo *e = transition_of(m, out->picks[i].origin, out->picks[i].item);
+        if (d && e && d->obs_dim == e->obs_dim &&
+            memcmp(d->obs, e->obs, d->obs_dim * sizeof *d->obs) == 0)
+            return 1;
+    }
     return 0;
 }
 
@@ -269,7 +285,7 @@ static int offer(merger *m, fewshot_origin origin, size_t item, const char *sele
                  const char *role, double score)
 {
     fewshot_selection *out = m->out;
-    if (already(out, origin, item)) {
+    if (already(m, origin, item)) {
         out->duplicates++;
         return 0;
     }
@@ -360,6 +376,15 @@ static int select_knn(merger *m, const float *query)
         c[nc] = (cand){labels[i], rel, nc};
         nc++;
     }
+    /* equal distances in dataset order, whatever order the index returned them in */
+    for (size_t i = 1; i < nc; i++)
+        for (size_t j = i; j > 0 && dist[j] == dist[j - 1] && c[j].item < c[j - 1].item; j--) {
+            cand t = c[j];
+            float td = dist[j];
+            c[j] = c[j - 1], dist[j] = dist[j - 1];
+            c[j - 1] = t, dist[j - 1] = td;
+            c[j].rank = j, c[j - 1].rank = j - 1;
+        }
     const char *name = o->mmr_lambda < 1 ? "mmr" : o->reward_lambda > 0 ? "reward" : "knn";
     if (o->mmr_lambda < 1) {
         /* greedy maximal marginal relevance over the candidates, taken one at a time */
@@ -516,7 +541,7 @@ int fewshot_selector_select(fewshot_selector *s, const float *query,
         if (rc)
             return rc;
     }
-    merger m = {s, out, 0};
+    merger m = {s, out, 0, buffer};
     int rc = 0;
     for (int i = 0; i < s->norder && rc == 0; i++) {
         switch (s->order[i]) {

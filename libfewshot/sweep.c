@@ -137,6 +137,8 @@ typedef struct slot {
     size_t t;
     long long llm_calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
     double cost;
+    double distinct_sum, agreement_sum;     /* retrieval measures of the steps that have them */
+    size_t distinct_n, agreement_n;
 } slot;
 
 typedef struct sweep {
@@ -320,6 +322,12 @@ static int finish(sweep *sw, slot *s, const char *error)
                            "seconds", now_seconds() - s->started);
     if (error)
         json_object_set_new(ep, "error", json_string(error));
+    if (s->distinct_n)
+        json_object_set_new(ep, "demos_distinct",
+                            json_real(s->distinct_sum / (double)s->distinct_n));
+    if (s->agreement_n)
+        json_object_set_new(ep, "demos_agreement",
+                            json_real(s->agreement_sum / (double)s->agreement_n));
     int rc = fewshot__results_store(sw->db, ep, s->steps);
     json_decref(ep);
     if (rc)
@@ -403,6 +411,21 @@ static int start_episode(sweep *sw, slot *s, const json_t *plan)
     return 0;
 }
 
+/* Add a step's retrieval measures (fewshot-selection(7)) to the episode's means. */
+static void measured(slot *s, const json_t *row)
+{
+    json_t *d = json_object_get(row, "demos_distinct"), *g = json_object_get(row,
+                                                                            "demos_agreement");
+    if (json_is_number(d)) {
+        s->distinct_sum += json_number_value(d);
+        s->distinct_n++;
+    }
+    if (json_is_number(g)) {
+        s->agreement_sum += json_number_value(g);
+        s->agreement_n++;
+    }
+}
+
 /* Advance one episode as far as it goes without waiting. *busy is set when it made progress. */
 static int advance(sweep *sw, slot *s, int *busy)
 {
@@ -421,6 +444,7 @@ static int advance(sweep *sw, slot *s, int *busy)
         json_t *row = fewshot_agent_decision(s->agent);
         fewshot__sweep_account(row, &s->llm_calls, &s->prompt_tokens, &s->completion_tokens,
                                &s->cost, &s->parse_failures, &s->cache_hits);
+        measured(s, row);
         json_object_set_new(row, "t", json_integer((json_int_t)s->t));
         json_object_set_new(row, "obs", vec_json(s->obs, s->obs_dim));
         json_object_set_new(row, "action", vec_json(s->act, s->act_dim));

@@ -44,11 +44,58 @@ static json_t *generation_spec(const fewshot_config *cfg, const json_t *demos)
     json_t *policy = json_object_get(demos, "policy"), *episodes = json_object_get(demos,
                                                                                    "episodes");
     json_t *steps = json_object_get(demos, "steps"), *seed = json_object_get(demos, "seed");
-    return json_pack("{s:s, s:o, s:s, s:I, s:I, s:I}", "env", dplugin ? dplugin : plugin,
-                     "params", params, "policy", policy ? json_string_value(policy) : "expert",
-                     "episodes", episodes ? json_integer_value(episodes) : 4,
-                     "steps", steps ? json_integer_value(steps) : 24,
-                     "seed", seed ? json_integer_value(seed) : 1);
+    json_t *spec = json_pack("{s:s, s:o, s:s, s:I, s:I, s:I}", "env", dplugin ? dplugin : plugin,
+                             "params", params, "policy",
+                             policy ? json_string_value(policy) : "expert",
+                             "episodes", episodes ? json_integer_value(episodes) : 4,
+                             "steps", steps ? json_integer_value(steps) : 24,
+                             "seed", seed ? json_integer_value(seed) : 1);
+    /* the plan (days, scenarios) only when given, so older specs keep their hash */
+    static const char *const plan[] = {"days", "scenarios", "jobs"};
+    for (int i = 0; spec && i < 3; i++)
+        if (json_object_get(demos, plan[i]))
+            json_object_set(spec, plan[i], json_object_get(demos, plan[i]));
+    return spec;
+}
+
+/* Note in the run directory which stored dataset an arm used (demos.json), instead of a
+ * copy of it. */
+static void record_dataset(const char *run_dir, const char *arm, const char *id,
+                           const char *path, size_t transitions)
+{
+    char *file = malloc(strlen(run_dir) + 16);
+    if (!file)
+        return;
+    sprintf(file, "%s/demos.json", run_dir);
+    /* the run directory may come from anyone: take what is there only where it has the
+     * expected shape */
+    json_t *doc = json_load_file(file, 0, NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        doc = json_object();
+    }
+    json_t *sets = json_object_get(doc, "datasets");
+    if (!json_is_object(sets))
+        json_object_set_new(doc, "datasets", sets = json_object());
+    json_t *entry = json_object_get(sets, id);
+    if (!json_is_object(entry) || !json_is_array(json_object_get(entry, "arms"))) {
+        json_object_set_new(sets, id, entry = json_pack("{s:s?, s:I, s:[]}", "path", path,
+                                                        "transitions",
+                                                        (json_int_t)transitions, "arms"));
+    }
+    json_t *arms = json_object_get(entry, "arms");
+    size_t i;
+    json_t *a;
+    int known = 0;
+    json_array_foreach(arms, i, a)
+        known |= json_is_string(a) && strcmp(json_string_value(a), arm) == 0;
+    if (!known)
+        json_array_append_new(arms, json_string(arm));
+    /* a note for people and tools, not needed to resume: a failed write is not fatal */
+    if (fewshot__atomic_dump_json(doc, file, JSON_INDENT(2) | JSON_SORT_KEYS, "demos.json"))
+        fewshot_error_clear();
+    json_decref(doc);
+    free(file);
 }
 
 static void short_hash(const json_t *v, char out[17])
@@ -62,7 +109,22 @@ static void short_hash(const json_t *v, char out[17])
     free(text);
 }
 
-static int generate(const json_t *spec, const char *run_dir, fewshot_demos **out, char **file)
+/* Generation options pointing into spec (which must outlive them). */
+static void spec_options(const json_t *spec, fewshot_demos_generate_options *go)
+{
+    go->env = json_string_value(json_object_get(spec, "env"));
+    go->params = json_object_get(spec, "params");
+    go->policy = json_string_value(json_object_get(spec, "policy"));
+    go->episodes = (uint64_t)json_integer_value(json_object_get(spec, "episodes"));
+    go->steps = (uint64_t)json_integer_value(json_object_get(spec, "steps"));
+    go->seed = (uint64_t)json_integer_value(json_object_get(spec, "seed"));
+    go->days = json_object_get(spec, "days");
+    go->scenarios = json_object_get(spec, "scenarios");
+    go->jobs = (unsigned int)json_integer_value(json_object_get(spec, "jobs"));
+}
+
+static int generate(const json_t *spec, const char *run_dir, const char *arm,
+                    fewshot_demos **out, char **file)
 {
     struct stat sb;
     char hash[17];
@@ -73,27 +135,25 @@ static int generate(const json_t *spec, const char *run_dir, fewshot_demos **out
     if (run_dir) {
         *file = malloc(strlen(run_dir) + 40);
         sprintf(*file, "%s/demos-%s.jsonl", run_dir, hash);
-        /* written once (atomically, by rename) and reused by reruns and resumes */
+        /* run directories made before the shared store kept their own copy: reuse it */
         if (stat(*file, &sb) == 0)
             return fewshot_demos_load(out, *file);
+        free(*file);
+        *file = NULL;
     }
     fewshot_demos_generate_options go = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
-    go.env = json_string_value(json_object_get(spec, "env"));
-    go.params = json_object_get(spec, "params");
-    go.policy = json_string_value(json_object_get(spec, "policy"));
-    go.episodes = (uint64_t)json_integer_value(json_object_get(spec, "episodes"));
-    go.steps = (uint64_t)json_integer_value(json_object_get(spec, "steps"));
-    go.seed = (uint64_t)json_integer_value(json_object_get(spec, "seed"));
-    if ((rc = fewshot_demos_new(out, NULL)) != 0)
-        return rc;
-    if ((rc = fewshot_demos_generate(*out, &go)) != 0) {
+    spec_options(spec, &go);
+    char *id = NULL;
+    rc = fewshot_demos_obtain(out, &go, &id, file);
+    if (rc) {
         fewshot_error_prefix("generating demonstrations (%s, policy %s)", go.env,
                              go.policy ? go.policy : "expert");
         return rc;
     }
-    if (*file)
-        rc = fewshot_demos_save(*out, *file);
-    return rc;
+    if (run_dir)
+        record_dataset(run_dir, arm ? arm : "", id, *file, fewshot_demos_count(*out));
+    free(id);
+    return 0;
 }
 
 /* Demonstrations of another plugin have other observations: say so with both names rather
@@ -152,18 +212,24 @@ int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *
             arm->demos = arms[j].demos;
     }
     if (!arm->demos && spec && arm->dry_run) {
-        /* a dry run generates a token set in memory (one episode of at most two steps): the
-         * plugin, parameters and policy are checked and the agent gets demonstrations to be
-         * built with, at no real cost and writing nothing */
+        /* a dry run generates a token set in memory (one episode of at most two steps), not
+         * through the shared store: the plugin, parameters and policy are checked and the
+         * agent gets demonstrations to be built with, at no real cost and writing nothing */
         json_t *small = json_deep_copy(spec);
         json_object_set_new(small, "episodes", json_integer(1));
         if (json_integer_value(json_object_get(small, "steps")) > 2)
             json_object_set_new(small, "steps", json_integer(2));
-        rc = generate(small, NULL, &arm->demos, &arm->demos_file);
+        fewshot_demos_generate_options go = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
+        spec_options(small, &go);
+        if ((rc = fewshot_demos_new(&arm->demos, NULL)) == 0 &&
+            (rc = fewshot_demos_generate(arm->demos, &go)) != 0)
+            fewshot_error_prefix("generating demonstrations (%s, policy %s)", go.env,
+                                 go.policy ? go.policy : "expert");
         arm->own_demos = 1;
         json_decref(small);
     } else if (!arm->demos && spec) {
-        rc = generate(spec, run_dir, &arm->demos, &arm->demos_file);
+        rc = generate(spec, run_dir, json_string_value(json_object_get(arm->arm, "name")),
+                      &arm->demos, &arm->demos_file);
         arm->own_demos = 1;
     } else if (!arm->demos && json_object_get(demos, "file")) {
         const char *file = json_string_value(json_object_get(demos, "file"));
@@ -399,10 +465,15 @@ done:
     return rc;
 }
 
-int fewshot_sweep_demos(const fewshot_config *cfg, const char *arm, fewshot_demos **out)
+int fewshot_sweep_demos_locate(const fewshot_config *cfg, const char *arm, fewshot_demos **out,
+                               char **id, char **path)
 {
     const json_t *section = json_object_get(fewshot_config_json(cfg), "demos");
     *out = NULL;
+    if (id)
+        *id = NULL;
+    if (path)
+        *path = NULL;
     if (arm) {
         size_t i;
         json_t *item;
@@ -413,20 +484,27 @@ int fewshot_sweep_demos(const fewshot_config *cfg, const char *arm, fewshot_demo
         if (!section)
             return fewshot_error_set(FEWSHOT_ENOTFOUND, "no arm is named '%s'", arm);
     }
-    if (json_object_get(section, "file"))
-        return fewshot_demos_load(out, json_string_value(json_object_get(section, "file")));
+    const char *file = json_string_value(json_object_get(section, "file"));
+    if (file) {
+        if (path && !(*path = strdup(file)))
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        return fewshot_demos_load(out, file);
+    }
     json_t *spec = generation_spec(cfg, section);
     if (!spec)
         return fewshot_error_set(FEWSHOT_ENOTFOUND, "%s%s has no demos section (a file or "
                                  "generation settings)", arm ? "arm " : "the config",
                                  arm ? arm : "");
-    char *file = NULL;
-    int rc = generate(spec, NULL, out, &file);
+    fewshot_demos_generate_options go = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
+    spec_options(spec, &go);
+    int rc = fewshot_demos_obtain(out, &go, id, path);
+    if (rc)
+        fewshot_error_prefix("generating demonstrations (%s, policy %s)", go.env, go.policy);
     json_decref(spec);
-    free(file);
-    if (rc) {
-        fewshot_demos_free(*out);
-        *out = NULL;
-    }
     return rc;
+}
+
+int fewshot_sweep_demos(const fewshot_config *cfg, const char *arm, fewshot_demos **out)
+{
+    return fewshot_sweep_demos_locate(cfg, arm, out, NULL, NULL);
 }

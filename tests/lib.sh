@@ -4,6 +4,9 @@ set -u
 FEWSHOT=${FEWSHOT:-$top_builddir/fewshot}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fewshot-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+# caches (the demonstration store) per test: never the user's, never stale from a last run
+XDG_CACHE_HOME=$TMP/xdg
+export XDG_CACHE_HOME
 failures=0
 count=0
 

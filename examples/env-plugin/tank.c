@@ -26,6 +26,8 @@ static const double act_low[] = {0}, act_high[] = {1};
 static const char *const obs_names[] = {"level", "last_demand"};
 static const char *const act_names[] = {"valve"};
 static const char *const policies[] = {"proportional", "closed", NULL};
+/* reward terms, declared once; step() writes their values in this order */
+static const char *const term_names[] = {"level", "pumping", NULL};
 
 static double param(const json_t *params, const char *key)
 {
@@ -100,7 +102,8 @@ static int tank_step(void *self, const double *action, fewshot_step *out)
     out->obs[0] = k->level;
     out->obs[1] = k->last_demand;
     out->reward = miss + energy;
-    out->terms = json_pack("{s:f, s:f}", "level", miss, "pumping", energy);
+    out->term_values[0] = miss;                     /* term_names' order */
+    out->term_values[1] = energy;
     out->done = 0;
     out->truncated = ++k->t >= k->horizon;
     return 0;
@@ -187,6 +190,7 @@ static const fewshot_env_plugin tank_plugin = {
     .context = tank_context,
     .features = tank_features,
     .policies = policies,
+    .term_names = term_names,
     .policy = tank_policy,
     .template_text = tank_template,
 };

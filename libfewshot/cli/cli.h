@@ -53,8 +53,6 @@ void cli_demos_usage(FILE *out);
 
 /* Load CONFIG and apply --set values; prints the error and returns the exit code on failure. */
 int cli_load_config(const char *path, char **sets, size_t n_sets, fewshot_config **out);
-/* `fewshot demos generate CONFIG.json -o FILE`: write the config's demonstrations. */
-int cli_demos_from_config(const char *path, const char *output, int append);
 int cli_sweep(int argc, char **argv);
 void cli_sweep_usage(FILE *out);
 int cli_merge(int argc, char **argv);

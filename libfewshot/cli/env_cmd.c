@@ -197,6 +197,20 @@ static int env_info(env_args *a)
     for (size_t i = 0; policies[i]; i++)
         printf(" %s", policies[i]);
     printf("\n");
+    const char *const *terms = fewshot_env_term_names(env, NULL);
+    if (terms[0]) {
+        printf("reward terms:");
+        for (size_t i = 0; terms[i]; i++)
+            printf(" %s", terms[i]);
+        printf("\n");
+    }
+    const char *const *features = fewshot_env_feature_names(env, NULL);
+    if (features[0]) {
+        printf("features:");
+        for (size_t i = 0; features[i]; i++)
+            printf(" %s", features[i]);
+        printf("\n");
+    }
     fewshot_env_free(env);
     return EXIT_OK;
 }

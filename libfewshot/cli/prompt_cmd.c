@@ -89,6 +89,12 @@ int cli_prompt(int argc, char **argv)
                                 sent ? sent : json_object_get(out, "text"),
                                 "tokens", json_object_get(out, "tokens"),
                                 "demos", json_object_get(out, "demos"));
+        /* how well the demonstrations fit (fewshot-selection(7)), when measured */
+        static const char *const measures[] = {"demos_distinct", "demos_agreement",
+                                               "demos_distance"};
+        for (size_t k = 0; k < sizeof measures / sizeof measures[0]; k++)
+            if (json_object_get(out, measures[k]))
+                json_object_set(doc, measures[k], json_object_get(out, measures[k]));
         json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(doc);

@@ -314,25 +314,3 @@ int cli_merge(int argc, char **argv)
     }
     return EXIT_OK;
 }
-
-int cli_demos_from_config(const char *path, const char *output, int append)
-{
-    fewshot_config *cfg;
-    fewshot_demos *ds = NULL;
-    int status = cli_load_config(path, NULL, 0, &cfg);
-    if (status)
-        return status;
-    if (append)
-        status = cli_usage_error("demos generate %s: --append takes an environment, not a "
-                                 "config", path);
-    int rc = status ? 0 : fewshot_sweep_demos(cfg, NULL, &ds);
-    if (rc == 0 && !status)
-        rc = fewshot_demos_save(ds, output);
-    if (rc) {
-        cli_error_last();
-        status = cli_exit_for(rc);
-    }
-    fewshot_demos_free(ds);
-    fewshot_config_free(cfg);
-    return status;
-}

@@ -91,7 +91,9 @@ FEWSHOT_EXTERN(fewshot_llm *) fewshot_agent_llm(const fewshot_agent *agent);
 
 /* The prompt the agent would send for obs, without sending it, as a new JSON object:
  *   {"style": "chat"|"completion", "messages": [...] (chat), "text": "...",
- *    "tokens": N, "components": [...], "demos": [{"id", "selector", "role", "score"}]} */
+ *    "tokens": N, "components": [...], "demos": [{"id", "selector", "role", "score",
+ *    "distance", "agreement"}], "demos_distinct", "demos_agreement", "demos_distance"}
+ * (the retrieval measures of fewshot-selection(7); agreement needs the plugin's expert). */
 FEWSHOT_EXTERN(int) fewshot_agent_prompt(fewshot_agent *agent, const double *obs,
                                          json_t **out);
 
@@ -104,7 +106,11 @@ FEWSHOT_EXTERN(int) fewshot_agent_observe(fewshot_agent *agent, const double *ac
  *   {"prompt_hash", "reply", "demos": [{"id", "selector"}], "parse": {"ok", "pattern",
  *    "reason", "reasked"}, "prompt_tokens", "completion_tokens", "latency", "cache_hit",
  *    "cost"}
- * Baselines return {}. */
+ * with the retrieval measures of fewshot-selection(7): per demonstration "distance" and
+ * "agreement", their means "demos_distance", "demos_agreement" and the share of distinct ones
+ * "demos_distinct". knn-imitation returns the neighbours it averaged ("demos": [{"id",
+ * "selector", "role", "weight", "distance", "agreement"}]) and the same means. Other
+ * baselines return {}. */
 FEWSHOT_EXTERN(json_t *) fewshot_agent_decision(const fewshot_agent *agent);
 
 FEWSHOT_END_DECLS

@@ -75,26 +75,60 @@ typedef struct fewshot_demos_generate_options {
     const char *env;            /* plugin name (required) */
     const json_t *params;       /* plugin parameters (the scenario), or NULL for defaults */
     const char *policy;         /* policy spec (see fewshot_policy_new()); NULL: "expert" */
-    uint64_t episodes;          /* episodes to run (0: 1) */
+    uint64_t episodes;          /* episodes to run (0: 1); with days or scenarios, per task */
     uint64_t steps;             /* at most this many steps per episode (0: until it ends) */
     uint64_t seed;              /* episode e uses seed + e, for reset and the policy */
     const json_t *reset_options;/* reset options or NULL */
     int no_features;            /* nonzero: do not store the plugin's features */
+    /* version 2 */
+    const json_t *days;         /* NULL, "all", {"every": N, "from": D, "to": D} or [D, ...]:
+                                 * each day sets the parameter start_day (fewshot-demos(5)) */
+    const json_t *scenarios;    /* NULL, a list of parameter-override objects, or
+                                 * {"grid": {"name": [values or objects], ...}} */
+    unsigned int jobs;          /* worker threads (0: the number of online CPUs); the result
+                                 * does not depend on it */
 } fewshot_demos_generate_options;
 
-#define FEWSHOT_DEMOS_GENERATE_OPTIONS_VERSION 1
+#define FEWSHOT_DEMOS_GENERATE_OPTIONS_VERSION 2
 #define FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT \
-    {FEWSHOT_DEMOS_GENERATE_OPTIONS_VERSION, NULL, NULL, NULL, 1, 0, 0, NULL, 0}
+    {FEWSHOT_DEMOS_GENERATE_OPTIONS_VERSION, NULL, NULL, NULL, 1, 0, 0, NULL, 0, NULL, NULL, 0}
 
+/* Accepts version 1 and 2 (version 1 callers have no days, scenarios or jobs). */
 FEWSHOT_EXTERN(int) fewshot_demos_generate_options_init(fewshot_demos_generate_options *opts,
                                                         unsigned int version);
 
 /* Run the policy in the environment and append its transitions to ds; episode ids continue
- * after the dataset's largest. An empty dataset's header is filled in (plugin, version,
- * policy, resolved parameters); appending from another plugin is FEWSHOT_EMISMATCH. On
- * failure ds is left as it was. */
+ * after the dataset's largest. With days and/or scenarios the generation runs one task per
+ * (scenario, day), scenario-major: task t's episode e uses seed + t * episodes + e, tasks run
+ * on opts->jobs threads (each its own environment) and are appended in task order, so the
+ * dataset does not depend on the number of jobs. Every transition records its resolved
+ * parameters as its scenario. An empty dataset's header is filled in (plugin, version,
+ * policy, resolved parameters of the first task); appending from another plugin is
+ * FEWSHOT_EMISMATCH. On failure ds is left as it was. */
 FEWSHOT_EXTERN(int) fewshot_demos_generate(fewshot_demos *ds,
                                            const fewshot_demos_generate_options *opts);
+
+/* ---- the shared store ($XDG_CACHE_HOME/libfewshot/demos, see fewshot-demos(5)) ---- */
+
+/* The store's directory as a new string (not created): $XDG_CACHE_HOME/libfewshot/demos, or
+ * $HOME/.cache/libfewshot/demos. */
+FEWSHOT_EXTERN(int) fewshot_demos_store_dir(char **out);
+
+/* The id of the dataset opts generates: a hash of the plugin, its version and the SHA-256 of
+ * its module file, the library's version, the resolved parameters, the expanded days and
+ * scenarios, policy, seed, episodes, steps, features, reset options and the store format, as
+ * 32 hex digits in a new string. */
+FEWSHOT_EXTERN(int) fewshot_demos_id(const fewshot_demos_generate_options *opts, char **id);
+
+/* The dataset opts generates, from the store when it is there, otherwise generated and
+ * stored (under a lock, written to a unique temporary file and renamed into place, so
+ * concurrent callers generate once or wait, and never see a partial file). id and path (new
+ * strings, either may be NULL) tell which dataset it is and where it lives. A store that
+ * cannot be used (no HOME, a read-only cache directory) does not fail the call: the dataset
+ * is generated in memory and *path is NULL. */
+FEWSHOT_EXTERN(int) fewshot_demos_obtain(fewshot_demos **out,
+                                         const fewshot_demos_generate_options *opts,
+                                         char **id, char **path);
 
 FEWSHOT_END_DECLS
 

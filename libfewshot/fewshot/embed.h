@@ -65,6 +65,15 @@ typedef int (*fewshot_embed_transport)(void *data, const char *url, const char *
                                        const char *body, long timeout_ms, long *status,
                                        char **reply);
 
+/* Standardization of the features embedder. STD: (x - mean) / standard deviation, a constant
+ * feature left unscaled (version 1's). ROBUST: (x - median) / max(IQR / 1.349, floor), so a
+ * feature whose spread in the dataset is tiny (the day of the year in a one-day dataset)
+ * cannot dominate the distances. */
+typedef enum fewshot_scaling {
+    FEWSHOT_SCALING_STD = 0,
+    FEWSHOT_SCALING_ROBUST = 1
+} fewshot_scaling;
+
 typedef struct fewshot_embedder_options {
     unsigned int version;       /* FEWSHOT_EMBEDDER_OPTIONS_VERSION */
     const char *kind;           /* "features" (default), "text-hash", "remote" */
@@ -81,11 +90,19 @@ typedef struct fewshot_embedder_options {
     size_t batch;               /* remote: inputs per request (0: 64) */
     fewshot_embed_transport transport;  /* remote: NULL: libcurl */
     void *transport_data;
+    /* version 2 */
+    fewshot_scaling scaling;    /* features: how each element is standardized */
+    double scale_floor;         /* features, robust: the smallest scale is this times
+                                 * max(1, |median|) (0: 0.1) */
+    const double *weights;      /* features: n_weights multipliers applied after scaling
+                                 * (NULL: all 1); n_weights must equal the dimension */
+    size_t n_weights;
 } fewshot_embedder_options;
 
-#define FEWSHOT_EMBEDDER_OPTIONS_VERSION 1
+#define FEWSHOT_EMBEDDER_OPTIONS_VERSION 2
 #define FEWSHOT_EMBEDDER_OPTIONS_INIT \
-    {FEWSHOT_EMBEDDER_OPTIONS_VERSION, NULL, 0, -1, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, NULL}
+    {FEWSHOT_EMBEDDER_OPTIONS_VERSION, NULL, 0, -1, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, \
+     FEWSHOT_SCALING_STD, 0, NULL, 0}
 
 FEWSHOT_EXTERN(int) fewshot_embedder_options_init(fewshot_embedder_options *opts,
                                                   unsigned int version);

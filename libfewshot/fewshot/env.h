@@ -62,9 +62,16 @@ FEWSHOT_EXTERN(int) fewshot_env_reset(fewshot_env *env, uint64_t seed, const jso
                                       double *obs);
 
 /* Apply an action. out->obs may be NULL (the handle keeps the latest observation). NaN or
- * infinite actions and observations are refused with the element named. After done or
- * truncated, reset before stepping again. */
+ * infinite actions, observations and term values are refused with the element named. After
+ * done or truncated, reset before stepping again. Reward terms: in out->term_values when the
+ * caller sets it (the fast path, no JSON), else as a JSON object in out->terms (see
+ * <fewshot/plugin.h>). */
 FEWSHOT_EXTERN(int) fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out);
+
+/* The names of the reward terms step() reports, NULL-terminated (never NULL; empty when the
+ * plugin declares none), in the order of fewshot_step.term_values; *n (may be NULL) gets
+ * their number. */
+FEWSHOT_EXTERN(const char *const *) fewshot_env_term_names(const fewshot_env *env, size_t *n);
 
 /* The latest observation (after reset or step), or NULL before the first reset. */
 FEWSHOT_EXTERN(const double *) fewshot_env_obs(const fewshot_env *env);
@@ -78,6 +85,10 @@ FEWSHOT_EXTERN(int) fewshot_env_context(fewshot_env *env, const double *obs, jso
 /* Fixed-size features of obs (NULL: the latest observation). */
 FEWSHOT_EXTERN(int) fewshot_env_features(fewshot_env *env, const double *obs, float *out,
                                          size_t cap, size_t *dim);
+
+/* The names of the features, NULL-terminated (never NULL; empty when the plugin does not
+ * name them); *n (may be NULL) gets their number. */
+FEWSHOT_EXTERN(const char *const *) fewshot_env_feature_names(const fewshot_env *env, size_t *n);
 
 /* The NULL-terminated list of the plugin's policies (never NULL; may be empty). */
 FEWSHOT_EXTERN(const char *const *) fewshot_env_policies(const fewshot_env *env);

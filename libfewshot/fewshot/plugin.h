@@ -25,13 +25,25 @@ FEWSHOT_BEGIN_DECLS
 /* Bumped whenever the table below changes incompatibly. */
 #define FEWSHOT_PLUGIN_ABI 1
 
-/* What one step returns. The caller provides obs (obs space dim); the plugin fills it. */
+/* The most reward terms a plugin may declare in term_names. */
+#define FEWSHOT_STEP_TERMS_MAX 32
+
+/* What one step returns. The caller provides obs (obs space dim); the plugin fills it.
+ *
+ * Reward terms travel as numbers: a plugin declares their names once (term_names in its
+ * table) and writes one value per name into term_values at every step; JSON is made only at
+ * the edges. Through fewshot_env_step(), for such a plugin, a caller that sets term_values (at
+ * least as many elements as fewshot_env_term_names() lists) gets the numbers there and
+ * terms = NULL; a caller that leaves it NULL gets terms as a JSON object {name: value, ...}
+ * in declaration order (a new reference), as before. */
 typedef struct fewshot_step {
     double *obs;        /* out: next observation (caller-owned buffer) */
     double reward;      /* out: reward of this step */
-    json_t *terms;      /* out: reward terms as a JSON object (new reference) or NULL */
+    json_t *terms;      /* out: reward terms as a JSON object (new reference) or NULL; a
+                         * plugin sets it only when it declares no term_names */
     int done;           /* out: the episode ended (terminal state) */
     int truncated;      /* out: the episode was cut off (time limit) */
+    double *term_values;/* in: where the term values go (one per term name), or NULL */
 } fewshot_step;
 
 typedef struct fewshot_env_plugin {
@@ -81,7 +93,18 @@ typedef struct fewshot_env_plugin {
      * "instruction", "state", "action", "feedback", ...) or NULL when the plugin has none. */
     const char *(*template_text)(void *self, const char *component);
 
-    void *reserved[8];          /* must be NULL */
+    /* Names of the reward terms (NULL-terminated, at most FEWSHOT_STEP_TERMS_MAX, distinct),
+     * or NULL: step() then writes out->term_values[i] for name i instead of building JSON.
+     * Added in a former reserved slot: plugins built before it leave it NULL and may still
+     * return terms as JSON. */
+    const char *const *term_names;
+
+    /* Names of the features() elements (NULL-terminated, distinct), or NULL when the plugin
+     * does not name them. A plugin that names them returns exactly that many features.
+     * Added in a former reserved slot, like term_names. */
+    const char *const *feature_names;
+
+    void *reserved[6];          /* must be NULL */
 } fewshot_env_plugin;
 
 /* The one symbol a plugin module exports. */

@@ -95,6 +95,12 @@ FEWSHOT_EXTERN(int) fewshot_sweep_prompt(const fewshot_config *cfg, const char *
 FEWSHOT_EXTERN(int) fewshot_sweep_demos(const fewshot_config *cfg, const char *arm,
                                         fewshot_demos **out);
 
+/* As fewshot_sweep_demos(), and where the dataset lives: for generation settings the shared
+ * store's id and file (generated into the store when absent), for a file its name and a NULL
+ * id. id and path are new strings; either may be NULL. */
+FEWSHOT_EXTERN(int) fewshot_sweep_demos_locate(const fewshot_config *cfg, const char *arm,
+                                               fewshot_demos **out, char **id, char **path);
+
 /* Combine the run directories in dirs into out_dir. Every input must hold the same config
  * (FEWSHOT_EMISMATCH otherwise), and so must out_dir when it exists. Successful episodes are
  * copied; *copied (may be NULL) receives how many. */

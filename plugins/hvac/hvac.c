@@ -24,12 +24,28 @@
 #include "templates.h"
 
 #define N_EXO 4             /* outdoor, GHI, ground, occupant power */
-#define N_FEATURES 12
+/* The features (fewshot-hvac(7)): what a decision depends on, whatever the number of rooms. */
+enum {
+    F_OUTDOOR_ERROR,    /* outdoor temperature - target: < 0 heating need, > 0 cooling need */
+    F_MODE,             /* -1 heating (outdoor below target), +1 cooling, as the instruction */
+    F_IRRADIANCE,       /* GHI / the year's max GHI (the model's solar input), 0..1 */
+    F_ERROR_MEAN,       /* rooms' temperature - target: mean, min, max */
+    F_ERROR_MIN,
+    F_ERROR_MAX,
+    F_HOUR_SIN,         /* hour of the day of the current step, on a circle */
+    F_HOUR_COS,
+    F_OUTDOOR_TREND,    /* outdoor temperature change over the next step (the forecast) */
+    F_OCCUPANT,         /* occupant heat per room, kW (0 while occupancy is 0) */
+    N_FEATURES
+};
+static const char *const feature_names[N_FEATURES + 1] = {
+    "outdoor_error", "mode", "irradiance", "error_mean", "error_min", "error_max", "hour_sin",
+    "hour_cos", "outdoor_trend", "occupant_kw_per_room", NULL};
 
 typedef struct hvac {
     json_t *params;         /* resolved parameters */
     fewshot_building *building;
-    hvac_weather weather;
+    const hvac_weather *weather;   /* shared by every environment with the same year */
     double ground[12];
     hvac_model model;
     hvac_mpc mpc;
@@ -45,9 +61,19 @@ typedef struct hvac {
     double *x, *u, *xn;
     long t;                 /* steps since reset */
     long start_day_ep, start_hour_ep;
+    /* the weather of step `now_t` (outdoor C, GHI, ground C), computed once for the
+     * observation and reused by the next step's inputs */
+    long now_t;
+    double now_out, now_ghi, now_ground;
+    /* the context's strings, made once: every context shares them (jansson's reference counts
+     * are atomic, and nothing changes a string value in place) */
+    json_t **room_names, **room_zones;
+    json_t *s_building, *s_weather, *s_city, *s_heating, *s_cooling;
 } hvac;
 
 static const char *const policies[] = {"mpc", "thermostat", NULL};
+/* reward terms, declared once; step() writes their values in this order */
+static const char *const term_names[] = {"energy", "comfort", NULL};
 
 /* ----------------------------------------------------------------------- time and weather */
 
@@ -58,19 +84,31 @@ static double clock_seconds(const hvac *h, long t)
            (double)t * h->model.dt;
 }
 
-/* Weather series value at time s (linear interpolation between hourly rows, wrapping at the
- * end of the series, as BEAR interpolates to its time step). */
-static double series_at(const hvac_weather *w, const double *v, double s)
+/* Where time s falls in the weather series: rows i and j = i + 1 (wrapping at the end of the
+ * series) and the fraction between them, as BEAR interpolates to its time step. */
+typedef struct series_pos {
+    size_t i, j;
+    double frac;
+} series_pos;
+
+static series_pos series_locate(const hvac_weather *w, double s)
 {
     double hours = s / 3600.0;
     double len = (double)w->hours;
-    hours = fmod(hours, len);
+    if (!(hours >= 0 && hours < len))   /* fmod is the identity in range; it is not cheap */
+        hours = fmod(hours, len);
     if (hours < 0)
         hours += len;
-    size_t i = (size_t)hours;
-    double frac = hours - (double)i;
-    size_t j = (i + 1) % w->hours;
-    return v[i] + frac * (v[j] - v[i]);
+    series_pos p;
+    p.i = (size_t)hours;
+    p.frac = hours - (double)p.i;
+    p.j = (p.i + 1) % w->hours;
+    return p;
+}
+
+static double series_value(const double *v, series_pos p)
+{
+    return v[p.i] + p.frac * (v[p.j] - v[p.i]);
 }
 
 static int month_of(double s)
@@ -93,17 +131,32 @@ static double mean(const double *v, size_t n)
     return s / (double)n;
 }
 
+/* Outdoor temperature, GHI and ground temperature at step t. */
+static void weather_at(const hvac *h, long t, double *out, double *ghi, double *ground)
+{
+    if (t == h->now_t) {
+        *out = h->now_out;
+        *ghi = h->now_ghi;
+        *ground = h->now_ground;
+        return;
+    }
+    double s = clock_seconds(h, t);
+    series_pos p = series_locate(h->weather, s);
+    *out = series_value(h->weather->temp, p);
+    *ghi = series_value(h->weather->ghi, p);
+    *ground = h->ground[month_of(s)];
+}
+
 /* Exogenous inputs at step t for zone temperatures x: fills u (model->m entries, actions 0). */
 static void inputs_at(const hvac *h, long t, const double *x, double *u)
 {
-    double s = clock_seconds(h, t);
+    double out, ghi, ground;
+    weather_at(h, t, &out, &ghi, &ground);
     memset(u, 0, h->model.m * sizeof *u);
     u[HVAC_U_OCC] = hvac_occupant_heat(h->activity, mean(x, h->n));
-    u[HVAC_U_GROUND] = h->ground[month_of(s)];
-    u[HVAC_U_OUT] = series_at(&h->weather, h->weather.temp, s);
-    u[h->model.m - 1] = h->weather.max_ghi > 0
-                            ? series_at(&h->weather, h->weather.ghi, s) / h->weather.max_ghi
-                            : 0.0;
+    u[HVAC_U_GROUND] = ground;
+    u[HVAC_U_OUT] = out;
+    u[h->model.m - 1] = h->weather->max_ghi > 0 ? ghi / h->weather->max_ghi : 0.0;
 }
 
 /* Occupant heat of the whole building, kW (0 while occupancy is 0). */
@@ -114,14 +167,17 @@ static double occupant_kw(const hvac *h, const double *x)
            (hvac_occupant_heat(h->activity, t) + HVAC_OCC_LINEAR * t) / 1000.0;
 }
 
-static void observe(const hvac *h, double *obs)
+/* The observation at the current step; the step's weather is kept for its inputs. */
+static void observe(hvac *h, double *obs)
 {
     size_t n = h->n;
-    double s = clock_seconds(h, h->t);
+    h->now_t = -1;      /* computed afresh: reset may have moved the clock */
+    weather_at(h, h->t, &h->now_out, &h->now_ghi, &h->now_ground);
+    h->now_t = h->t;
     memcpy(obs, h->x, n * sizeof *obs);
-    obs[n] = series_at(&h->weather, h->weather.temp, s);
-    obs[n + 1] = series_at(&h->weather, h->weather.ghi, s);
-    obs[n + 2] = h->ground[month_of(s)];
+    obs[n] = h->now_out;
+    obs[n + 1] = h->now_ghi;
+    obs[n + 2] = h->now_ground;
     obs[n + 3] = occupant_kw(h, h->x);
 }
 
@@ -140,7 +196,8 @@ static const char *str(const json_t *params, const char *key)
 static int is_epw_path(const char *s)
 {
     size_t len = strlen(s);
-    return strchr(s, '/') || (len > 4 && strcasecmp(s + len - 4, ".epw") == 0);
+    return strchr(s, '/') || (len > 4 && strcasecmp(s + len - 4, ".epw") == 0) ||
+           (len > 7 && strcasecmp(s + len - 7, ".epw.gz") == 0);
 }
 
 /* Words for an EPW file's climate: the condition whose TMY3 city is in the file name. */
@@ -207,33 +264,64 @@ static void apply_initial(hvac *h, const json_t *v, uint64_t seed)
     }
 }
 
+/* weather_source: how a condition name becomes a year (an EPW path is always that file). */
+static int weather_source(const json_t *params, hvac_weather_source *out)
+{
+    const char *source = str(params, "weather_source");
+    if (source && strcmp(source, "tmy3") == 0)
+        *out = HVAC_WEATHER_TMY3;
+    else if (source && strcmp(source, "synthetic") == 0)
+        *out = HVAC_WEATHER_SYNTHETIC;
+    else
+        return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "weather_source",
+                                      "hvac: parameter 'weather_source' is '%s', expected "
+                                      "\"tmy3\" (the condition's TMY3 year, BEAR's) or "
+                                      "\"synthetic\" (a generated year for the seed)",
+                                      source ? source : "");
+    return 0;
+}
+
 static int load_weather(hvac *h, const json_t *params)
 {
     const char *weather = str(params, "weather");
+    hvac_weather_source source = HVAC_WEATHER_TMY3;
     int rc;
     if (!weather)
         return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "weather",
                                       "hvac: parameter 'weather' is required");
+    if ((rc = weather_source(params, &source)) != 0)
+        return rc;
     if (is_epw_path(weather)) {
-        if ((rc = hvac_weather_load_epw(&h->weather, weather)) != 0) {
+        if (source == HVAC_WEATHER_SYNTHETIC)
+            return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "weather_source",
+                                          "hvac: parameter 'weather_source' is \"synthetic\" but "
+                                          "'weather' is a file (%s); give a condition such as "
+                                          "Cool_Humid to generate a year", weather);
+        char *path;
+        if ((rc = hvac_weather_find_file(weather, &path)) != 0)
+            return rc;
+        rc = hvac_weather_acquire(&h->weather, HVAC_WEATHER_FILE, path, 0);
+        free(path);
+        if (rc) {
             fewshot_error_prefix("hvac: parameter 'weather'");
             return rc;
         }
         h->weather_words = climate_words_for_file(weather);
     } else {
-        if (!hvac_condition_valid(weather))
+        const char *canonical;
+        if (hvac_condition_lookup(weather, &canonical) != 0)
             return fewshot_error_set_path(FEWSHOT_ENOTFOUND, NULL, "weather",
                                           "hvac: parameter 'weather': unknown weather condition "
                                           "'%s' (a condition such as Hot_Dry, Cool_Humid, "
                                           "Very_Cold, or a path to an EPW file)", weather);
         json_int_t seed = json_integer_value(json_object_get(params, "seed"));
-        if ((rc = hvac_weather_synthetic(&h->weather, weather, (uint64_t)seed)) != 0) {
+        if ((rc = hvac_weather_acquire(&h->weather, source, canonical, (uint64_t)seed)) != 0) {
             fewshot_error_prefix("hvac: parameter 'weather'");
             return rc;
         }
         h->weather_words = strdup(hvac_condition_words(weather));
     }
-    if (h->weather.hours == 0)
+    if (h->weather->hours == 0)
         return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "weather",
                                       "hvac: parameter 'weather': '%s' has no hourly rows",
                                       weather);
@@ -252,8 +340,8 @@ static int load_weather(hvac *h, const json_t *params)
             return rc;
         h->city = strdup(city);
         json_object_set_new(h->params, "city", json_string(city));  /* the resolved value */
-    } else if (h->weather.has_ground) {
-        memcpy(h->ground, h->weather.ground, sizeof h->ground);
+    } else if (h->weather->has_ground) {
+        memcpy(h->ground, h->weather->ground, sizeof h->ground);
         h->city = strdup("the weather file's location");
     } else
         return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "city",
@@ -314,7 +402,7 @@ static void hvac_destroy(void *self)
         return;
     json_decref(h->params);
     fewshot_building_free(h->building);
-    hvac_weather_free(&h->weather);
+    hvac_weather_release(h->weather);
     hvac_model_free(&h->model);
     hvac_mpc_free(&h->mpc);
     free(h->weather_words);
@@ -333,7 +421,46 @@ static void hvac_destroy(void *self)
     free(h->x);
     free(h->u);
     free(h->xn);
+    for (size_t i = 0; h->room_names && i < h->n; i++)
+        json_decref(h->room_names[i]);
+    for (size_t i = 0; h->room_zones && i < h->n; i++)
+        json_decref(h->room_zones[i]);
+    free(h->room_names);
+    free(h->room_zones);
+    json_decref(h->s_building);
+    json_decref(h->s_weather);
+    json_decref(h->s_city);
+    json_decref(h->s_heating);
+    json_decref(h->s_cooling);
     free(h);
+}
+
+static int make_context_strings(hvac *h)
+{
+    h->room_names = calloc(h->n, sizeof *h->room_names);
+    h->room_zones = calloc(h->n, sizeof *h->room_zones);
+    if (!h->room_names || !h->room_zones)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    for (size_t i = 0; i < h->n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "Room %zu", i + 1);
+        const char *zone = h->building->zones[i].name;
+        h->room_names[i] = json_string(name);
+        h->room_zones[i] = json_string(zone ? zone : "");
+        if (!h->room_names[i] || !h->room_zones[i])
+            return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory or a zone name that "
+                                     "is not UTF-8 (zone %zu)", i + 1);
+    }
+    h->s_building = json_string(h->building_name);
+    h->s_weather = json_string(h->weather_words);
+    h->s_city = json_string(h->city);
+    h->s_heating = json_string("heating");
+    h->s_cooling = json_string("cooling");
+    if (!h->s_building || !h->s_weather || !h->s_city || !h->s_heating || !h->s_cooling)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory or a name that is not "
+                                 "UTF-8 (building '%s', weather '%s')", h->building_name,
+                                 h->weather_words);
+    return 0;
 }
 
 static int make_spaces(hvac *h)
@@ -419,8 +546,8 @@ static int hvac_create(void **self, const json_t *params)
         .shgc = num(params, "shgc"),
         .shgc_weight = num(params, "shgc_weight"),
         .ground_weight = num(params, "ground_weight"),
-        .max_ghi = h->weather.max_ghi,
-        .tz = h->weather.tz,
+        .max_ghi = h->weather->max_ghi,
+        .tz = h->weather->tz,
         .occupancy = h->occupancy,
     };
     if ((rc = hvac_model_build(&h->model, h->building, &o)) != 0) {
@@ -434,10 +561,11 @@ static int hvac_create(void **self, const json_t *params)
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
         goto fail;
     }
-    if ((rc = make_spaces(h)) != 0)
+    if ((rc = make_spaces(h)) != 0 || (rc = make_context_strings(h)) != 0)
         goto fail;
     h->start_day_ep = h->start_day;
     h->start_hour_ep = h->start_hour;
+    h->now_t = -1;
     apply_initial(h, h->initial, 0);
     *self = h;
     return 0;
@@ -504,13 +632,13 @@ static int hvac_step(void *self, const double *action, fewshot_step *out)
     inputs_at(h, h->t, h->x, h->u);
     double energy = 0, comfort = 0, a2 = 0;
     for (size_t i = 0; i < n; i++) {
-        double a = fmax(-1.0, fmin(1.0, action[i]));
+        double a = action[i];               /* finite: the library checks */
+        a = a < -1.0 ? -1.0 : a > 1.0 ? 1.0 : a;
         h->u[HVAC_U_ACT + i] = a;
         energy += fabs(a);
         a2 += a * a;
     }
-    hvac_model_step(&h->model, h->x, h->u, h->xn);
-    memcpy(h->x, h->xn, n * sizeof *h->x);
+    hvac_model_step(&h->model, h->x, h->u, h->x);   /* it reads x before writing */
     h->t++;
     for (size_t i = 0; i < n; i++) {
         double e = h->x[i] - h->target;
@@ -526,7 +654,8 @@ static int hvac_step(void *self, const double *action, fewshot_step *out)
     }
     observe(h, out->obs);
     out->reward = r_energy + r_comfort;
-    out->terms = json_pack("{s:f, s:f}", "energy", r_energy, "comfort", r_comfort);
+    out->term_values[0] = r_energy;                 /* term_names' order */
+    out->term_values[1] = r_comfort;
     out->done = 0;
     out->truncated = h->t >= h->episode_length;
     return 0;
@@ -534,34 +663,60 @@ static int hvac_step(void *self, const double *action, fewshot_step *out)
 
 /* ----------------------------------------------------------------------- LLM loop */
 
+/* obj[key] = value (a new reference, NULL on allocation failure); records a failure in *ok. */
+static void put(json_t *obj, const char *key, json_t *value, int *ok)
+{
+    if (!value || json_object_set_new_nocheck(obj, key, value) != 0)
+        *ok = 0;
+}
+
 static int hvac_context(void *self, const double *obs, json_t **ctx)
 {
     hvac *h = self;
     size_t n = h->n;
+    int ok = 1;
     json_t *rooms = json_array();
-    if (!rooms)
-        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    *ctx = json_object();
+    if (!rooms || !*ctx)
+        ok = 0;
     /* off-target as the prompt shows it: compare the rounded values */
     double target = round(h->target);
-    for (size_t i = 0; i < n; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "Room %zu", i + 1);
+    for (size_t i = 0; ok && i < n; i++) {
         double t = round(obs[i]);
-        json_array_append_new(rooms, json_pack("{s:s, s:s, s:f, s:b, s:b}", "name", name,
-                                               "zone", h->building->zones[i].name
-                                                           ? h->building->zones[i].name
-                                                           : "",
-                                               "temperature", obs[i], "below_target",
-                                               t < target, "above_target", t > target));
+        json_t *room = json_object();
+        if (!room || json_array_append_new(rooms, room) != 0) {
+            ok = 0;
+            break;
+        }
+        put(room, "name", json_incref(h->room_names[i]), &ok);
+        put(room, "zone", json_incref(h->room_zones[i]), &ok);
+        put(room, "temperature", json_real(obs[i]), &ok);
+        put(room, "below_target", json_boolean(t < target), &ok);
+        put(room, "above_target", json_boolean(t > target), &ok);
     }
     int heating = obs[n] < h->target;
-    *ctx = json_pack("{s:o, s:I, s:f, s:f, s:f, s:f, s:f, s:s, s:s, s:s, s:s, s:b, s:b}",
-                     "rooms", rooms, "n_rooms", (json_int_t)n, "outdoor_temperature", obs[n],
-                     "ghi", obs[n + 1], "ground_temperature", obs[n + 2], "occupant_power",
-                     obs[n + 3], "target", h->target, "building", h->building_name, "weather",
-                     h->weather_words, "city", h->city, "mode", heating ? "heating" : "cooling",
-                     "heating", heating, "cooling", !heating);
-    return *ctx ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    if (ok) {
+        put(*ctx, "rooms", rooms, &ok);
+        rooms = NULL;
+        put(*ctx, "n_rooms", json_integer((json_int_t)n), &ok);
+        put(*ctx, "outdoor_temperature", json_real(obs[n]), &ok);
+        put(*ctx, "ghi", json_real(obs[n + 1]), &ok);
+        put(*ctx, "ground_temperature", json_real(obs[n + 2]), &ok);
+        put(*ctx, "occupant_power", json_real(obs[n + 3]), &ok);
+        put(*ctx, "target", json_real(h->target), &ok);
+        put(*ctx, "building", json_incref(h->s_building), &ok);
+        put(*ctx, "weather", json_incref(h->s_weather), &ok);
+        put(*ctx, "city", json_incref(h->s_city), &ok);
+        put(*ctx, "mode", json_incref(heating ? h->s_heating : h->s_cooling), &ok);
+        put(*ctx, "heating", json_boolean(heating), &ok);
+        put(*ctx, "cooling", json_boolean(!heating), &ok);
+    }
+    if (ok)
+        return 0;
+    json_decref(rooms);
+    json_decref(*ctx);
+    *ctx = NULL;
+    return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
 }
 
 static int hvac_features(void *self, const double *obs, float *out, size_t cap, size_t *dim)
@@ -571,21 +726,31 @@ static int hvac_features(void *self, const double *obs, float *out, size_t cap, 
     *dim = N_FEATURES;
     if (cap < N_FEATURES)
         return 0;
-    double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         double e = obs[i] - h->target;
         sum += e;
-        sq += e * e;
         lo = fmin(lo, e);
         hi = fmax(hi, e);
     }
-    double m = sum / (double)n;
+    /* the clock is the plugin's: obs is the current observation (demonstration generation and
+     * retrieval both ask for the state being decided) */
     double s = clock_seconds(h, h->t);
-    double hour = fmod(s / 3600.0, 24.0), day = fmod(s / 86400.0, 365.0);
-    double f[N_FEATURES] = {m, lo, hi, sqrt(fmax(0.0, sq / (double)n - m * m)),
-                            obs[n], obs[n + 1], obs[n + 2], obs[n + 3],
-                            sin(2 * M_PI * hour / 24), cos(2 * M_PI * hour / 24),
-                            sin(2 * M_PI * day / 365), cos(2 * M_PI * day / 365)};
+    double hour = fmod(s / 3600.0, 24.0);
+    series_pos now = series_locate(h->weather, s);
+    series_pos next = series_locate(h->weather, s + h->model.dt);
+    double f[N_FEATURES];
+    f[F_OUTDOOR_ERROR] = obs[n] - h->target;
+    f[F_MODE] = obs[n] < h->target ? -1.0 : 1.0;
+    f[F_IRRADIANCE] = h->weather->max_ghi > 0 ? obs[n + 1] / h->weather->max_ghi : 0.0;
+    f[F_ERROR_MEAN] = sum / (double)n;
+    f[F_ERROR_MIN] = lo;
+    f[F_ERROR_MAX] = hi;
+    f[F_HOUR_SIN] = sin(2 * M_PI * hour / 24);
+    f[F_HOUR_COS] = cos(2 * M_PI * hour / 24);
+    f[F_OUTDOOR_TREND] = series_value(h->weather->temp, next) -
+                         series_value(h->weather->temp, now);
+    f[F_OCCUPANT] = obs[n + 3] / (double)n;
     for (size_t i = 0; i < N_FEATURES; i++)
         out[i] = (float)f[i];
     return 0;
@@ -657,14 +822,20 @@ static const fewshot_env_plugin hvac_plugin = {
     .abi = FEWSHOT_PLUGIN_ABI,
     .name = "hvac",
     .summary = "BEAR's building thermal model (RC network, EnergyPlus buildings, EPW weather)",
-    .version = "1.0",
+    /* 1.1: conditions run their TMY3 year by default; 10 named features (demonstrations made
+     * by 1.0 hold other weather and features) */
+    .version = "1.1",
     .params_doc =
         "{\"action_scale\": 100, \"params\": {"
         P("building", "string", "\"OfficeSmall\"",
           "prototype name (OfficeSmall, OfficeMedium, ...), building JSON file or EnergyPlus "
           "*.table.htm") ","
         P("weather", "string", "\"Hot_Dry\"",
-          "weather condition for a synthetic year (Hot_Dry, Cool_Humid, ...) or an EPW file") ","
+          "weather condition (Hot_Dry, Cool_Humid, ...; its TMY3 city's year, as BEAR) or an "
+          "EPW file (plain or .gz)") ","
+        P("weather_source", "string", "\"tmy3\"",
+          "for a condition: tmy3 (the TMY3 year shipped with the plugin, BEAR's) or synthetic "
+          "(a year generated for 'seed', calibrated to the TMY3 months)") ","
         P("city", "string", "null",
           "ground temperature table (Tucson, Buffalo, ...); default: the condition's city, or "
           "the EPW file's ground temperatures") ","
@@ -684,7 +855,7 @@ static const fewshot_env_plugin hvac_plugin = {
         PB("occupancy", "number", "0", "0", "1e6", "occupants per zone (BEAR's full_occ); 0: no occupant "
           "heat") ","
         PB("activity", "number", "120", "0", "1e6", "occupant activity, W per person") ","
-        P("seed", "integer", "0", "seed of the synthetic weather year") ","
+        P("seed", "integer", "0", "seed of the synthetic weather year (weather_source synthetic)") ","
         PB("horizon", "integer", "6", "1", "1000", "MPC horizon, steps") ","
         P("mpc_solver", "string", "\"active-set\"",
           "MPC QP solver: active-set (coordinate descent and Newton steps) or fista") ","
@@ -702,6 +873,8 @@ static const fewshot_env_plugin hvac_plugin = {
     .context = hvac_context,
     .features = hvac_features,
     .policies = policies,
+    .term_names = term_names,
+    .feature_names = feature_names,
     .policy = hvac_policy,
     .template_text = hvac_template,
 };

@@ -180,13 +180,10 @@ done:
 /* Two doubles in one SIMD register (SSE2, NEON), loadable from any double address. */
 typedef double v2d __attribute__((vector_size(16), aligned(8), may_alias));
 
-void hvac_model_step(const hvac_model *model, const double *x, const double *u, double *x_next)
+/* x'_i = [Ad Bd]_i . z: dot products two elements at a time, two accumulators */
+static void step_rows(const hvac_model *model, const double *z, double *x_next)
 {
-    /* x'_i = [Ad Bd]_i . [x; u]: dot products two elements at a time, two accumulators */
-    size_t n = model->n, m = model->m, len = n + m, quads = len / 4;
-    double *z = model->z;
-    memcpy(z, x, n * sizeof *z);
-    memcpy(z + n, u, m * sizeof *z);
+    size_t n = model->n, len = n + model->m, quads = len / 4;
     const v2d *zv = (const v2d *)z;
     for (size_t i = 0; i < n; i++) {
         const double *row = model->AB + i * len;
@@ -202,4 +199,52 @@ void hvac_model_step(const hvac_model *model, const double *x, const double *u, 
             s += row[k] * z[k];
         x_next[i] = s;
     }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+typedef double v4d __attribute__((vector_size(32), aligned(8), may_alias));
+
+/* The same sums four elements at a time where the CPU has AVX2 (no FMA: a fused multiply-add
+ * rounds once and would change the results). Lane l accumulates the elements l mod 4 in the
+ * order step_rows' accumulators do, and the lanes are added as there, so the bits agree. */
+__attribute__((target("avx2"))) static void step_rows_avx2(const hvac_model *model,
+                                                           const double *z, double *x_next)
+{
+    size_t n = model->n, len = n + model->m, quads = len / 4;
+    const v4d *zv = (const v4d *)z;
+    for (size_t i = 0; i < n; i++) {
+        const double *row = model->AB + i * len;
+        const v4d *rv = (const v4d *)row;
+        v4d acc = {0, 0, 0, 0};
+        for (size_t k = 0; k < quads; k++)
+            acc += rv[k] * zv[k];
+        double s = (acc[0] + acc[2]) + (acc[1] + acc[3]);
+        for (size_t k = 4 * quads; k < len; k++)
+            s += row[k] * z[k];
+        x_next[i] = s;
+    }
+}
+#endif
+
+void hvac_model_step(const hvac_model *model, const double *x, const double *u, double *x_next)
+{
+    size_t n = model->n, m = model->m;
+    double *z = model->z;
+    memcpy(z, x, n * sizeof *z);
+    memcpy(z + n, u, m * sizeof *z);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx2")) {
+        step_rows_avx2(model, z, x_next);
+        return;
+    }
+#endif
+    step_rows(model, z, x_next);
+}
+
+void hvac_model_step_portable(const hvac_model *model, const double *x, const double *u,
+                              double *x_next)
+{
+    memcpy(model->z, x, model->n * sizeof *model->z);
+    memcpy(model->z + model->n, u, model->m * sizeof *model->z);
+    step_rows(model, model->z, x_next);
 }

@@ -41,9 +41,13 @@ typedef struct hvac_model {
 int hvac_model_build(hvac_model *model, const fewshot_building *b, const hvac_model_options *o);
 void hvac_model_free(hvac_model *model);
 
-/* x' = Ad x + Bd u (x and x_next may not alias). Uses the model's scratch: one call at a
+/* x' = Ad x + Bd u (x_next may be x: x is copied to the scratch first). Uses the model's scratch: one call at a
  * time per model. */
 void hvac_model_step(const hvac_model *model, const double *x, const double *u, double *x_next);
+/* The same step without the CPU-specific path (AVX2 where available), bit for bit equal;
+ * for the test that says so. */
+void hvac_model_step_portable(const hvac_model *model, const double *x, const double *u,
+                              double *x_next);
 
 /* Occupant heat per person (W) at activity m (W/person) and mean zone temperature t, without
  * the part linear in t (that part lives in A, as in BEAR). */

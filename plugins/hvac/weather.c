@@ -1,7 +1,8 @@
 /*
  * EPW weather files (EnergyPlus weather format): the LOCATION and GROUND TEMPERATURES headers
  * and the hourly dry-bulb temperature and global horizontal irradiance. Every fault is reported
- * with the file, the line and what was expected there.
+ * with the file, the line and what was expected there. Files are read through zlib, so the
+ * plugin's shipped years (*.epw.gz) and plain *.epw files go through the same reader.
  */
 #include "config.h"
 
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 #include "fewshot/error.h"
 #include "weather.h"
@@ -66,38 +69,72 @@ static int number(const char *text, double *out)
 
 typedef struct epw {
     const char *path;
-    FILE *f;
+    gzFile f;
     char *line;
     size_t cap;
     int lineno;
+    int failed;      /* a read or decompression error, already recorded */
 } epw;
 
 /* EPW lines are a few hundred bytes; a file without newlines (/dev/zero, a binary file) must
  * not be read until memory runs out, so lines stop at EPW_LINE_MAX. */
 #define EPW_LINE_MAX 65536
 
-/* 1 a line, 0 end of file, -1 an error already set (a line too long) */
+/* Read one line (gzgets fills a fixed buffer; grow until the newline, up to EPW_LINE_MAX). */
 static int next_line(epw *e)
 {
     size_t n = 0;
-    int c;
-    if (!e->line && !(e->line = malloc(e->cap = EPW_LINE_MAX + 1)))
-        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    if (e->cap < EPW_LINE_MAX + 1) {
-        char *p = realloc(e->line, EPW_LINE_MAX + 1);
-        if (!p)
-            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-        e->line = p;
-        e->cap = EPW_LINE_MAX + 1;
+    if (!e->line) {
+        e->cap = 1024;
+        if (!(e->line = malloc(e->cap))) {
+            e->failed = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory reading weather");
+            return 0;
+        }
     }
-    while ((c = getc(e->f)) != EOF && c != '\n') {
-        if (n == EPW_LINE_MAX)
-            return fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno + 1, 0, "line longer "
-                                        "than %d bytes: not an EPW weather file", EPW_LINE_MAX);
-        e->line[n++] = (char)c;
+    for (;;) {
+        if (!gzgets(e->f, e->line + n, (int)(e->cap - n)))
+            break;
+        size_t got = strlen(e->line + n);
+        n += got;
+        if (n > 0 && e->line[n - 1] == '\n')
+            break;
+        if (n + 1 < e->cap && !gzeof(e->f)) {
+            /* gzgets stopped short of the buffer, not at a newline or the end: a NUL byte */
+            e->failed = fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno + 1, 0, "a NUL "
+                                             "byte: not an EPW weather file (which is text)");
+            return 0;
+        }
+        if (n + 1 < e->cap)      /* short read without a newline: the last line */
+            break;
+        if (e->cap > EPW_LINE_MAX) {
+            e->failed = fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno + 1, 0, "line "
+                                             "longer than %d bytes: not an EPW weather file",
+                                             EPW_LINE_MAX);
+            return 0;
+        }
+        char *grown = realloc(e->line, 2 * e->cap);
+        if (!grown) {
+            e->failed = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory reading weather");
+            return 0;
+        }
+        e->line = grown;
+        e->cap *= 2;
     }
-    e->line[n] = '\0';
-    if (c == EOF && n == 0)
+    /* zlib keeps handing out what it decompressed before a fault, so a fault shows at the end
+     * of the data: it is reported at the first line it cost (Z_BUF_ERROR: a truncated stream) */
+    if (n == 0 || e->line[n - 1] != '\n') {
+        int zerr;
+        const char *message = gzerror(e->f, &zerr);
+        if (zerr != Z_OK) {
+            e->failed = fewshot_error_set_at(zerr == Z_ERRNO ? FEWSHOT_EIO : FEWSHOT_EPARSE,
+                                             e->path, e->lineno + 1, 0, "%s: %s",
+                                             zerr == Z_ERRNO ? "read error"
+                                                             : "corrupt compressed data",
+                                             zerr == Z_ERRNO ? strerror(errno) : message);
+            return 0;
+        }
+    }
+    if (n == 0)
         return 0;
     e->lineno++;
     while (n > 0 && (e->line[n - 1] == '\n' || e->line[n - 1] == '\r'))
@@ -215,17 +252,18 @@ static int parse_row(epw *e, hvac_weather *w)
 static int read_epw(epw *e, hvac_weather *w)
 {
     int rc;
-    if ((rc = next_line(e)) <= 0)
-        return rc < 0 ? rc : fewshot_error_set_at(FEWSHOT_EPARSE, e->path, 1, 0,
-                                                  "empty file, expected an EPW weather file");
+    if (!next_line(e))
+        return e->failed ? e->failed
+                         : fewshot_error_set_at(FEWSHOT_EPARSE, e->path, 1, 0,
+                                                "empty file, expected an EPW weather file");
     if ((rc = parse_location(e, w)) != 0)
         return rc;
     for (int i = 2; i <= HEADER_LINES; i++) {
-        if ((rc = next_line(e)) <= 0)
-            return rc < 0 ? rc : fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno, 0,
-                                                      "the file ends in the header, expected %d "
-                                                      "header lines and hourly rows",
-                                                      HEADER_LINES);
+        if (!next_line(e))
+            return e->failed ? e->failed
+                             : fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno, 0,
+                                        "the file ends in the header, expected %d header lines "
+                                        "and hourly rows", HEADER_LINES);
         if (e->line[0] >= '0' && e->line[0] <= '9')
             return fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno, 1,
                                         "a data row in the header, expected %d header lines "
@@ -239,7 +277,7 @@ static int read_epw(epw *e, hvac_weather *w)
     }
     size_t cap = 0;
     int blank = 0;
-    while ((rc = next_line(e)) > 0) {
+    while (next_line(e)) {
         if (e->line[0] == '\0') {
             blank = e->lineno;
             continue;
@@ -252,11 +290,8 @@ static int read_epw(epw *e, hvac_weather *w)
         if ((rc = parse_row(e, w)) != 0)
             return rc;
     }
-    if (rc < 0)
-        return rc;
-    if (ferror(e->f))
-        return fewshot_error_set_at(FEWSHOT_EIO, e->path, e->lineno, 0, "read error: %s",
-                                    strerror(errno));
+    if (e->failed)
+        return e->failed;
     if (w->hours == 0 || w->hours % 24 != 0)
         return fewshot_error_set_at(FEWSHOT_ETRUNCATED, e->path, e->lineno + 1, 0,
                                     "the file ends after %zu hourly rows, expected whole days "
@@ -268,12 +303,13 @@ int hvac_weather_load_epw(hvac_weather *w, const char *path)
 {
     memset(w, 0, sizeof *w);
     epw e = {.path = path};
-    e.f = fopen(path, "r");
+    e.f = gzopen(path, "rb");
     if (!e.f)
         return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot open weather file: %s",
-                                    strerror(errno));
+                                    errno ? strerror(errno) : "out of memory");
+    gzbuffer(e.f, 64 * 1024);
     int rc = read_epw(&e, w);
-    fclose(e.f);
+    gzclose(e.f);
     free(e.line);
     if (rc == 0 && !(w->source = strdup(path)))
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");

@@ -41,6 +41,34 @@ int hvac_weather_synthetic(hvac_weather *w, const char *condition, uint64_t seed
 
 void hvac_weather_free(hvac_weather *w);
 
+/* ---- the years of a process (weather_store.c) ---- */
+
+typedef enum hvac_weather_source {
+    HVAC_WEATHER_FILE,        /* name: an EPW path (plain or gzip-compressed) */
+    HVAC_WEATHER_TMY3,        /* name: a condition; its TMY3 year shipped with the plugin */
+    HVAC_WEATHER_SYNTHETIC,   /* name: a condition; a synthetic year from seed */
+} hvac_weather_source;
+
+/* The shared year for (source, name, seed), loaded or generated on first use; thread-safe.
+ * Every successful acquire is paired with a release. The year is read-only. */
+int hvac_weather_acquire(const hvac_weather **out, hvac_weather_source source, const char *name,
+                         uint64_t seed);
+void hvac_weather_release(const hvac_weather *w);
+/* Years held in the process (in use or kept idle for the next environment), for tests. */
+size_t hvac_weather_shared_count(void);
+
+/* The path of the TMY3 file shipped for a condition (NAME.epw.gz or NAME.epw), searched in
+ * $FEWSHOT_WEATHER_PATH (colon-separated), the installed weather directory, then the source
+ * tree's when running from the build tree. A new string in *path; FEWSHOT_ENOTFOUND naming the
+ * file and the directories searched. */
+int hvac_weather_find_tmy3(const char *condition, char **path);
+/* An EPW file name: a path (with '/') or an existing file as given; otherwise a file of that
+ * name (or NAME.gz) in the weather directories, e.g. the shipped Chicago year by its file name.
+ * A new string in *path (the name itself when found nowhere: opening it reports that). */
+int hvac_weather_find_file(const char *name, char **path);
+/* The installed weather directory. */
+const char *hvac_weather_dir(void);
+
 /* "Hot_Dry" -> "Hot and Dry"; NULL for an unknown condition. */
 const char *hvac_condition_words(const char *condition);
 /* "Hot_Dry" -> "Tucson" (a name hvac_ground_temperatures() knows); NULL when unknown. */

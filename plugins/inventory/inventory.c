@@ -33,6 +33,8 @@ typedef struct inventory {
 } inventory;
 
 static const char *const policies[] = {"basestock", "nothing", NULL};
+/* reward terms, declared once; step() writes their values in this order */
+static const char *const term_names[] = {"revenue", "procurement", "holding", "backlog", NULL};
 
 /* ---- parameters ---- */
 
@@ -301,9 +303,10 @@ static int inventory_step(void *self, const double *action, fewshot_step *out)
     inv_step(&inv->m, &inv->s, action, &o);
     remember(inv, out->obs);
     out->reward = o.reward;
-    out->terms = json_pack("{s:f, s:f, s:f, s:f}", "revenue", o.scale * o.revenue,
-                           "procurement", -o.scale * o.procurement, "holding",
-                           -o.scale * o.holding, "backlog", -o.scale * o.penalty);
+    out->term_values[0] = o.scale * o.revenue;      /* term_names' order */
+    out->term_values[1] = -o.scale * o.procurement;
+    out->term_values[2] = -o.scale * o.holding;
+    out->term_values[3] = -o.scale * o.penalty;
     out->done = inv->s.t >= inv->m.periods;
     out->truncated = 0;
     return 0;
@@ -531,6 +534,7 @@ static const fewshot_env_plugin inventory_plugin = {
     .context = inventory_context,
     .features = inventory_features,
     .policies = policies,
+    .term_names = term_names,
     .policy = inventory_policy,
     .template_text = inventory_template,
 };

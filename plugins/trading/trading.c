@@ -34,6 +34,8 @@ typedef struct trading {
 } trading;
 
 static const char *const policies[] = {"lookahead", "macross", "hold", "buyhold", NULL};
+/* reward terms, declared once; step() writes their values in this order */
+static const char *const term_names[] = {"market", "fees", NULL};
 
 /* ---- parameters ---- */
 
@@ -287,8 +289,8 @@ static int trading_step(void *self, const double *action, fewshot_step *out)
         moved += (next[i] - now[i]) * tr->pf.shares[i];
     observe(tr, out->obs);
     out->reward = (after - before) * tr->scaling;
-    out->terms = json_pack("{s:f, s:f}", "market", moved * tr->scaling, "fees",
-                           -rep.fees * tr->scaling);
+    out->term_values[0] = moved * tr->scaling;      /* term_names' order */
+    out->term_values[1] = -rep.fees * tr->scaling;
     out->done = tr->t >= tr->steps;
     out->truncated = 0;
     return 0;
@@ -523,6 +525,7 @@ static const fewshot_env_plugin trading_plugin = {
     .context = trading_context,
     .features = trading_features,
     .policies = policies,
+    .term_names = term_names,
     .policy = trading_policy,
     .template_text = trading_template,
 };

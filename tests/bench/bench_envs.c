@@ -30,11 +30,11 @@ static int run(fewshot_env *env, const char *spec, uint64_t seed, double *ret, s
         rc = fewshot_env_reset(env, seed, NULL, obs);
     *ret = 0;
     *steps = 0;
+    double terms[FEWSHOT_STEP_TERMS_MAX];      /* reward terms as numbers: no JSON per step */
     while (rc == 0) {
-        fewshot_step st = {.obs = obs};
+        fewshot_step st = {.obs = obs, .term_values = terms};
         if ((rc = fewshot_policy_act(p, obs, a)) != 0 || (rc = fewshot_env_step(env, a, &st)))
             break;
-        json_decref(st.terms);
         *ret += st.reward;
         ++*steps;
         if (st.done || st.truncated)

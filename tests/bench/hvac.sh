@@ -12,10 +12,19 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/fewshot-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 "$top_builddir/tests/bench/hvac_bench" "$tmp" > "$tmp/c.txt"
 cat "$tmp/c.txt"
-while read -r name zones build model env first mean max; do
+# environment creation: the first of a weather year against later ones sharing it
+"$top_builddir/tests/bench/hvac_bench" create | awk '{split($3, f, "="); split($4, s, "=");
+    printf "OfficeMedium create, %s: first %.3f ms (loads the year), then %.3f ms sharing it (%.1fx)\n",
+        $2, f[2], s[2], (s[2] > 0 ? f[2] / s[2] : 0)}'
+while read -r name zones build model env first mean max json context; do
     set -- $("$PYTHON3" "$top_srcdir/tests/bench/hvac_numpy.py" "$tmp/$name.matrices")
     awk -v name="$name" -v c="${model#*=}" -v e="${env#*=}" -v pm="$1" -v pe="$2" 'BEGIN {
         printf "%s: model step: C %.0f/s, NumPy %.0f/s, %.1fx; env step: C (library) %.0f/s, NumPy (BEAR step) %.0f/s, %.1fx\n",
             name, c, pm, c / pm, e, pe, e / pe}'
     echo "$name: $zones; model $build; MPC horizon 6: first decision (builds the QP) $first, $mean, $max"
+    awk -v name="$name" -v c="${model#*=}" -v e="${env#*=}" -v j="${json#*=}" 'BEGIN {
+        printf "%s: env step %.3f us (terms as numbers; aim for OfficeMedium < 0.4 us), %.3f us with the terms as JSON (%.2fx), model step alone %.3f us (env/model %.2fx)\n",
+            name, 1e6 / e, 1e6 / j, (j > 0 ? e / j : 0), 1e6 / c, c / e}'
+    awk -v name="$name" -v e="${env#*=}" -v x="${context#*=}" 'BEGIN {
+        printf "%s: translator context %.2f us (%.0fx an env step)\n", name, x, x * e / 1e6}'
 done < "$tmp/c.txt"

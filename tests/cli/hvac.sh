@@ -70,6 +70,50 @@ echo '<html><body><b>Zone Information</b><table><tr><td>x</td></tr></table></bod
 expect_status 2 "bad EnergyPlus table" -- run_fewshot env rollout hvac \
     -p "building=$TMP/ASHRAE901_OfficeSmall_STD2019_Tucson.table.htm" --policy zero
 expect_grep "ASHRAE901_OfficeSmall_STD2019_Tucson.table.htm" "$TMP/err" "bad table names the file"
+# reward terms and feature names, declared by the plugin
+expect_status 0 "info" -- run_fewshot env info hvac -p building=OfficeMedium
+expect_grep "^reward terms: energy comfort$" "$TMP/out" "info lists the reward terms"
+expect_grep "^features: outdoor_error mode irradiance error_mean error_min error_max hour_sin hour_cos outdoor_trend occupant_kw_per_room$" \
+    "$TMP/out" "info lists the feature names"
+
+# weather sources: the shipped TMY3 year by default, the synthetic generator on request
+run_fewshot env rollout hvac -p weather=Cool_Humid -p start_day=196 --policy zero --steps 24 \
+    > "$TMP/tmy3.csv" || fail "Cool_Humid TMY3 rollout"
+run_fewshot env rollout hvac -p weather=Cool_Humid -p weather_source=tmy3 -p start_day=196 \
+    --policy zero --steps 24 > "$TMP/tmy3b.csv" || fail "weather_source=tmy3 rollout"
+run_fewshot env rollout hvac -p weather=Cool_Humid -p weather_source=synthetic -p start_day=196 \
+    --policy zero --steps 24 > "$TMP/syn.csv" || fail "synthetic rollout"
+cmp -s "$TMP/tmy3.csv" "$TMP/tmy3b.csv" && pass || fail "weather_source defaults to tmy3"
+cmp -s "$TMP/tmy3.csv" "$TMP/syn.csv" && fail "synthetic year equals the TMY3 year" || pass
+# the outdoor temperature of Cool_Humid hour by hour is Buffalo's TMY3 rows (EPW field 7)
+run_fewshot env rollout hvac -p weather=Cool_Humid -p episode_length=48 --policy zero --steps 48 \
+    | awk -F, 'NR > 1 {print $9}' > "$TMP/out48"
+gzip -dc "$top_srcdir/plugins/hvac/weather/USA_NY_Buffalo.Niagara.Intl.AP.725280_TMY3.epw.gz" |
+    awk -F, 'NR > 9 && NR <= 57 {print $7}' > "$TMP/epw48"
+awk 'NR == FNR {a[FNR] = $1; next} {if ($1 + 0 != a[FNR] + 0) bad++} END {exit bad || FNR != 48}' \
+    "$TMP/epw48" "$TMP/out48" && pass || fail "Cool_Humid outdoor temperatures are not Buffalo's TMY3 rows"
+# Buffalo's TMY3 15 July (outdoor temperature column after the 6 zones): mean 24.77 C
+awk -F, 'NR > 1 {s += $9} END {exit !(s / 24 > 24.5 && s / 24 < 25.2)}' "$TMP/tmy3.csv" && pass ||
+    fail "Buffalo 15 July is not its TMY3 day"
+# the shipped Chicago year by its file name (no condition has it), plain or .gz; its own ground
+expect_status 0 "Chicago by file name" -- run_fewshot env rollout hvac \
+    -p weather=USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw --policy zero --steps 2
+cp "$TMP/out" "$TMP/chicago.csv"
+expect_status 0 "Chicago by .gz name" -- run_fewshot env rollout hvac \
+    -p weather=USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw.gz --policy zero --steps 2
+cmp -s "$TMP/out" "$TMP/chicago.csv" && pass || fail "Chicago .epw and .epw.gz differ"
+expect_status 2 "bad weather_source" -- run_fewshot env rollout hvac -p weather_source=real --policy zero
+expect_grep "parameter 'weather_source' is 'real', expected \"tmy3\".*or \"synthetic\"" "$TMP/err" \
+    "weather_source message"
+expect_status 2 "synthetic from a file" -- run_fewshot env rollout hvac -p "weather=$TMP/bad.epw" \
+    -p weather_source=synthetic --policy zero
+expect_grep "'weather' is a file" "$TMP/err" "synthetic file message"
+mkdir -p "$TMP/w"
+printf 'LOCATION,Buffalo\n' | gzip > "$TMP/w/USA_NY_Buffalo.Niagara.Intl.AP.725280_TMY3.epw.gz"
+FEWSHOT_WEATHER_PATH=$TMP/w expect_status 2 "damaged shipped year" -- run_fewshot env rollout \
+    hvac -p weather=Cool_Humid --policy zero
+expect_grep "USA_NY_Buffalo.Niagara.Intl.AP.725280_TMY3.epw.gz:1: .*LOCATION" "$TMP/err" \
+    "damaged shipped year names file:line"
 expect_status 2 "wrong-length action" -- run_fewshot env rollout hvac --policy const:0.1,0.2
 expect_grep "expected 1 or 6 values, found 2" "$TMP/err" "wrong-length action message"
 printf '0,0,0,nan,0,0\n' > "$TMP/nan.csv"

@@ -14,7 +14,10 @@ expect_grep '/dev/zero:1: line longer than 16 MiB: not a demonstrations file' "$
 expect_status 2 "an action file from /dev/zero" -- run_fewshot env rollout room --policy file:/dev/zero --steps 1
 expect_grep '/dev/zero:1: line longer than 1048576 bytes: not an action file' "$TMP/err" "CSV line cap"
 expect_status 2 "an EPW file from /dev/zero" -- run_fewshot env info hvac -p weather=/dev/zero
-expect_grep '/dev/zero:1: .*line longer than 65536 bytes: not an EPW weather file' "$TMP/err" "EPW line cap"
+expect_grep '/dev/zero:1: .*a NUL byte: not an EPW weather file' "$TMP/err" "EPW of NUL bytes"
+head -c 200000 /dev/zero | tr '\000' a > long.epw
+expect_status 2 "an EPW file with an endless line" -- run_fewshot env info hvac -p weather="$TMP/long.epw"
+expect_grep 'long.epw:1: .*line longer than 65536 bytes: not an EPW weather file' "$TMP/err" "EPW line cap"
 
 # whole-file readers stop at 64 MiB
 expect_status 2 "a template from /dev/zero" -- run_fewshot template render /dev/zero /dev/null

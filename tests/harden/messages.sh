@@ -49,7 +49,7 @@ grep -q ldd "$TMP/err" && fail "the non-ELF message suggests ldd" || pass
 
 # man pages: a .B line with several quoted strings loses its quotes; JSON must use \(dq
 # (lines that start a JSON object or array; Mustache's {{...}} is not JSON)
-bad=$(grep -n '^\.BR\? [{[][^{].*"' "$top_srcdir"/man/*.[1-8] || true)
+bad=$(grep -n -e '^\.BR\? [{[][^{].*"' -e '^\.B ".*", "' "$top_srcdir"/man/*.[1-8] || true)
 [ -z "$bad" ] && pass || { fail "man lines whose quotes groff strips:"; echo "$bad" >&2; }
 if command -v man >/dev/null 2>&1; then
     MANWIDTH=100 man -l "$top_srcdir/man/fewshot-config.5" 2>/dev/null > config.txt

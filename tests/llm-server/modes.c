@@ -117,6 +117,278 @@ static int m_controller(const spec *s, const request *q, reply *r)
     return 0;
 }
 
+/* ---------------------------------------------------------------- imitate */
+
+/* The imitate mode reads the prompt as a sequence of state descriptions: each "Description:"
+ * starts one (without that marker, each "Actions: [...]" list ends one). A description's
+ * labelled numbers ("Room 3: 21", "Outside Temperature: 5") are read up to its first
+ * "Actions:", so feedback after the list is not part of the state; the last mention of a
+ * label wins. Descriptions followed by an "Actions: [...]" list are demonstrations; the last
+ * description is the state to decide. */
+
+#define IM_LABELS 256
+#define IM_ACTS 512
+#define IM_DESCS 128
+
+typedef struct described {
+    unsigned long long label[IM_LABELS];
+    double value[IM_LABELS];
+    unsigned char room[IM_LABELS];  /* the label has the form "Word k" */
+    int n, indexed;             /* labels; labels of the form "Word k" (one per room) */
+    double act[IM_ACTS];
+    int n_act, has_act;
+} described;
+
+static unsigned long long label_hash(const char *s, size_t n)
+{
+    unsigned long long h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int label_stop(char c)
+{
+    return c == '\n' || c == '.' || c == ',' || c == ';' || c == ':' || c == '{' || c == '}' ||
+           c == '[' || c == ']' || c == '(' || c == ')';
+}
+
+/* The label before the number at p ("Room 3" in "Room 3: 21"), or 0 when it has none. */
+static size_t label_before(const char *start, const char *p, const char **label)
+{
+    const char *q = p;
+    while (q > start && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '"'))
+        q--;
+    if (q == start || (q[-1] != ':' && q[-1] != '='))
+        return 0;
+    const char *end = --q;
+    while (end > start && (end[-1] == ' ' || end[-1] == '"'))
+        end--;
+    const char *b = end;
+    while (b > start && !label_stop(b[-1]))
+        b--;
+    while (b < end && (*b == ' ' || *b == '"' || *b == '\t'))
+        b++;
+    *label = b;
+    return (size_t)(end - b);
+}
+
+static int label_indexed(const char *l, size_t n)
+{
+    size_t d = n;
+    while (d > 0 && isdigit((unsigned char)l[d - 1]))
+        d--;
+    return d < n && d >= 2 && l[d - 1] == ' ' && isalpha((unsigned char)l[0]);
+}
+
+static void read_state(described *d, const char *s, const char *e)
+{
+    for (const char *p = s; p < e; p++) {
+        int starts = isdigit((unsigned char)*p) ||
+                     ((*p == '-' || *p == '+') && p + 1 < e && isdigit((unsigned char)p[1]));
+        if (!starts || (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
+                                  p[-1] == '_')))
+            continue;
+        char *end;
+        double v = strtod(p, &end);
+        const char *label;
+        size_t n = label_before(s, p, &label);
+        p = end - 1;
+        if (n == 0)
+            continue;
+        unsigned long long h = label_hash(label, n);
+        int k = 0;
+        while (k < d->n && d->label[k] != h)
+            k++;
+        if (k == d->n) {
+            if (d->n == IM_LABELS)
+                continue;
+            d->room[d->n] = (unsigned char)label_indexed(label, n);
+            d->label[d->n++] = h;
+            d->indexed += d->room[k];
+        }
+        d->value[k] = v;    /* the last mention wins */
+    }
+}
+
+/* "Actions:" followed by a bracketed list at p: read it and return the text after it. */
+static const char *read_list(described *d, const char *p)
+{
+    p += strlen("Actions:");
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    if (*p != '[')
+        return NULL;
+    d->n_act = 0;
+    for (p++; *p && *p != ']';) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p) {
+            p++;
+            continue;
+        }
+        if (d->n_act < IM_ACTS)
+            d->act[d->n_act++] = v;
+        p = end;
+    }
+    d->has_act = 1;
+    return *p ? p + 1 : p;
+}
+
+static const char *find_before(const char *s, const char *e, const char *key)
+{
+    const char *p = strstr(s, key);
+    return p && p < e ? p : NULL;
+}
+
+/* Split text into descriptions; returns how many (the last one is the current state). */
+static int describe(const char *text, described *d)
+{
+    int n = 0;
+    const char *marker = "Description:";
+    if (strstr(text, marker)) {
+        for (const char *p = strstr(text, marker); p && n < IM_DESCS; n++) {
+            const char *next = strstr(p + strlen(marker), marker);
+            const char *e = next ? next : p + strlen(p);
+            const char *a = find_before(p, e, "Actions:");
+            read_state(&d[n], p + strlen(marker), a ? a : e);
+            if (a)
+                read_list(&d[n], a);
+            p = next;
+        }
+        return n;
+    }
+    /* no markers: the text before each "Actions: [...]" list describes its state */
+    const char *s = text, *look = text;
+    for (const char *a; n < IM_DESCS - 1 && (a = strstr(look, "Actions:")) != NULL;) {
+        described tmp = {0};
+        const char *after = read_list(&tmp, a);
+        if (!after) {
+            look = a + strlen("Actions:");
+            continue;
+        }
+        read_state(&tmp, s, a);
+        d[n++] = tmp;
+        s = look = after;
+    }
+    read_state(&d[n], s, s + strlen(s));
+    return n + 1;
+}
+
+/* Mean squared difference over the labels both share, each scaled by its range in the
+ * prompt, so irradiance in hundreds does not drown temperatures; the "Word k" labels (the
+ * rooms) count together as one term, their mean, so 18 rooms do not drown the weather that
+ * decides heating or cooling. HUGE_VAL when no label is shared. */
+static double state_distance(const described *all, int n, const described *a,
+                             const described *b)
+{
+    double sum = 0, rsum = 0;
+    int count = 0, rcount = 0;
+    for (int i = 0; i < a->n; i++) {
+        int j = 0;
+        while (j < b->n && b->label[j] != a->label[i])
+            j++;
+        if (j == b->n)
+            continue;
+        double lo = INFINITY, hi = -INFINITY;
+        for (int k = 0; k < n; k++)
+            for (int m = 0; m < all[k].n; m++)
+                if (all[k].label[m] == a->label[i]) {
+                    lo = fmin(lo, all[k].value[m]);
+                    hi = fmax(hi, all[k].value[m]);
+                }
+        double z = hi > lo ? (a->value[i] - b->value[j]) / (hi - lo) : 0;
+        if (a->room[i]) {
+            rsum += z * z;
+            rcount++;
+        } else {
+            sum += z * z;
+            count++;
+        }
+    }
+    if (rcount) {
+        sum += rsum / rcount;
+        count++;
+    }
+    return count ? sum / count : HUGE_VAL;
+}
+
+static const char *prompt_text(const request *q, char **owned)
+{
+    *owned = NULL;
+    json_t *msgs = json_object_get(q->body, "messages");
+    if (!json_is_array(msgs))
+        return q->last_user ? q->last_user : "";
+    size_t len = 1, i;
+    json_t *m;
+    json_array_foreach(msgs, i, m) {
+        const char *c = json_string_value(json_object_get(m, "content"));
+        len += (c ? strlen(c) : 0) + 1;
+    }
+    char *all = malloc(len), *p = all;
+    if (!all)
+        return "";
+    json_array_foreach(msgs, i, m) {
+        const char *c = json_string_value(json_object_get(m, "content"));
+        size_t n = c ? strlen(c) : 0;
+        memcpy(p, c ? c : "", n);
+        p += n;
+        *p++ = '\n';
+    }
+    *p = '\0';
+    *owned = all;
+    return all;
+}
+
+/* Copy the actions of the demonstration nearest the current state; zeros without one. A
+ * list of another length than the current state's "Word k" labels (its rooms) is fitted:
+ * its first values, padded with their mean. */
+static int m_imitate(const spec *s, const request *q, reply *r)
+{
+    char *owned;
+    const char *text = prompt_text(q, &owned);
+    described *d = calloc(IM_DESCS, sizeof *d);
+    if (!d) {
+        free(owned);
+        return -1;
+    }
+    int n = describe(text, d), best = -1;
+    const described *cur = &d[n - 1];
+    double best_d = HUGE_VAL;
+    for (int i = 0; i < n - 1; i++) {
+        if (!d[i].has_act)
+            continue;
+        double dist = state_distance(d, n, &d[i], cur);
+        if (best < 0 || dist < best_d) {
+            best = i;
+            best_d = dist;
+        }
+    }
+    int want = cur->indexed ? cur->indexed : best >= 0 ? d[best].n_act : 1;
+    double mean = 0;
+    int integers = 1;
+    if (best >= 0) {
+        for (int i = 0; i < d[best].n_act; i++) {
+            mean += d[best].act[i];
+            integers &= d[best].act[i] == floor(d[best].act[i]);
+        }
+        mean = d[best].n_act ? mean / d[best].n_act : 0;
+        if (integers)
+            mean = round(mean);
+    }
+    char out[8192];
+    size_t len = (size_t)snprintf(out, sizeof out, "Actions: [");
+    for (int i = 0; i < want && len < sizeof out - 32; i++) {
+        double v = best < 0 ? 0 : i < d[best].n_act ? d[best].act[i] : mean;
+        len += (size_t)snprintf(out + len, sizeof out - len, "%s%.10g", i ? ", " : "", v);
+    }
+    snprintf(out + len, sizeof out - len, "]");
+    r->body = make_completion(q, out, "stop");
+    free(d);
+    free(owned);
+    return 0;
+}
+
 static int m_length(const spec *s, const request *q, reply *r)
 {
     r->body = make_completion(q, "Actions: [1", "length");
@@ -203,6 +475,7 @@ const mode modes[] = {
     {"request", "reply with the request body as received (sorted compact JSON)", m_request},
     {"controller", "P controller: \"Actions: [a1, ...]\" from Room k: X and Target: T", m_controller},
     {"json", "like controller, as {\"actions\": [...]} for structured output", m_json},
+    {"imitate", "copy the actions of the demonstration in the prompt nearest the current state", m_imitate},
     {"length", "a reply cut off at max_tokens (finish_reason \"length\")", m_length},
     {"empty", "a 200 reply with an empty choices array", m_empty},
     {"malformed", "a 200 reply whose body is not valid JSON", m_malformed},

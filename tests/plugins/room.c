@@ -25,6 +25,8 @@ static const double act_low[] = {-1}, act_high[] = {1};
 static const char *const obs_names[] = {"room_temperature", "outdoor_temperature"};
 static const char *const act_names[] = {"heating"};
 static const char *const policies[] = {"thermostat", NULL};
+/* reward terms, declared once; step() writes their values in this order */
+static const char *const term_names[] = {"comfort", "energy", NULL};
 
 static int room_create(void **self, const json_t *params)
 {
@@ -98,7 +100,8 @@ static int room_step(void *self, const double *action, fewshot_step *out)
     double energy = -0.1 * fabs(a);
     observe(r, out->obs);
     out->reward = comfort + energy;
-    out->terms = json_pack("{s:f, s:f}", "comfort", comfort, "energy", energy);
+    out->term_values[0] = comfort;                  /* term_names' order */
+    out->term_values[1] = energy;
     out->done = 0;
     out->truncated = r->t >= r->horizon;
     return 0;
@@ -166,6 +169,7 @@ static const fewshot_env_plugin room_plugin = {
     .context = room_context,
     .features = room_features,
     .policies = policies,
+    .term_names = term_names,
     .policy = room_policy,
     .template_text = room_template,
 };

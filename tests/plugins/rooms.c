@@ -26,6 +26,8 @@ typedef struct rooms {
 } rooms;
 
 static const char *const policies[] = {"thermostat", NULL};
+/* reward terms, declared once; step() writes their values in this order */
+static const char *const term_names[] = {"comfort", "energy", NULL};
 
 static int rooms_create(void **self, const json_t *params)
 {
@@ -106,7 +108,8 @@ static int rooms_step(void *self, const double *action, fewshot_step *out)
     r->t++;
     observe(r, out->obs);
     out->reward = comfort + energy;
-    out->terms = json_pack("{s:f, s:f}", "comfort", comfort, "energy", energy);
+    out->term_values[0] = comfort;                  /* term_names' order */
+    out->term_values[1] = energy;
     out->done = 0;
     out->truncated = r->t >= r->horizon;
     return 0;
@@ -159,7 +162,9 @@ static const fewshot_env_plugin rooms_plugin = {
     .name = "rooms",
     .summary = "N independent rooms for retrieval tests",
     .version = "1.0",
-    .params_doc = "{\"params\": {"
+    /* "features" names the feature vector's elements (embedding.weights by name) */
+    .params_doc = "{\"features\": [\"mean_error\", \"min_error\", \"max_error\", "
+                  "\"outdoor_error\"], \"params\": {"
                   "\"rooms\": {\"type\": \"integer\", \"default\": 3, \"doc\": \"rooms\"},"
                   "\"target\": {\"type\": \"number\", \"default\": 22, \"doc\": \"target C\"},"
                   "\"outdoor\": {\"type\": \"number\", \"default\": 5, \"doc\": \"outdoor C\"},"
@@ -176,6 +181,7 @@ static const fewshot_env_plugin rooms_plugin = {
     .context = rooms_context,
     .features = rooms_features,
     .policies = policies,
+    .term_names = term_names,
     .policy = rooms_policy,
 };
 

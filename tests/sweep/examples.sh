@@ -18,8 +18,10 @@ unset OPENAI_API_KEY
 expect_status 0 "quickstart without a key" -- run_fewshot sweep "$top_srcdir/examples/configs/quickstart.json" --dry-run
 expect_grep '^  llm +llm +SKIPPED: the API key variable OPENAI_API_KEY' "$TMP/out" "skipped LLM arm"
 expect_grep '^  expert +policy expert$' "$TMP/out" "baseline planned"
-# the quickstart's demonstrations from its config: 4 expert episodes of 24 steps
+# the quickstart's demonstrations from its config: every 14th day of the year (27 days), one
+# expert episode of 24 steps each
 expect_status 0 "demos from a config" -- run_fewshot demos generate "$top_srcdir/examples/configs/quickstart.json" -o "$TMP/qs.jsonl"
 expect_status 0 "demos info" -- run_fewshot demos info "$TMP/qs.jsonl"
-expect_grep '^transitions: 96$' "$TMP/out" "generated transitions"
+expect_grep '^transitions: 648$' "$TMP/out" "generated transitions"
+expect_grep '^scenarios: 27$' "$TMP/out" "one scenario per day"
 finish

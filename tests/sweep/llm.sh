@@ -41,7 +41,10 @@ JSON
 
 expect_status 0 "LLM sweep" -- run_fewshot sweep loop.json -o run --jobs 8
 expect_grep '30 episodes run, 0 already done, 0 failed, 0 skipped' "$TMP/err" "all arms ran"
-[ -f run/demos-*.jsonl ] && pass || fail "generated demonstrations not kept in the run directory"
+# generated demonstrations live once in the shared store; the run records which (demos.json)
+ls run/demos-*.jsonl >/dev/null 2>&1 && fail "the run directory holds a copy of the dataset" || pass
+stored=$(sed -n 's/.*"path": "\(.*\.fsdb\)".*/\1/p' run/demos.json | head -n 1)
+[ -n "$stored" ] && [ -f "$stored" ] && pass || fail "run/demos.json names a stored dataset"
 # the LLM arms beat zero action (reward and the paired difference), and used the LLM
 col() { awk -F, -v a="$1" -v s="$2" -v k="$3" 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i}
         $1 == a && $2 == s {print $c[k]}' run/summary.csv; }

@@ -58,4 +58,26 @@ if command -v sqlite3 > /dev/null 2>&1; then
     rows=$(sqlite3 cut/results.sqlite "SELECT count(*) FROM steps")
     [ "$rows" -eq $((total * 1500)) ] && pass || fail "steps table has $rows rows, expected $((total * 1500))"
 fi
+
+# a run directory made before the retrieval-measure columns (demos_distinct, demos_agreement,
+# demos_distance) resumes and merges: its tables get the columns on open
+if command -v sqlite3 > /dev/null 2>&1 && sqlite3 :memory: "CREATE TABLE t(a, b);
+        ALTER TABLE t DROP COLUMN b" 2> /dev/null; then
+    cp -r whole old
+    sqlite3 old/results.sqlite "ALTER TABLE episodes DROP COLUMN demos_distinct;
+        ALTER TABLE episodes DROP COLUMN demos_agreement; ALTER TABLE steps DROP COLUMN
+        demos_distinct; ALTER TABLE steps DROP COLUMN demos_agreement; ALTER TABLE steps DROP
+        COLUMN demos_distance; DELETE FROM steps WHERE episode LIKE 'zero/%';
+        DELETE FROM episodes WHERE arm = 'zero'"
+    expect_status 0 "resume a run made before the measure columns" -- \
+        run_fewshot sweep long.json -o old --no-report
+    expect_grep "16 episodes run, 48 already done, 0 failed" "$TMP/err" "the old run resumed"
+    run_fewshot report old --episodes > old.csv
+    cmp -s whole.csv old.csv && pass || fail "the upgraded run's results differ"
+    cp -r whole old2
+    sqlite3 old2/results.sqlite "ALTER TABLE episodes DROP COLUMN demos_distinct"
+    expect_status 0 "merge an old run" -- run_fewshot merge old2 -o merged
+    run_fewshot report merged --episodes > merged.csv
+    cmp -s whole.csv merged.csv && pass || fail "the merged old run differs"
+fi
 finish

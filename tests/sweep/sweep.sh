@@ -161,4 +161,17 @@ OPENAI_API_KEY= ; unset OPENAI_API_KEY
 expect_status 0 "missing API key" -- run_fewshot sweep llm.json -o llmrun2 --set llm.base_url=https://api.openai.com/v1 --set llm.model=gpt-4o --set llm.api_key_env=OPENAI_API_KEY
 expect_grep 'arm llm skipped: the API key variable OPENAI_API_KEY \(llm\.api_key_env\) is not set' "$TMP/err" "key skip reason"
 
+# a scenario grid whose keys are not in sorted order: the report names its scenarios as the
+# sweep did (the stored config keeps the key order), so summary.csv has a row per scenario
+cat > grid.json <<'JSON'
+{"env": {"plugin": "room", "params": {"horizon": 3}},
+ "scenarios": {"grid": {"outdoor": [0, 10], "initial": [15, 25]}},
+ "arms": [], "baselines": ["zero"], "episodes": {"seeds": [1]}}
+JSON
+expect_status 0 "grid sweep" -- run_fewshot sweep grid.json -o gridrun --no-report
+[ "$(grep -c '^zero,' gridrun/summary.csv)" -eq 4 ] && pass \
+    || fail "grid summary rows: $(cat gridrun/summary.csv | head -3)"
+grep -q '^zero,"outdoor=0,initial=15",' gridrun/summary.csv && pass \
+    || fail "grid scenario names: $(cut -d, -f1-3 gridrun/summary.csv | head -3)"
+
 finish

@@ -152,12 +152,125 @@ static void test_prompt_and_history(void **state)
     json_decref(arm);
 }
 
+/* A transition of the room plugin at state obs with action a (features from the plugin). */
+static void add_demo(fewshot_demos *ds, double temp, double outdoor, double a, uint64_t ep)
+{
+    double obs[2] = {temp, outdoor}, next[2] = {temp, outdoor};
+    float feats[8];
+    size_t dim = 0;
+    assert_int_equal(fewshot_env_features(env, obs, feats, 8, &dim), 0);
+    fewshot_demo d = {0};
+    d.episode = ep;
+    d.obs = obs;
+    d.obs_dim = 2;
+    d.action = &a;
+    d.act_dim = 1;
+    d.next_obs = next;
+    d.features = feats;
+    d.features_dim = dim;
+    assert_int_equal(fewshot_demos_add(ds, &d), 0);
+}
+
+static double num(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    assert_true(json_is_number(v));
+    return json_number_value(v);
+}
+
+/* The retrieval measures of knn-imitation and of the prompt: distances, agreement with the
+ * plugin's expert (its thermostat: heats below 22 C, cools above), distinctness. */
+static void test_retrieval_measures(void **state)
+{
+    fewshot_demos *ds;
+    json_t *header = json_pack("{s:s}", "plugin", "room");
+    assert_int_equal(fewshot_demos_new(&ds, header), 0);
+    json_decref(header);
+    add_demo(ds, 15.0, 22, 0.5, 0);    /* heating a cold room: two states a prompt shows */
+    add_demo(ds, 15.2, 22, 0.5, 1);    /* alike ("15 degrees") with the same action */
+    add_demo(ds, 29, 22, -0.5, 2);     /* cooling a warm room */
+    fewshot_agent_options opts = FEWSHOT_AGENT_OPTIONS_INIT;
+    fewshot_agent *agent;
+    json_t *arm = json_pack("{s:{s:i}, s:{s:s}}", "selection", "knn", 2, "embedding", "kind",
+                            "features");
+    opts.policy = "knn-imitation";
+    opts.arm = arm;
+    opts.demos = ds;
+    assert_int_equal(fewshot_agent_new(&agent, env, &opts), 0);
+    double cold[2] = {15.1, 22}, warm[2] = {28, 22}, own[2] = {15.2, 22}, act;
+    /* the cold state: both heating demonstrations, equally near and agreeing; distinct
+     * states to knn-imitation (a prompt shows them alike, below) */
+    assert_int_equal(fewshot_agent_act(agent, cold, &act), 0);
+    assert_true(fabs(act - 0.5) < 1e-12);
+    json_t *dec = fewshot_agent_decision(agent);
+    json_t *list = json_object_get(dec, "demos");
+    assert_int_equal(json_array_size(list), 2);
+    double dcold = num(json_array_get(list, 0), "distance");
+    for (size_t i = 0; i < 2; i++) {
+        assert_true(num(json_array_get(list, i), "distance") > 0);
+        assert_true(fabs(num(json_array_get(list, i), "distance") - dcold) < 1e-4);
+        assert_true(num(json_array_get(list, i), "agreement") == 1);
+        assert_true(fabs(num(json_array_get(list, i), "weight") - 0.5) < 1e-3);
+    }
+    assert_true(num(dec, "demos_agreement") == 1);
+    assert_true(num(dec, "demos_distinct") == 1);
+    json_decref(dec);
+    /* on a demonstration's own state it decides alone (distance 0) */
+    assert_int_equal(fewshot_agent_act(agent, own, &act), 0);
+    dec = fewshot_agent_decision(agent);
+    list = json_object_get(dec, "demos");
+    assert_true(num(json_array_get(list, 0), "distance") == 0);
+    assert_true(num(json_array_get(list, 0), "weight") == 1);
+    assert_true(num(json_array_get(list, 1), "weight") == 0);
+    assert_true(num(dec, "demos_distance") > 0);
+    json_decref(dec);
+    /* the warm state: the cooling one nearest and agreeing, a heating one disagreeing; the
+     * action leans to the nearer by inverse distance */
+    assert_int_equal(fewshot_agent_act(agent, warm, &act), 0);
+    dec = fewshot_agent_decision(agent);
+    list = json_object_get(dec, "demos");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "id")),
+                        "demo:2");
+    double d0 = num(json_array_get(list, 0), "distance");
+    double d1 = num(json_array_get(list, 1), "distance");
+    assert_true(d0 > 0 && d1 > d0);
+    assert_true(num(json_array_get(list, 0), "agreement") == 1);
+    assert_true(num(json_array_get(list, 1), "agreement") == 0);
+    assert_true(fabs(num(dec, "demos_agreement") - 0.5) < 1e-12);
+    assert_true(num(dec, "demos_distinct") == 1);
+    double want = (-0.5 / d0 + 0.5 / d1) / (1 / d0 + 1 / d1);
+    assert_true(fabs(act - want) < 1e-9 && act < 0);
+    json_decref(dec);
+    fewshot_agent_free(agent);
+
+    /* the prompt of an LLM agent carries the same measures; it shows both as "15 degrees"
+     * with the same action: one distinct of two */
+    json_decref(arm);
+    arm = json_pack("{s:{s:i}, s:{s:s}, s:{s:s, s:s, s:s}}", "selection", "knn", 2,
+                    "prompt", "style", "completion", "llm", "base_url", "http://127.0.0.1:9/v1",
+                    "model", "m", "api_key_env", "");
+    opts.policy = NULL;
+    opts.arm = arm;
+    assert_int_equal(fewshot_agent_new(&agent, env, &opts), 0);
+    json_t *p;
+    assert_int_equal(fewshot_agent_prompt(agent, cold, &p), 0);
+    assert_true(num(p, "demos_agreement") == 1);
+    assert_true(fabs(num(p, "demos_distinct") - 0.5) < 1e-12);
+    assert_true(fabs(num(json_array_get(json_object_get(p, "demos"), 0), "distance") - dcold) <
+                1e-4);
+    json_decref(p);
+    fewshot_agent_free(agent);
+    json_decref(arm);
+    fewshot_demos_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_baselines),
         cmocka_unit_test(test_knn_imitation),
         cmocka_unit_test(test_prompt_and_history),
+        cmocka_unit_test(test_retrieval_measures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -276,6 +276,122 @@ static void test_list(void **state)
     json_decref(list);
 }
 
+/* ---- reward terms: numbers from a declaring plugin, JSON at the edge, old JSON plugins ---- */
+static const char *const t_names[] = {"gain", "cost", NULL};
+static double t_cost = -0.5;
+static int t_step(void *self, const double *a, fewshot_step *out)
+{
+    out->obs[0] = *(double *)self;
+    out->reward = a[0] + t_cost;
+    out->term_values[0] = a[0];
+    out->term_values[1] = t_cost;
+    return 0;
+}
+static int t_step_forgets(void *self, const double *a, fewshot_step *out)
+{
+    out->obs[0] = *(double *)self;
+    out->reward = a[0];
+    out->term_values[0] = a[0];     /* term 1 not written */
+    return 0;
+}
+static int t_step_json(void *self, const double *a, fewshot_step *out)
+{
+    out->obs[0] = *(double *)self;
+    out->reward = a[0];
+    out->terms = json_pack("{s:f}", "old", a[0]);   /* a plugin built before term_names */
+    return 0;
+}
+static fewshot_env_plugin termed = {
+    .abi = FEWSHOT_PLUGIN_ABI, .name = "termed", .summary = "terms", .version = "1",
+    .params_doc = "{\"params\": {\"start\": {\"type\": \"number\", \"default\": 1}}}",
+    .create = c_create, .destroy = c_destroy, .spaces = c_spaces,
+    .reset = c_reset, .step = t_step, .term_names = t_names,
+};
+static fewshot_env_plugin old_json = {
+    .abi = FEWSHOT_PLUGIN_ABI, .name = "oldjson", .summary = "terms", .version = "1",
+    .params_doc = "{\"params\": {\"start\": {\"type\": \"number\", \"default\": 1}}}",
+    .create = c_create, .destroy = c_destroy, .spaces = c_spaces,
+    .reset = c_reset, .step = t_step_json,
+};
+
+static void test_reward_terms(void **state)
+{
+    static int registered;
+    if (!registered) {
+        assert_int_equal(fewshot_env_register(&termed), 0);
+        assert_int_equal(fewshot_env_register(&old_json), 0);
+        registered = 1;
+    }
+    fewshot_env *env;
+    size_t n;
+    double obs[1], a = 0.25, values[FEWSHOT_STEP_TERMS_MAX];
+    assert_int_equal(fewshot_env_new(&env, "termed", NULL), 0);
+    const char *const *names = fewshot_env_term_names(env, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "gain");
+    assert_string_equal(names[1], "cost");
+    assert_null(names[2]);
+    assert_int_equal(fewshot_env_reset(env, 0, NULL, obs), 0);
+    /* numbers: no JSON made */
+    fewshot_step st = {.obs = obs, .term_values = values};
+    assert_int_equal(fewshot_env_step(env, &a, &st), 0);
+    assert_null(st.terms);
+    assert_true(values[0] == 0.25 && values[1] == -0.5);
+    /* JSON at the edge, in declaration order, equal to the numbers */
+    fewshot_step sj = {.obs = obs};
+    assert_int_equal(fewshot_env_step(env, &a, &sj), 0);
+    char *text = json_dumps(sj.terms, JSON_COMPACT);
+    assert_string_equal(text, "{\"gain\":0.25,\"cost\":-0.5}");
+    free(text);
+    json_decref(sj.terms);
+    /* no out at all */
+    assert_int_equal(fewshot_env_step(env, &a, NULL), 0);
+    /* a non-finite term is refused by name */
+    t_cost = NAN;
+    assert_int_equal(fewshot_env_step(env, &a, &st), FEWSHOT_EPLUGIN);
+    assert_non_null(strstr(fewshot_error_last()->message, "non-finite reward term 'cost'"));
+    t_cost = -0.5;
+    fewshot_env_free(env);
+    /* a term the plugin does not write is refused by name, not left stale */
+    termed.step = t_step_forgets;
+    assert_int_equal(fewshot_env_new(&env, "termed", NULL), 0);
+    assert_int_equal(fewshot_env_reset(env, 0, NULL, obs), 0);
+    values[1] = 3;
+    assert_int_equal(fewshot_env_step(env, &a, &st), FEWSHOT_EPLUGIN);
+    assert_non_null(strstr(fewshot_error_last()->message, "reward term 'cost'"));
+    termed.step = t_step;
+    fewshot_env_free(env);
+
+    /* a plugin without term_names keeps returning JSON, even to a caller asking for numbers */
+    assert_int_equal(fewshot_env_new(&env, "oldjson", NULL), 0);
+    assert_null(fewshot_env_term_names(env, &n)[0]);
+    assert_int_equal(n, 0);
+    assert_int_equal(fewshot_env_reset(env, 0, NULL, obs), 0);
+    fewshot_step so = {.obs = obs, .term_values = values};
+    assert_int_equal(fewshot_env_step(env, &a, &so), 0);
+    assert_true(json_real_value(json_object_get(so.terms, "old")) == 0.25);
+    json_decref(so.terms);
+    fewshot_env_free(env);
+}
+
+static void test_bad_term_names_refused(void **state)
+{
+    static const char *const twice[] = {"a", "b", "a", NULL};
+    static const char *const empty[] = {"a", "", NULL};
+    fewshot_env_plugin bad = termed;
+    bad.name = "badterms";
+    bad.term_names = twice;
+    assert_int_equal(fewshot_env_register(&bad), FEWSHOT_EPLUGIN);
+    assert_non_null(strstr(fewshot_error_last()->message, "declares 'a' twice in term_names"));
+    bad.term_names = empty;
+    assert_int_equal(fewshot_env_register(&bad), FEWSHOT_EPLUGIN);
+    assert_non_null(strstr(fewshot_error_last()->message, "term_names[1] is empty"));
+    bad.term_names = NULL;
+    bad.feature_names = twice;
+    assert_int_equal(fewshot_env_register(&bad), FEWSHOT_EPLUGIN);
+    assert_non_null(strstr(fewshot_error_last()->message, "declares 'a' twice in feature_names"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +400,8 @@ int main(void)
         cmocka_unit_test_setup(test_params_checked, setup),
         cmocka_unit_test_setup(test_nan_action_refused, setup),
         cmocka_unit_test_setup(test_silent_plugin_failure_gets_message, setup),
+        cmocka_unit_test_setup(test_reward_terms, setup),
+        cmocka_unit_test_setup(test_bad_term_names_refused, setup),
         cmocka_unit_test_setup(test_load_room, load_setup),
         cmocka_unit_test_setup(test_load_by_path, load_setup),
         cmocka_unit_test_setup(test_missing_plugin, load_setup),

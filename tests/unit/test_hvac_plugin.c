@@ -72,19 +72,84 @@ static void test_features_fixed_size(void **state)
 {
     fewshot_env *a = make("OfficeSmall", "Hot_Dry"), *b = make("OfficeMedium", "Hot_Dry");
     float fa[32], fb[32];
-    size_t da, db;
+    size_t da, db, nn;
     fewshot_env_reset(a, 0, NULL, NULL);
     fewshot_env_reset(b, 0, NULL, NULL);
     assert_int_equal(fewshot_env_features(a, NULL, fa, 32, &da), 0);
     assert_int_equal(fewshot_env_features(b, NULL, fb, 32, &db), 0);
-    assert_int_equal(da, 12);
-    assert_int_equal(db, 12);
-    /* both start at the target: zero error statistics; midnight: sin(hour) = 0, cos = 1 */
-    for (int i = 0; i < 4; i++)
-        assert_true(fabsf(fa[i]) < 1e-6f && fabsf(fb[i]) < 1e-6f);
-    assert_true(fabsf(fa[8]) < 1e-6f && fabsf(fa[9] - 1) < 1e-6f);
+    assert_int_equal(da, 10);
+    assert_int_equal(db, 10);
+    const char *const *names = fewshot_env_feature_names(a, &nn);
+    assert_int_equal(nn, 10);
+    static const char *const want[] = {"outdoor_error", "mode", "irradiance", "error_mean",
+                                       "error_min", "error_max", "hour_sin", "hour_cos",
+                                       "outdoor_trend", "occupant_kw_per_room"};
+    for (size_t i = 0; i < 10; i++)
+        assert_string_equal(names[i], want[i]);
+    assert_null(names[10]);
+    /* the same state in a 6- and an 18-room building has the same features: demonstrations
+     * transfer across buildings */
+    for (size_t i = 0; i < 10; i++)
+        assert_true(fa[i] == fb[i]);
+    /* both start at the target: zero errors; midnight: sin(hour) = 0, cos = 1 */
+    for (int i = 3; i < 6; i++)
+        assert_true(fabsf(fa[i]) < 1e-6f);
+    assert_true(fabsf(fa[6]) < 1e-6f && fabsf(fa[7] - 1) < 1e-6f);
+    /* too small a buffer: the size only */
+    assert_int_equal(fewshot_env_features(a, NULL, fa, 4, &da), 0);
+    assert_int_equal(da, 10);
     fewshot_env_free(a);
     fewshot_env_free(b);
+}
+
+/* Features of a heating and a cooling state differ where the decision does. */
+static float features_at(const char *building, const char *weather, int day, int hour,
+                         double room, double occupancy, float *f)
+{
+    fewshot_env *env;
+    json_t *p = json_pack("{s:s, s:s, s:i, s:i, s:f, s:f}", "building", building, "weather",
+                          weather, "start_day", day, "start_hour", hour, "initial", room,
+                          "occupancy", occupancy);
+    if (fewshot_env_new(&env, "hvac", p) != 0)
+        fail_msg("%s", fewshot_error_last()->message);
+    json_decref(p);
+    double obs[64];
+    size_t dim;
+    assert_int_equal(fewshot_env_reset(env, 0, NULL, obs), 0);
+    assert_int_equal(fewshot_env_features(env, NULL, f, 32, &dim), 0);
+    assert_int_equal(dim, 10);
+    float outdoor = (float)obs[fewshot_env_obs_space(env)->dim - 4];
+    fewshot_env_free(env);
+    return outdoor;
+}
+
+static void test_features_heating_cooling(void **state)
+{
+    float heat[32], cool[32], occ[32];
+    /* Buffalo, 15 January 03:00, rooms at 18 C: heating need */
+    float out_h = features_at("OfficeMedium", "Cool_Humid", 15, 3, 18.0, 0, heat);
+    /* Tucson, 15 July 14:00, rooms at 26 C: cooling need */
+    float out_c = features_at("OfficeSmall", "Hot_Dry", 196, 14, 26.0, 0, cool);
+    assert_true(out_h < 22 && out_c > 22);
+    assert_true(heat[0] < 0 && fabsf(heat[0] - (out_h - 22)) < 1e-4f);  /* outdoor_error */
+    assert_true(cool[0] > 0 && fabsf(cool[0] - (out_c - 22)) < 1e-4f);
+    assert_true(heat[1] == -1 && cool[1] == 1);                          /* mode */
+    assert_true(heat[2] == 0 && cool[2] > 0.5f && cool[2] <= 1);         /* irradiance */
+    for (int i = 3; i < 6; i++) {                                         /* room errors */
+        assert_true(fabsf(heat[i] + 4) < 1e-5f);
+        assert_true(fabsf(cool[i] - 4) < 1e-5f);
+    }
+    /* the hour on a circle: 03:00 and 14:00 */
+    assert_true(fabsf(heat[6] - sinf(2 * (float)M_PI * 3 / 24)) < 1e-5f);
+    assert_true(fabsf(cool[7] - cosf(2 * (float)M_PI * 14 / 24)) < 1e-5f);
+    assert_true(heat[9] == 0 && cool[9] == 0);                           /* no occupants */
+    /* occupants add heat per room */
+    features_at("OfficeSmall", "Hot_Dry", 196, 14, 26.0, 1.0, occ);
+    assert_true(occ[9] > 0.05f && occ[9] < 0.2f);
+    for (int i = 0; i < 9; i++)
+        assert_true(occ[i] == cool[i]);
+    /* afternoon in Tucson cools towards evening; 03:00 in Buffalo: a forecast, bounded */
+    assert_true(fabsf(heat[8]) < 10 && fabsf(cool[8]) < 10);
 }
 
 static void test_templates(void **state)
@@ -179,6 +244,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_context),
         cmocka_unit_test(test_features_fixed_size),
+        cmocka_unit_test(test_features_heating_cooling),
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_paper_reward),
         cmocka_unit_test(test_heating_moves_temperature),

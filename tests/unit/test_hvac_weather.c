@@ -2,6 +2,7 @@
  * conditions, and the synthetic climates against their calibration table (and against the TMY3
  * files themselves when ../shared is present). */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -382,6 +383,172 @@ static void test_shared_epw(void **state)
     hvac_weather_free(&w);
 }
 
+/* ------------------------------------------------------------------ gzip and shipped years */
+
+/* Run a shell command made of parts (no format string: the paths are data). */
+static void sh(const char *a, const char *b, const char *c, const char *d, const char *e)
+{
+    char cmd[4000];
+    snprintf(cmd, sizeof cmd, "%s'%s'%s'%s'%s", a, b, c, d, e);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_epw_gzip(void **state)
+{
+    hvac_weather plain, gz;
+    char path[600], bad[600];
+    const char *good = write_epw("zipped.epw", "-7.0", good_ground, 3, 0, NULL);
+    snprintf(path, sizeof path, "%s.gz", good);
+    sh("gzip -c ", good, " > ", path, "");
+    assert_int_equal(hvac_weather_load_epw(&plain, good), 0);
+    assert_int_equal(hvac_weather_load_epw(&gz, path), 0);
+    assert_int_equal(gz.hours, 72);
+    assert_memory_equal(gz.temp, plain.temp, 72 * sizeof *gz.temp);
+    assert_memory_equal(gz.ghi, plain.ghi, 72 * sizeof *gz.ghi);
+    assert_true(gz.has_ground && gz.ground[11] == plain.ground[11] && gz.tz == plain.tz);
+    hvac_weather_free(&plain);
+    hvac_weather_free(&gz);
+    /* a bad row inside a compressed file: the same error, file and line */
+    const char *row = write_epw("zbad.epw", "-7", good_ground, 1, 3, "2003,1,1,3,0,?9,warm");
+    snprintf(bad, sizeof bad, "%s.gz", row);
+    sh("gzip -c ", row, " > ", bad, "");
+    expect_epw_error(bad, FEWSHOT_EPARSE, 11, "hourly row has 7 fields");
+    /* cut short: zlib reports the truncated stream at the line it reached */
+    snprintf(bad, sizeof bad, "%s/cut.epw.gz", tmpdir);
+    sh("f=", path, "; head -c $(($(wc -c < \"$f\") / 2)) \"$f\" > ", bad, "");
+    hvac_weather w;
+    assert_int_equal(hvac_weather_load_epw(&w, bad), FEWSHOT_EPARSE);
+    assert_string_equal(fewshot_error_last()->file, bad);
+    assert_true(fewshot_error_last()->line > 8);
+    assert_non_null(strstr(fewshot_error_last()->message, "corrupt compressed data"));
+    assert_null(w.temp);
+    /* damaged in the middle: the CRC or the inflater catches it */
+    snprintf(bad, sizeof bad, "%s/damaged.epw.gz", tmpdir);
+    sh("cp ", path, " ", bad, "");
+    sh("printf 'XXXXXXXXXXXXXXXX' | dd bs=1 seek=600 conv=notrunc 2>/dev/null of=", bad, "", "",
+       "");
+    assert_true(hvac_weather_load_epw(&w, bad) < 0);
+    assert_string_equal(fewshot_error_last()->file, bad);
+    assert_true(fewshot_error_last()->line > 0);
+}
+
+/* Every shipped TMY3 year is found without a path and is the whole file the calibration
+ * table was measured on. */
+static void test_shipped_years(void **state)
+{
+    for (int i = 0; i < HVAC_N_CONDITIONS; i++) {
+        const hvac_climate *c = &hvac_climates[i];
+        const hvac_weather *w;
+        if (hvac_weather_acquire(&w, HVAC_WEATHER_TMY3, c->condition, 0) != 0)
+            fail_msg("%s: %s", c->condition, fewshot_error_last()->message);
+        assert_int_equal(w->hours, 8760);
+        assert_true(w->tz == c->tz && w->max_ghi == c->max_ghi && w->has_ground);
+        assert_non_null(strstr(w->source, c->epw));
+        double stats[12][HVAC_N_STATS];
+        assert_int_equal(hvac_weather_monthly_stats(w, stats), 0);
+        for (int m = 0; m < 12; m++)
+            for (int k = 0; k < HVAC_N_STATS; k++)
+                if (fabs(stats[m][k] - c->monthly[m][k]) > (k < 2 ? 6e-5 : 6e-3))
+                    fail_msg("%s month %d stat %d: %g, table %g", c->condition, m + 1, k,
+                             stats[m][k], c->monthly[m][k]);
+        hvac_weather_release(w);
+    }
+    /* Buffalo on 15 July (day 196): its TMY3 mean, not the synthetic year's */
+    const hvac_weather *w;
+    assert_int_equal(hvac_weather_acquire(&w, HVAC_WEATHER_TMY3, "Cool and Humid", 0), 0);
+    double sum = 0;
+    for (int hr = 0; hr < 24; hr++)
+        sum += w->temp[195 * 24 + hr];
+    assert_true(fabs(sum / 24 - 24.766666666666666) < 1e-9);
+    hvac_weather_release(w);
+}
+
+static void test_shipped_missing_or_corrupt(void **state)
+{
+    /* $FEWSHOT_WEATHER_PATH comes first: a damaged copy there is reported by name and line */
+    char dir[600], path[800], cmd[2000], *found;
+    snprintf(dir, sizeof dir, "%s/weather", tmpdir);
+    assert_int_equal(hvac_weather_find_tmy3("Cool_Humid", &found), 0);
+    snprintf(path, sizeof path, "%s/USA_NY_Buffalo.Niagara.Intl.AP.725280_TMY3.epw", dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && gzip -dc '%s' | sed '100s/,[^,]*,/,x,/' > '%s'",
+             dir, found, path);
+    free(found);
+    assert_int_equal(system(cmd), 0);
+    setenv("FEWSHOT_WEATHER_PATH", dir, 1);
+    assert_int_equal(hvac_weather_find_tmy3("Cool_Humid", &found), 0);
+    assert_string_equal(found, path);
+    free(found);
+    const hvac_weather *w;
+    assert_int_equal(hvac_weather_acquire(&w, HVAC_WEATHER_TMY3, "Cool_Humid", 0),
+                     FEWSHOT_EPARSE);
+    assert_string_equal(fewshot_error_last()->file, path);
+    assert_int_equal(fewshot_error_last()->line, 100);
+    unsetenv("FEWSHOT_WEATHER_PATH");
+    assert_int_equal(hvac_weather_find_tmy3("Atlantis", &found), FEWSHOT_ENOTFOUND);
+    assert_non_null(strstr(fewshot_error_last()->message, "unknown weather condition"));
+}
+
+/* One year per (source, name, seed): shared while held, distinct otherwise. */
+static void test_shared_store(void **state)
+{
+    const hvac_weather *a, *b, *c, *d;
+    assert_int_equal(hvac_weather_acquire(&a, HVAC_WEATHER_SYNTHETIC, "Hot_Dry", 5), 0);
+    assert_int_equal(hvac_weather_acquire(&b, HVAC_WEATHER_SYNTHETIC, "Hot_Dry", 5), 0);
+    assert_int_equal(hvac_weather_acquire(&c, HVAC_WEATHER_SYNTHETIC, "Hot_Dry", 6), 0);
+    assert_int_equal(hvac_weather_acquire(&d, HVAC_WEATHER_TMY3, "Hot_Dry", 5), 0);
+    assert_ptr_equal(a, b);
+    assert_ptr_not_equal(a, c);
+    assert_ptr_not_equal(a, d);
+    assert_true(memcmp(a->temp, c->temp, 8760 * sizeof *a->temp) != 0);
+    hvac_weather fresh;
+    assert_int_equal(hvac_weather_synthetic(&fresh, "Hot_Dry", 5), 0);
+    assert_memory_equal(a->temp, fresh.temp, 8760 * sizeof *a->temp);
+    hvac_weather_free(&fresh);
+    hvac_weather_release(a);
+    assert_true(b->hours == 8760);    /* still held by b */
+    size_t held = hvac_weather_shared_count();
+    hvac_weather_release(b);
+    hvac_weather_release(c);
+    hvac_weather_release(d);
+    /* idle years stay for the next environment */
+    assert_int_equal(hvac_weather_shared_count(), held);
+    assert_int_equal(hvac_weather_acquire(&b, HVAC_WEATHER_SYNTHETIC, "Hot_Dry", 5), 0);
+    assert_ptr_equal(a, b);
+    hvac_weather_release(b);
+    hvac_weather_release(NULL);
+}
+
+static void *acquire_many(void *arg)
+{
+    const hvac_weather **first = arg;
+    for (int i = 0; i < 50; i++) {
+        const hvac_weather *w;
+        if (hvac_weather_acquire(&w, HVAC_WEATHER_SYNTHETIC, "Subarctic", 77) != 0)
+            return NULL;
+        if (i == 0)
+            *first = w;
+        else if (w != *first)
+            return NULL;
+        hvac_weather_release(w);
+    }
+    return (void *)first;
+}
+
+static void test_shared_threads(void **state)
+{
+    pthread_t t[4];
+    const hvac_weather *first[4] = {0};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, acquire_many, &first[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        void *ok;
+        assert_int_equal(pthread_join(t[i], &ok), 0);
+        assert_non_null(ok);
+    }
+    for (int i = 1; i < 4; i++)
+        assert_ptr_equal(first[i], first[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +560,11 @@ int main(void)
         cmocka_unit_test(test_synthetic_deterministic),
         cmocka_unit_test(test_csv_matches_table),
         cmocka_unit_test(test_shared_epw),
+        cmocka_unit_test(test_epw_gzip),
+        cmocka_unit_test(test_shipped_years),
+        cmocka_unit_test(test_shipped_missing_or_corrupt),
+        cmocka_unit_test(test_shared_store),
+        cmocka_unit_test(test_shared_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
