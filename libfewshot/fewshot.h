@@ -14,6 +14,7 @@
 #include "fewshot/space.h"
 #include "fewshot/env.h"
 #include "fewshot/policy.h"
+#include "fewshot/vecenv.h"
 #include "fewshot/config.h"
 #include "fewshot/agent.h"
 #include "fewshot/sweep.h"

@@ -503,5 +503,11 @@ json_t *fewshot_llm_messages(const char *system, const char *user)
 void fewshot_llm_get_stats(const fewshot_llm *llm, fewshot_llm_stats *out)
 {
     *out = llm->stats;
-    out->cache_error = llm->cache_error;
+}
+
+uint64_t fewshot_llm_cache_errors(const fewshot_llm *llm, const char **first)
+{
+    if (first)
+        *first = llm && llm->cache_errors ? llm->cache_error : "";
+    return llm ? llm->cache_errors : 0;
 }

@@ -365,7 +365,7 @@ static void attempt_done(fewshot_llm *llm, llm_req *q, CURLcode result)
                           q->reply->body, q->reply->usage.prompt_tokens,
                           q->reply->usage.completion_tokens, now - q->t_start) != 0) {
         /* the reply itself is fine; the caller learns from the stats that it was not kept */
-        if (llm->stats.cache_errors++ == 0)
+        if (llm->cache_errors++ == 0)
             fewshot_error_format(llm->cache_error, sizeof llm->cache_error);
     }
     llm_finish(llm, q);

@@ -13,10 +13,12 @@
 #include "fewshot/policy.h"
 #include "fewshot/rng.h"
 #include "internal.h"
+#include "policy_mlp.h"
 
 #define ACTION_LINE_MAX (1 << 20)  /* a CSV row of actions; /dev/zero must not fill memory */
 
-typedef enum { POLICY_ZERO, POLICY_RANDOM, POLICY_CONST, POLICY_FILE, POLICY_PLUGIN } kind;
+typedef enum { POLICY_ZERO, POLICY_RANDOM, POLICY_CONST, POLICY_FILE, POLICY_PLUGIN,
+               POLICY_MLP } kind;
 
 struct fewshot_policy {
     kind kind;
@@ -27,6 +29,7 @@ struct fewshot_policy {
     double *values;             /* CONST: dim values; FILE: rows * dim values */
     size_t rows, next_row;
     char *file;
+    fewshot_mlp *mlp;           /* MLP: the network */
 };
 
 /* Parse one number field; strtod with the checks it lacks. */
@@ -178,6 +181,67 @@ done:
     return rc;
 }
 
+/* Append the value of env parameter `key` (a string as is, other JSON compactly). */
+static int append_param(json_t *params, const char *key, char *buf, size_t size, size_t *used)
+{
+    const json_t *v = json_object_get(params, key);
+    if (!v)
+        return -1;
+    char *text = json_is_string(v) ? strdup(json_string_value(v))
+                                   : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!text)
+        return -1;
+    *used += (size_t)snprintf(buf + *used, *used < size ? size - *used : 0, "%s", text);
+    free(text);
+    return 0;
+}
+
+/* mlp:FILE may name env parameters as {KEY} (mlp:ppo/{building}-{weather}.json), so one
+ * baseline of a sweep picks the policy trained for each scenario. */
+static int expand_path(fewshot_env *env, const char *pattern, char *buf, size_t size)
+{
+    json_t *params = NULL;
+    size_t used = 0;
+    int rc = 0;
+    for (const char *p = pattern; *p && rc == 0; p++) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        if (!close) {
+            if (used + 1 < size)
+                buf[used] = *p;
+            used++;
+            continue;
+        }
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)(close - p - 1), p + 1);
+        if (!params && fewshot_env_params(env, &params) != 0)
+            params = json_object();
+        if (append_param(params, key, buf, size, &used) != 0)
+            rc = fewshot_error_set(FEWSHOT_EINVAL, "policy mlp:%s: {%s} is not a parameter of "
+                                   "%s", pattern, key, fewshot_env_plugin_of(env)->name);
+        p = close;
+    }
+    json_decref(params);
+    if (rc == 0 && used >= size)
+        rc = fewshot_error_set(FEWSHOT_EINVAL, "policy mlp:%s: the file name is too long",
+                               pattern);
+    if (rc == 0)
+        buf[used] = '\0';
+    return rc;
+}
+
+static int load_mlp(fewshot_policy *pol, const char *pattern)
+{
+    char path[4096];
+    int rc = expand_path(pol->env, pattern, path, sizeof path);
+    if (rc)
+        return rc;
+    rc = fewshot__mlp_load(&pol->mlp, path, fewshot_env_obs_space(pol->env)->dim,
+                           fewshot_env_act_space(pol->env)->dim);
+    if (rc == 0 && !(pol->file = strdup(path)))
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    return rc;
+}
+
 int fewshot_policy_new(fewshot_policy **out, fewshot_env *env, const char *spec, uint64_t seed)
 {
     size_t dim = fewshot_env_act_space(env)->dim;
@@ -202,6 +266,9 @@ int fewshot_policy_new(fewshot_policy **out, fewshot_env *env, const char *spec,
     } else if (strncmp(spec, "file:", 5) == 0) {
         pol->kind = POLICY_FILE;
         rc = load_file(pol, spec + 5, dim);
+    } else if (strncmp(spec, "mlp:", 4) == 0) {
+        pol->kind = POLICY_MLP;
+        rc = load_mlp(pol, spec + 4);
     } else {
         pol->kind = POLICY_PLUGIN;
         pol->plugin_name = pol->spec;
@@ -215,9 +282,13 @@ int fewshot_policy_new(fewshot_policy **out, fewshot_env *env, const char *spec,
             for (size_t i = 0; names[i] && used < sizeof list; i++)
                 used += (size_t)snprintf(list + used, sizeof list - used, ", %s", names[i]);
             rc = fewshot_error_set(FEWSHOT_EINVAL, "unknown policy '%s' for %s (expected zero, "
-                                   "random, const:V, file:ACTIONS.csv%s%s)", spec,
-                                   fewshot_env_plugin_of(env)->name,
-                                   names[0] ? ", expert" : "", list);
+                                   "random, const:V, file:ACTIONS.csv, mlp:POLICY.json%s%s)%s",
+                                   spec, fewshot_env_plugin_of(env)->name,
+                                   names[0] ? ", expert" : "", list,
+                                   strcmp(spec, "ppo") == 0
+                                       ? "; train a PPO policy with `python3 -m fewshot.ppo "
+                                         "ENV --steps N -o ppo.json` and use mlp:ppo.json"
+                                       : "");
         }
     }
     if (rc) {
@@ -234,6 +305,8 @@ void fewshot_policy_free(fewshot_policy *policy)
         return;
     free(policy->values);
     free(policy->spec);
+    free(policy->file);
+    fewshot__mlp_free(policy->mlp);
     free(policy);
 }
 
@@ -288,6 +361,12 @@ int fewshot_policy_act(fewshot_policy *policy, const double *obs, double *action
                space->dim * sizeof *action);
         policy->next_row++;
         return 0;
+    case POLICY_MLP:
+        if (!obs && !(obs = fewshot_env_obs(policy->env)))
+            return fewshot_error_set(FEWSHOT_EINVAL, "policy %s: no observation yet; reset() "
+                                     "first", policy->spec);
+        fewshot__mlp_forward(policy->mlp, obs, action);
+        return fewshot_space_check_finite(space, action, "action");
     case POLICY_PLUGIN:
         return fewshot_env_policy(policy->env, policy->plugin_name, obs, action);
     }

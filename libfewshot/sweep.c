@@ -20,11 +20,13 @@
 
 int fewshot_sweep_options_init(fewshot_sweep_options *opts, unsigned int version)
 {
-    if (version != FEWSHOT_SWEEP_OPTIONS_VERSION)
-        return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_sweep_options version %u, expected %u",
-                                 version, FEWSHOT_SWEEP_OPTIONS_VERSION);
+    if (version < 1 || version > FEWSHOT_SWEEP_OPTIONS_VERSION)
+        return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_sweep_options version %u, expected 1 "
+                                 "to %u", version, FEWSHOT_SWEEP_OPTIONS_VERSION);
     fewshot_sweep_options init = FEWSHOT_SWEEP_OPTIONS_INIT;
-    *opts = init;
+    init.version = version;
+    /* a version 1 struct ends before cancel: write no further than the caller's struct */
+    memcpy(opts, &init, version == 1 ? offsetof(fewshot_sweep_options, cancel) : sizeof init);
     return 0;
 }
 
@@ -156,6 +158,9 @@ typedef struct sweep {
     json_int_t max_steps;
     size_t total, done;
     double started, last_progress;
+    const volatile int *cancel;  /* options.cancel (version 2), or NULL */
+    int interrupted;            /* stopped through cancel */
+    size_t dropped;             /* episodes in flight when it stopped */
 } sweep;
 
 /* A plugin's parameter error names the parameter only ("buildng"); say where in the config
@@ -570,8 +575,8 @@ static int check_arms(sweep *sw, int baselines)
         if (sw->arms[a].blocker || (strcmp(kind, "policy") == 0) != baselines)
             continue;
         sw->arms[a].dry_run = sw->opts->dry_run;
-        if (sw->opts->cancel && *sw->opts->cancel) {
-            sw->res->interrupted = 1;
+        if (sw->cancel && *sw->cancel) {
+            sw->interrupted = 1;
             rc = fewshot_error_set(FEWSHOT_EUSER, "interrupted while preparing the arms; "
                                    "nothing ran");
             break;
@@ -599,13 +604,13 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     if (!result)
         result = &dummy;
     memset(result, 0, sizeof *result);
-    if (!opts || opts->version != FEWSHOT_SWEEP_OPTIONS_VERSION)
+    if (!opts || opts->version < 1 || opts->version > FEWSHOT_SWEEP_OPTIONS_VERSION)
         return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_sweep_options: wrong version");
     if (!opts->run_dir && !opts->dry_run)
         return fewshot_error_set(FEWSHOT_EINVAL, "a sweep needs a run directory");
     sw.cfg = cfg;
-    sw.lock = -1;
     sw.opts = opts;
+    sw.cancel = opts->version >= 2 ? opts->cancel : NULL;  /* version 1 has no such field */
     sw.res = result;
     sw.started = now_seconds();
     /* a crashing plugin fails its episode, not the sweep; FEWSHOT_PLUGIN_GUARD=0 lets it
@@ -723,9 +728,9 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     progress(&sw, 1);
     while (rc == 0 && (next < n_todo || active > 0)) {
         int busy = 0;
-        if (opts->cancel && *opts->cancel) {
-            result->interrupted = 1;
-            result->dropped = active;
+        if (sw.cancel && *sw.cancel) {
+            sw.interrupted = 1;
+            sw.dropped = active;
             break;
         }
         for (size_t k = 0; k < sw.n_slots && rc == 0; k++) {
@@ -757,22 +762,20 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     /* replies the cache could not keep (a full disk): the results are fine, but a rerun
      * would pay for them again, so the sweep says so and does not claim success */
     for (size_t a = 0; a < sw.n_arms; a++) {
-        fewshot_llm_stats st;
-        if (!sw.arms[a].own_llm)
-            continue;
-        fewshot_llm_get_stats(sw.arms[a].llm, &st);
-        if (st.cache_errors && opts->log)
+        const char *why;
+        uint64_t lost = sw.arms[a].own_llm ? fewshot_llm_cache_errors(sw.arms[a].llm, &why) : 0;
+        if (lost && opts->log)
             fprintf(opts->log, "fewshot: arm %s: %llu replies could not be stored in the LLM "
                     "cache: %s\n", json_string_value(json_object_get(sw.arms[a].arm, "name")),
-                    (unsigned long long)st.cache_errors, st.cache_error);
-        if (st.cache_errors && rc == 0)
+                    (unsigned long long)lost, why);
+        if (lost && rc == 0)
             rc = fewshot_error_set(FEWSHOT_ERROR, "the LLM cache could not store %llu replies",
-                                   (unsigned long long)st.cache_errors);
+                                   (unsigned long long)lost);
     }
-    if (rc == 0 && result->interrupted)
+    if (rc == 0 && sw.interrupted)
         rc = fewshot_error_set(FEWSHOT_EUSER, "interrupted: %zu episodes finished and committed "
                                "in this run, %zu in flight dropped, %zu not started",
-                               result->ran + result->failed, result->dropped, n_todo - next);
+                               result->ran + result->failed, sw.dropped, n_todo - next);
     else if (rc == 0 && (result->failed || stopped))
         rc = fewshot_error_set(FEWSHOT_ERROR, "%zu of %zu episodes failed, %zu not run (rerun "
                                "the sweep on the same directory to retry them)", result->failed,

@@ -20,8 +20,9 @@ void cli_env_usage(FILE *out)
             "       fewshot env import-energyplus FILE.table.htm [-t TYPE] [-n NAME]\n"
             "                           -o building.json\n"
             "\n"
-            "POLICY is zero, random, expert, const:V, const:V1,V2,..., file:ACTIONS.csv, or a\n"
-            "policy the plugin names in `fewshot env info`. Rollout prints one row per step:\n"
+            "POLICY is zero, random, expert, const:V, const:V1,V2,..., file:ACTIONS.csv,\n"
+            "mlp:POLICY.json (a network, e.g. from python3 -m fewshot.ppo), or a policy the\n"
+            "plugin names in `fewshot env info`. Rollout prints one row per step:\n"
             "step,reward,obs_0..obs_{k-1},act_0..act_{m-1} (obs is the observation after the\n"
             "step). Parameter values are parsed as JSON when they parse, as strings otherwise.\n"
             "import-energyplus writes a building file (fewshot-building(5)) from the \"Zone\n"
@@ -126,7 +127,7 @@ static int parse_env_args(int argc, char **argv, env_args *a, int rollout)
                                argv[0]);
     if (rollout && !a->policy)
         return cli_usage_error("env rollout: --policy is required (zero, random, expert, "
-                               "const:V, file:ACTIONS.csv)");
+                               "const:V, file:ACTIONS.csv, mlp:POLICY.json)");
     if (strcmp(a->format, "csv") != 0 && strcmp(a->format, "jsonl") != 0)
         return cli_usage_error("env rollout: --format must be csv or jsonl, not '%s'", a->format);
     return 0;
@@ -191,7 +192,7 @@ static int env_info(env_args *a)
     print_space("observation", fewshot_env_obs_space(env));
     print_space("action", fewshot_env_act_space(env));
     const char *const *policies = fewshot_env_policies(env);
-    printf("policies: zero random const:V file:ACTIONS.csv");
+    printf("policies: zero random const:V file:ACTIONS.csv mlp:POLICY.json");
     if (policies[0])
         printf(" expert(=%s)", policies[0]);
     for (size_t i = 0; policies[i]; i++)

@@ -358,11 +358,9 @@ int cli_llm(int argc, char **argv)
                             "(finish_reason \"length\")\n");
     }
     rc = EXIT_OK;
-    fewshot_llm_stats st;
-    fewshot_llm_get_stats(llm, &st);
-    if (st.cache_errors) {      /* the answer is printed, but it was not kept */
-        fprintf(stderr, "fewshot: the reply could not be stored in the cache: %s\n",
-                st.cache_error);
+    const char *why;
+    if (fewshot_llm_cache_errors(llm, &why)) {  /* the answer is printed, but was not kept */
+        fprintf(stderr, "fewshot: the reply could not be stored in the cache: %s\n", why);
         rc = EXIT_FAILED;
     }
 out:

@@ -232,7 +232,7 @@ int cli_sweep(int argc, char **argv)
     int rc = fewshot_sweep_run(cfg, &opts, &res);
     if (!opts.dry_run)
         catch_stop_signals(0);
-    if (res.interrupted) {
+    if (rc == FEWSHOT_EUSER && stop_signal) {
         /* documented in fewshot-sweep(1): 128 + the signal, as a shell reports it */
         int sig = stop_signal ? stop_signal : SIGINT;
         if (opts.progress)

@@ -7,6 +7,10 @@
  *   const:V         every element V; const:V1,V2,... one value per element
  *   file:PATH       replays one CSV row of actions per step (a header row and # comments are
  *                   allowed); running past the last row is an error
+ *   mlp:PATH        a feed-forward network from a JSON file (the actor `python3 -m fewshot.ppo`
+ *                   exports; format in fewshot-config(5)); {KEY} in PATH is replaced by the
+ *                   env parameter KEY, so mlp:ppo-{building}-{weather}.json picks one file
+ *                   per scenario
  *   expert | NAME   the plugin's policy of that name (see fewshot_env_policies())
  *
  * Thread-safety: a policy belongs to one env handle and one thread.

@@ -34,13 +34,16 @@ typedef struct fewshot_sweep_options {
     int dry_run;                /* plan and check only: nothing is run or written */
     FILE *progress;             /* a terminal for the progress line, or NULL */
     FILE *log;                  /* messages (skipped arms, failures), or NULL */
-    /* When non-NULL and *cancel turns nonzero (a signal handler sets it), the sweep starts
-     * nothing new, drops the episodes in flight (they run again on resume; every finished
-     * one is already committed) and returns FEWSHOT_EUSER with result->interrupted set. */
+    /* Version 2 and later. When non-NULL and *cancel turns nonzero (a signal handler sets
+     * it), the sweep starts nothing new, drops the episodes in flight (they run again on
+     * resume; every finished one is already committed) and returns FEWSHOT_EUSER, its
+     * message saying how many episodes were kept, dropped and not started. */
     const volatile int *cancel;
 } fewshot_sweep_options;
 
-#define FEWSHOT_SWEEP_OPTIONS_VERSION 1
+/* Version 1 (without cancel) is still accepted by fewshot_sweep_options_init and
+ * fewshot_sweep_run, so callers built against it keep working. */
+#define FEWSHOT_SWEEP_OPTIONS_VERSION 2
 #define FEWSHOT_SWEEP_OPTIONS_INIT {FEWSHOT_SWEEP_OPTIONS_VERSION, NULL, 0, 0, 0, 0, NULL, NULL, \
                                     NULL}
 
@@ -60,8 +63,6 @@ typedef struct fewshot_sweep_result {
     long long prompt_tokens, completion_tokens;
     double cost;
     double seconds;
-    int interrupted;            /* stopped early through options.cancel */
-    size_t dropped;             /* episodes in flight when interrupted (rerun on resume) */
 } fewshot_sweep_result;
 
 /* The episodes of a shard (shard_count 0: all), in run order: a new JSON array of

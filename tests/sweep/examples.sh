@@ -6,6 +6,18 @@ for name in hvac inventory trading; do
     [ -f "$top_builddir/plugins/.libs/$name.so" ] || skip "plugin $name not built"
 done
 cd "$TMP" || exit 1
+# paper-rl.json loads one PPO policy per building and climate (mlp:ppo/{building}-{weather}.json,
+# relative to the working directory): stand in all-zero networks of the right dimensions.
+mkdir -p ppo
+for b in OfficeSmall OfficeMedium RetailStandalone; do
+    dims=$(run_fewshot env info hvac -p building=$b | awk '/^observation:/ {k = $2} /^action:/ {m = $2} END {print k, m}')
+    for w in Hot_Dry Cool_Humid Mixed_Marine; do
+        echo "$dims" | awk '{k = $1; m = $2; row = "[0"; for (i = 1; i < k; i++) row = row ",0"; row = row "]"
+            w = row; for (j = 1; j < m; j++) w = w "," row; b = "[0"; for (j = 1; j < m; j++) b = b ",0"
+            printf "{\"format\": \"fewshot-mlp\", \"version\": 1, \"obs_dim\": %d, \"act_dim\": %d, \"layers\": [{\"weight\": [%s], \"bias\": %s]}]}\n", k, m, w, b}' \
+            > "ppo/$b-$w.json"
+    done
+done
 for c in "$top_srcdir"/examples/configs/*.json; do
     n=$(basename "$c" .json)
     expect_status 0 "$n: dry run" -- run_fewshot sweep "$c" --dry-run -o "$TMP/$n" \
