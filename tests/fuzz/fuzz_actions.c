@@ -1,4 +1,7 @@
-/* libFuzzer target: action CSV files (the file:ACTIONS.csv policy), on an in-process env. */
+/*
+ * libFuzzer target: policy files on an in-process env: action CSV files (file:ACTIONS.csv),
+ * and, for an input starting with 'M', the rest as a network for mlp:FILE.json.
+ */
 #include "fuzz_common.h"
 
 #include "fewshot/env.h"
@@ -50,7 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!env && (fewshot_env_register(&table) != 0 || fewshot_env_new(&env, "fuzzenv", NULL)))
         abort();
     char spec[160];
-    snprintf(spec, sizeof spec, "file:%s", fuzz_file("actions.csv", data, size));
+    if (size && data[0] == 'M')
+        snprintf(spec, sizeof spec, "mlp:%s", fuzz_file("net.json", data + 1, size - 1));
+    else
+        snprintf(spec, sizeof spec, "file:%s", fuzz_file("actions.csv", data, size));
     fewshot_policy *p = NULL;
     if (fewshot_policy_new(&p, env, spec, 1) == 0) {
         double obs[2] = {0, 0}, act[2];
