@@ -19,6 +19,10 @@ head -c 200000 /dev/zero | tr '\000' a > long.epw
 expect_status 2 "an EPW file with an endless line" -- run_fewshot env info hvac -p weather="$TMP/long.epw"
 expect_grep 'long.epw:1: .*line longer than 65536 bytes: not an EPW weather file' "$TMP/err" "EPW line cap"
 
+# a binary dataset whose transition has no observation (found by fuzz_demos: UB in the reader)
+expect_status 2 "binary demonstrations with empty dimensions" -- run_fewshot demos info "$top_srcdir/tests/fuzz/corpus/demos/crash-binary-zero-dims"
+expect_grep 'transition 1 .*impossible dimensions' "$TMP/err" "empty dimensions refused"
+
 # whole-file readers stop at 64 MiB
 expect_status 2 "a template from /dev/zero" -- run_fewshot template render /dev/zero /dev/null
 expect_grep '/dev/zero: larger than 64 MiB' "$TMP/err" "template size cap"
