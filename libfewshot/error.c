@@ -168,6 +168,21 @@ int fewshot_error_format(char *buf, size_t size)
     return snprintf(buf, size, "%s%s", where, e->message);
 }
 
+/* A server may quote the credential it was sent (a 401 "invalid key sk-..."); such text reaches
+ * error messages, logs and results.sqlite, so every copy of a server's words is masked first.
+ * Here with the error record, so anything that reports errors can mask them. */
+void fewshot__redact(char *s, const char *secret)
+{
+    if (!s || !secret)
+        return;
+    size_t n = strlen(secret);
+    if (n < 4)          /* too short to tell apart from ordinary words */
+        return;
+    char *hit;
+    while ((hit = strstr(s, secret)) != NULL)
+        memset(hit, '*', n);
+}
+
 void fewshot__error_redact(const char *secret)
 {
     fewshot__redact(last.message, secret);
