@@ -48,6 +48,9 @@ struct fewshot_agent {
     size_t hist_vec_n, hist_vec_cap;
     int query_ok;                   /* query holds the state being decided */
     json_t *ctx;                    /* raw context of the state being decided */
+    json_t *next_ctx;               /* context of the last observed next state, and that */
+    double *next_obs;               /* state: the next decision starts from it */
+    size_t next_steps;              /* the environment's step count then */
     /* prompting and parsing */
     fewshot_prompt *prompt;
     fewshot_parser *parser;
@@ -129,9 +132,10 @@ int fewshot__agent_new_shared(fewshot_agent **out, fewshot_env *env,
     a->last = calloc(a->act_dim + 1, sizeof *a->last);
     a->expert = calloc(a->act_dim + 1, sizeof *a->expert);
     a->obs = calloc(a->obs_dim + 1, sizeof *a->obs);
+    a->next_obs = calloc(a->obs_dim + 1, sizeof *a->next_obs);
     a->hist_ctx = json_array();
     a->hist_next = json_array();
-    if (!a->action || !a->last || !a->expert || !a->obs) {
+    if (!a->action || !a->last || !a->expert || !a->obs || !a->next_obs) {
         fewshot_agent_free(a);
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
@@ -209,6 +213,8 @@ void fewshot_agent_free(fewshot_agent *agent)
     json_decref(agent->llm_config);
     json_decref(agent->hist_ctx);
     json_decref(agent->hist_next);
+    json_decref(agent->next_ctx);
+    free(agent->next_obs);
     free(agent->query);
     free(agent->hist_vec);
     free(agent->action);
@@ -231,7 +237,12 @@ int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
         fewshot_selector_reseed(agent->selector, agent->ret->sopts.seed ^ seed);
     json_array_clear(agent->hist_ctx);
     json_array_clear(agent->hist_next);
+    json_decref(agent->next_ctx);
+    agent->next_ctx = NULL;
     agent->hist_vec_n = 0;
+    /* history keys are step numbers: the next episode's steps are other transitions */
+    if (agent->prompt)
+        fewshot_prompt_reset(agent->prompt);
     return 0;
 }
 
@@ -265,9 +276,12 @@ static void hash_text(const char *text, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
+    static const char hex[] = "0123456789abcdef";
     EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < len && i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
+    for (unsigned int i = 0; i < len && i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
     out[64] = '\0';
 }
 
@@ -394,6 +408,18 @@ static int shows_demos(const fewshot_prompt_output *po)
     return 0;
 }
 
+/* The context of obs: the one observe() built when obs is the state it saw come next and the
+ * environment has not stepped since, so each state's context is built once. */
+static int state_context(fewshot_agent *a, const double *obs, json_t **out)
+{
+    if (a->next_ctx && fewshot_env_steps(a->env) == a->next_steps &&
+        memcmp(obs, a->next_obs, a->obs_dim * sizeof *obs) == 0) {
+        *out = json_incref(a->next_ctx);
+        return 0;
+    }
+    return fewshot_env_context(a->env, obs, out);
+}
+
 /* Select demonstrations for the current state and render the prompt; dec (may be NULL)
  * receives the retrieval measures. */
 static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_output *po,
@@ -404,7 +430,7 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
     json_decref(a->ctx);
     a->ctx = NULL;
     a->query_ok = 0;
-    if ((rc = fewshot_env_context(a->env, obs, &a->ctx)) != 0)
+    if ((rc = state_context(a, obs, &a->ctx)) != 0)
         return rc;
     if (fewshot__retriever_needs_query(a->ret)) {
         rc = fewshot__retriever_query(a->ret, a->env, obs, a->ctx, a->query);
@@ -434,6 +460,14 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             pd[i].next_context = fewshot__retriever_context(a->ret, p->item, 1);
             sh[i].vec = item_vector(a, p->origin, p->item);
             snprintf(id, sizeof id, "demo:%zu", p->item);
+            pd[i].key = (uint64_t)p->item + 1;
+            if (d && (!pd[i].context || !pd[i].next_context)) {
+                rc = fewshot_error_last()->code;    /* the context's own error */
+                if (rc >= 0)
+                    rc = fewshot_error_set(FEWSHOT_ERROR, "demonstration %zu: no context",
+                                           p->item);
+                goto done;
+            }
         } else {
             d = fewshot_buffer_get(a->buffer, p->item);
             size_t step = (size_t)(pushed - held) + p->item;
@@ -441,6 +475,7 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             pd[i].next_context = json_array_get(a->hist_next, step);
             sh[i].vec = item_vector(a, p->origin, step);
             snprintf(id, sizeof id, "step:%zu", step);
+            pd[i].key = (uint64_t)step + 1;
         }
         if (!d || !pd[i].context) {
             rc = fewshot_error_set(FEWSHOT_ERROR, "selection returned an unknown item");
@@ -461,13 +496,39 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
                                               "role", role_source_name(p->role),
                                               "score", isfinite(p->score) ? p->score : 0.0));
     }
+    /* the order the prompt shows them in */
+    size_t *perm = calloc(sel.count + 1, sizeof *perm);
+    if (!perm) {
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        goto done;
+    }
+    fewshot_prompt_demo_order(a->prompt, pd, sel.count, perm);
     fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
     in.context = a->ctx;
     in.demos = pd;
     in.n_demos = sel.count;
     rc = fewshot_prompt_build(a->prompt, &in, po);
+    if (rc == 0) {
+        /* replies are held to the range the instruction stated for this state */
+        double lo, hi;
+        fewshot_prompt_action_range(a->prompt, a->ctx, &lo, &hi);
+        fewshot_parser_set_range(a->parser, lo, hi);
+    }
     if (rc == 0 && dec && shows_demos(po))
         measure(a, obs, sh, sel.count, list, dec);
+    /* the record lists the demonstrations in the order the prompt shows them */
+    json_t *in_order = rc == 0 ? json_array() : NULL;
+    if (rc == 0 && !in_order)
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    if (rc == 0) {
+        for (size_t k = 0; k < sel.count; k++)
+            json_array_append(in_order, json_array_get(list, perm[k]));
+        json_decref(list);
+        list = in_order;
+        in_order = NULL;
+    }
+    json_decref(in_order);
+    free(perm);
 done:
     free(pd);
     free(sh);
@@ -536,13 +597,15 @@ static int start_llm(fewshot_agent *a, const double *obs)
     char hash[65];
     hash_text(po.text ? po.text : "", hash);
     a->style = po.style;
-    a->input = po.style == FEWSHOT_PROMPT_CHAT ? json_incref(po.messages)
-                                               : json_string(po.text ? po.text : "");
-    a->decision = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:b}", "prompt_hash",
-                            hash, "demos", demos, "prompt_estimate", (json_int_t)po.tokens,
-                            "llm_calls", (json_int_t)0, "prompt_tokens", (json_int_t)0,
-                            "completion_tokens", (json_int_t)0, "latency", 0.0, "cost", 0.0,
-                            "cache_hit", 0);
+    a->input = po.style == FEWSHOT_PROMPT_CHAT
+                   ? json_incref(po.messages)
+                   : fewshot__json_text(po.text ? po.text : "", po.text ? strlen(po.text) : 0);
+    a->decision = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:b, s:I, s:I}",
+                            "prompt_hash", hash, "demos", demos, "prompt_estimate",
+                            (json_int_t)po.tokens, "llm_calls", (json_int_t)0, "prompt_tokens",
+                            (json_int_t)0, "completion_tokens", (json_int_t)0, "latency", 0.0,
+                            "cost", 0.0, "cache_hit", 0, "cached_tokens", (json_int_t)0,
+                            "out_of_range", (json_int_t)0);
     json_object_update(a->decision, measures);
     json_decref(measures);
     fewshot_prompt_output_clear(&po);
@@ -669,6 +732,7 @@ static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
     set_num(d, "llm_calls", 1);
     set_num(d, "prompt_tokens", (double)reply->usage.prompt_tokens);
     set_num(d, "completion_tokens", (double)reply->usage.completion_tokens);
+    set_num(d, "cached_tokens", (double)reply->usage.cached_tokens);
     set_num(d, "cost", reply->usage.cost);
     set_num(d, "latency", reply->latency);
     if (reply->cache_hit)
@@ -689,6 +753,7 @@ static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
     }
     fewshot_parse_result res;
     int rc = fewshot_parser_parse(a->parser, text, (size_t)-1, a->action, &res);
+    set_num(d, "out_of_range", (double)res.out_of_range);
     if (rc == 0) {
         json_object_set_new(d, "parse", json_pack("{s:b, s:s, s:b, s:i, s:i}", "ok", 1,
                                                   "pattern", res.pattern ? res.pattern : "",
@@ -830,6 +895,10 @@ int fewshot_agent_observe(fewshot_agent *agent, const double *action, const fews
     }
     json_array_append_new(agent->hist_ctx, ctx);
     json_array_append_new(agent->hist_next, next);
+    json_decref(agent->next_ctx);
+    agent->next_ctx = json_incref(next);
+    memcpy(agent->next_obs, step->obs, agent->obs_dim * sizeof *step->obs);
+    agent->next_steps = fewshot_env_steps(agent->env);
     if ((rc = keep_query(agent)) != 0)
         return rc;
     fewshot_demo t = {0};
@@ -846,6 +915,13 @@ int fewshot_agent_observe(fewshot_agent *agent, const double *action, const fews
     t.truncated = step->truncated;
     t.source = "llm";
     return fewshot_buffer_push(agent->buffer, &t);
+}
+
+json_t *fewshot__agent_take_decision(fewshot_agent *agent)
+{
+    json_t *d = agent->decision ? agent->decision : json_object();
+    agent->decision = NULL;
+    return d;
 }
 
 json_t *fewshot_agent_decision(const fewshot_agent *agent)

@@ -14,4 +14,8 @@ FEWSHOT_HIDDEN int fewshot__agent_new_shared(fewshot_agent **out, fewshot_env *e
                                              const fewshot_agent_options *opts,
                                              fewshot__retriever *ret);
 
+/* The current decision's record (new reference, an empty object when none), handed over
+ * rather than copied: the agent keeps none until its next decision. */
+FEWSHOT_HIDDEN json_t *fewshot__agent_take_decision(fewshot_agent *agent);
+
 #endif

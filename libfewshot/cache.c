@@ -271,27 +271,36 @@ const char *fewshot_cache_path(const fewshot_cache *c)
     return c->path;
 }
 
-int fewshot_cache_key(const char *endpoint, const json_t *body, unsigned int sample,
-                      char key[65])
+const char *const fewshot__cache_skip[] = {"stream", "stream_options", NULL};
+
+/* SHA-256 of {"endpoint":E,"request":R[,"sample":N]} as sorted compact JSON, fed to the
+ * digest in pieces so the request text is neither copied nor serialized again. */
+int fewshot__cache_key_text(const char *endpoint, size_t endpoint_len, const char *req,
+                            size_t req_len, const json_t *body, unsigned int sample,
+                            char key[65])
 {
+    fewshot__jbuf head = {0};
+    char tail[32];
     key[0] = '\0';
-    if (!endpoint || !json_is_object(body))
-        return fewshot_error_set(FEWSHOT_EINVAL, "cache key: needs an endpoint and a JSON body");
-    json_t *req = json_copy((json_t *)body); /* shallow: only top-level keys are removed */
-    json_object_del(req, "stream");
-    json_object_del(req, "stream_options");
-    json_t *doc = json_pack("{s:s,s:o}", "endpoint", endpoint, "request", req);
     json_t *t = json_object_get(body, "temperature");
     if (!(json_is_number(t) && json_number_value(t) == 0))
-        json_object_set_new(doc, "sample", json_integer(sample));
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(doc);
-    if (!text)
+        snprintf(tail, sizeof tail, ",\"sample\":%u}", sample);
+    else
+        snprintf(tail, sizeof tail, "}");
+    if (fewshot__jbuf_add(&head, "{\"endpoint\":", 12) ||
+        fewshot__json_canon_string(&head, endpoint, endpoint_len) ||
+        fewshot__jbuf_add(&head, ",\"request\":", 11)) {
+        fewshot__jbuf_free(&head);
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    int ok = EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
-    free(text);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+             EVP_DigestUpdate(ctx, head.data, head.len) && EVP_DigestUpdate(ctx, req, req_len) &&
+             EVP_DigestUpdate(ctx, tail, strlen(tail)) && EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    fewshot__jbuf_free(&head);
     if (!ok || len != 32)
         return fewshot_error_set(FEWSHOT_ERROR, "SHA-256 failed");
     static const char hex[] = "0123456789abcdef";
@@ -301,6 +310,23 @@ int fewshot_cache_key(const char *endpoint, const json_t *body, unsigned int sam
     }
     key[64] = '\0';
     return 0;
+}
+
+int fewshot_cache_key(const char *endpoint, const json_t *body, unsigned int sample,
+                      char key[65])
+{
+    key[0] = '\0';
+    if (!endpoint || !json_is_object(body))
+        return fewshot_error_set(FEWSHOT_EINVAL, "cache key: needs an endpoint and a JSON body");
+    fewshot__jbuf req = {0};
+    if (fewshot__json_canon(&req, body, 1, fewshot__cache_skip) != 0) {
+        fewshot__jbuf_free(&req);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "cache key: cannot serialize the request");
+    }
+    int rc = fewshot__cache_key_text(endpoint, strlen(endpoint), req.data, req.len, body, sample,
+                                     key);
+    fewshot__jbuf_free(&req);
+    return rc;
 }
 
 int fewshot_cache_get(fewshot_cache *c, const char *key, fewshot_cache_entry *e)

@@ -114,6 +114,8 @@ static const field prompt_fields[] = {
     {"system", T_STRINGS, NULL, NULL, NULL, 0, 0},
     {"separator", T_STRING, NULL, NULL, NULL, 0, 0},
     {"action_scale", T_NUMBER, NULL, NULL, NULL, 0, 0},
+    {"demo_order", T_STRING, NULL, NULL, "cache|paper", 0, 0},
+    {"reward_digits", T_INTEGER, NULL, NULL, NULL, 0, 1},
     END
 };
 static const field parse_fields[] = {
@@ -126,6 +128,7 @@ static const field parse_fields[] = {
     {"patterns", T_STRINGS, NULL, NULL, NULL, 0, 0},
     {"reask", T_BOOLEAN, "true", NULL, NULL, 0, 0},
     {"fallback", T_STRING, "\"hold\"", NULL, "hold|zero|expert|none", 0, 0},
+    {"max_failure_rate", T_NUMBER, NULL, NULL, NULL, 0, 1},
     END
 };
 static const field design_fields[] = {
@@ -1064,7 +1067,8 @@ done:
 /* LLM settings that change how a run executes, not what it computes: a resumed run may
  * change them (lower the concurrency after rate limits, rotate the key variable). */
 static const char *const execution_only[] = {"api_key_env", "concurrency", "rpm", "tpm",
-                                             "timeouts", "retries", "cache", "stream", NULL};
+                                             "timeouts", "retries", "cache", "stream",
+                                             "context", NULL};
 
 static void drop_execution_settings(json_t *section)
 {

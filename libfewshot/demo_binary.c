@@ -6,7 +6,7 @@
  *
  * Layout (host byte order, checked with a byte-order mark):
  *   "FSDEMOS\0" u32 version u32 0x01020304
- *   u64 n + header JSON text
+ *   u64 n + header JSON text (with "transitions": the count)
  *   u64 count of scenarios, each u64 n + JSON text; u64 count of sources, each u64 n + text
  *   u64 transitions, each: u64 episode, u64 step, u32 scenario (or ~0), u32 source (or ~0),
  *   u32 obs_dim, u32 act_dim, u32 features_dim, u8 done, u8 truncated, u16 0, f64 reward,
@@ -109,7 +109,11 @@ int fewshot__demos_write_binary(const fewshot_demos *ds, FILE *f)
     put(&w, MAGIC, 8);
     put_u32(&w, BIN_VERSION);
     put_u32(&w, BOM);
-    put_json(&w, fewshot_demos_header(ds), 1);
+    /* the count in the header lets a listing show it without reading the transitions */
+    json_t *header = json_copy(fewshot_demos_header(ds));
+    json_object_set_new(header, "transitions", json_integer((json_int_t)n));
+    put_json(&w, header, 1);
+    json_decref(header);
     put_u64(&w, json_array_size(scen));
     for (size_t i = 0; i < json_array_size(scen); i++)
         put_json(&w, json_array_get(scen, i), 1);
@@ -318,6 +322,24 @@ int fewshot__demos_is_binary(const unsigned char *head, size_t n)
     return n >= 8 && memcmp(head, MAGIC, 8) == 0;
 }
 
+int fewshot__demos_read_binary_header(FILE *f, const char *path, json_t **out)
+{
+    reader r = {path, f, 0, NULL, 0};
+    char magic[8];
+    uint32_t version = 0, bom = 0;
+    uint64_t n = 0;
+    int rc;
+    *out = NULL;
+    if ((rc = take(&r, magic, 8)) == 0 && (rc = take(&r, &version, 4)) == 0 &&
+        (rc = take(&r, &bom, 4)) == 0 && (bom != BOM || version != BIN_VERSION))
+        rc = fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0, "binary demonstrations: %s",
+                                  bom != BOM ? "another byte order" : "unsupported version");
+    if (rc == 0 && (rc = take(&r, &n, 8)) == 0)
+        rc = take_json(&r, n, out, "the header");
+    free(r.text);
+    return rc;
+}
+
 int fewshot__demos_read_binary(FILE *f, const char *path, fewshot_demos **out)
 {
     reader r = {path, f, 0, NULL, 0};
@@ -346,6 +368,7 @@ int fewshot__demos_read_binary(FILE *f, const char *path, fewshot_demos **out)
                                   "header is not an object");
         goto done;
     }
+    json_object_del(header, "transitions");     /* derived: the dataset counts itself */
     if ((rc = read_tables(&r, scen, srcs)) || (rc = take(&r, &count, 8)) ||
         (rc = fewshot_demos_new(&ds, header)))
         goto done;

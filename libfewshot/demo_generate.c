@@ -287,8 +287,11 @@ static int generate_tasks(fewshot_demos *ds, const fewshot_demos_generate_option
     if (rc == 0)
         rc = merge_header(ds, p.tasks[0].out, days_json, scenarios);
     uint64_t episodes = o->episodes ? o->episodes : 1, base = next_episode_id(ds);
-    for (size_t t = 0; t < p.n && rc == 0; t++)
+    for (size_t t = 0; t < p.n && rc == 0; t++) {
         rc = fewshot__demos_append(ds, p.tasks[t].out, base + (uint64_t)t * episodes);
+        fewshot_demos_free(p.tasks[t].out);     /* appended: its memory is not needed twice */
+        p.tasks[t].out = NULL;
+    }
     if (rc)
         fewshot__demos_truncate(ds, before);
     json_decref(days_json);

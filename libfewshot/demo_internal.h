@@ -36,6 +36,9 @@ FEWSHOT_HIDDEN int fewshot__demos_write_binary(const struct fewshot_demos *ds, F
 FEWSHOT_HIDDEN int fewshot__demos_read_binary(FILE *f, const char *path,
                                               struct fewshot_demos **out);
 
+FEWSHOT_HIDDEN int fewshot__demos_read_binary_header(FILE *f, const char *path,
+                                                     json_t **out);
+
 /* Does path name a binary dataset (ends in ".fsdb")? */
 FEWSHOT_HIDDEN int fewshot__demos_binary_name(const char *path);
 

@@ -279,6 +279,43 @@ static int load_binary(FILE *f, const char *path, fewshot_demos **out)
     return load_stream(f, path, out);
 }
 
+int fewshot_demos_load_header(const char *path, json_t **header)
+{
+    if (!path || !header)
+        return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_demos_load_header: NULL argument");
+    *header = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fewshot_error_set_at(errno == ENOENT ? FEWSHOT_ENOTFOUND : FEWSHOT_EIO, path, 0, 0,
+                                    "cannot open: %s", strerror(errno));
+    unsigned char head[8];
+    size_t got = fread(head, 1, sizeof head, f);
+    rewind(f);
+    int rc;
+    if (fewshot__demos_is_binary(head, got)) {
+        rc = fewshot__demos_read_binary_header(f, path, header);
+    } else {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t len = getline(&line, &cap, f);
+        json_error_t err;
+        reader r = {path, 1};
+        json_t *obj = len > 0 ? json_loadb(line, (size_t)len, 0, &err) : NULL;
+        if (!obj)
+            rc = fewshot_error_set_at(FEWSHOT_EPARSE, path, 1, len > 0 ? err.column : 0, "%s",
+                                      len > 0 ? err.text : "empty file");
+        else if ((rc = parse_header(&r, obj)) == 0)
+            json_object_del(obj, FORMAT_KEY);
+        if (rc == 0)
+            *header = obj;
+        else
+            json_decref(obj);
+        free(line);
+    }
+    fclose(f);
+    return rc;
+}
+
 int fewshot__demos_binary_name(const char *path)
 {
     size_t n = strlen(path);

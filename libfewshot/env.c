@@ -304,7 +304,10 @@ static int check_terms(const fewshot_env *env, const double *values)
     return 0;
 }
 
-int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
+/* values: where the caller takes the term values (fewshot_env_step_terms), or NULL for JSON.
+ * Only the fields every fewshot_step has had are read from or written to *out, so programs
+ * built against an older <fewshot/plugin.h> keep working. */
+static int step(fewshot_env *env, const double *action, fewshot_step *out, double *values)
 {
     fewshot_step step = {0};
     int rc;
@@ -320,9 +323,9 @@ int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
         fewshot_error_prefix("%s", env->plugin->name);
         return rc;
     }
-    int numbers = out && out->term_values;      /* the caller takes the terms as numbers */
+    int numbers = values != NULL;               /* the caller takes the terms as numbers */
     step.obs = env->scratch;
-    step.term_values = env->n_terms ? (numbers ? out->term_values : env->terms) : NULL;
+    step.term_values = env->n_terms ? (numbers ? values : env->terms) : NULL;
     for (size_t i = 0; i < env->n_terms; i++)
         step.term_values[i] = NAN;      /* a term the plugin forgets is refused, not stale */
     fewshot_error_clear();
@@ -366,6 +369,20 @@ int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
         json_decref(step.terms);
     }
     return 0;
+}
+
+int fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out)
+{
+    return step(env, action, out, NULL);
+}
+
+int fewshot_env_step_terms(fewshot_env *env, const double *action, fewshot_step *out,
+                           double *terms)
+{
+    if (!terms)
+        return fewshot_error_set(FEWSHOT_EINVAL, "%s: fewshot_env_step_terms() needs a buffer "
+                                 "for the term values", env->plugin->name);
+    return step(env, action, out, terms);
 }
 
 const double *fewshot_env_obs(const fewshot_env *env)

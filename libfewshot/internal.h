@@ -53,4 +53,34 @@ FEWSHOT_HIDDEN int fewshot__env_crashed(const struct fewshot_env *env);
 /* The signal this thread's last fewshot_env_new() died of (create or spaces), or 0. */
 FEWSHOT_HIDDEN int fewshot__env_new_crashed(void);
 
+/* A growable text buffer, always NUL-terminated once written to. */
+typedef struct fewshot__jbuf {
+    char *data;
+    size_t len, cap;
+} fewshot__jbuf;
+FEWSHOT_HIDDEN int fewshot__jbuf_add(fewshot__jbuf *b, const char *s, size_t n);
+FEWSHOT_HIDDEN void fewshot__jbuf_free(fewshot__jbuf *b);
+
+/* Append the compact JSON text of v to b: byte for byte json_dumps(v, JSON_COMPACT), with
+ * JSON_SORT_KEYS when sort is set, leaving out the top-level object keys named in skip
+ * (NULL-terminated, may be NULL). Fast on long strings (json_canon.c). 0 or -1 (no memory,
+ * nesting deeper than jansson allows); on failure b is as before. */
+FEWSHOT_HIDDEN int fewshot__json_canon(fewshot__jbuf *b, const json_t *v, int sort,
+                                       const char *const *skip);
+/* Append s (n bytes of valid UTF-8) as a JSON string literal, escaped as jansson does. */
+FEWSHOT_HIDDEN int fewshot__json_canon_string(fewshot__jbuf *b, const char *s, size_t n);
+
+/* Is s (n bytes, NUL allowed) valid UTF-8 as jansson accepts it? Fast on ASCII (utf8.c). */
+FEWSHOT_HIDDEN int fewshot__utf8_valid(const char *s, size_t n);
+/* json_stringn(s, n) at the cost of fewshot__utf8_valid: NULL when s is not valid UTF-8. */
+FEWSHOT_HIDDEN json_t *fewshot__json_text(const char *s, size_t n);
+
+/* The LLM cache key (cache.c) of a request whose canonical text is given: req is
+ * fewshot__json_canon(body, sorted, without "stream" and "stream_options"). The same key as
+ * fewshot_cache_key() of that body, without serializing it again. */
+FEWSHOT_HIDDEN int fewshot__cache_key_text(const char *endpoint, size_t endpoint_len,
+                                           const char *req, size_t req_len, const json_t *body,
+                                           unsigned int sample, char key[65]);
+FEWSHOT_HIDDEN extern const char *const fewshot__cache_skip[];
+
 #endif

@@ -332,21 +332,30 @@ int fewshot_llm_submit(fewshot_llm *llm, int endpoint, const json_t *input,
     if (id)
         *id = q->id;
     q->url = llm_build_url(llm, endpoint, model);
+    /* The body is serialized once, sorted: that text is what the cache key hashes and, for a
+     * request without streaming fields (the key leaves those out), the text sent. */
+    fewshot__jbuf text = {0};
+    int have_text = body && fewshot__json_canon(&text, body, 1, fewshot__cache_skip) == 0;
     /* The key names the server too (the same model name on two servers is two models), but
      * not the query string, where some providers carry credentials. */
-    if (body && q->url && llm->cache && llm->cache_mode != FEWSHOT_LLM_CACHE_OFF && !p->no_cache) {
-        size_t n = strcspn(q->url, "?");
-        char *where = strndup(q->url, n);
-        int krc = where ? fewshot_cache_key(where, body, p->sample, q->key) : FEWSHOT_ENOMEM;
-        free(where);
+    if (have_text && q->url && llm->cache && llm->cache_mode != FEWSHOT_LLM_CACHE_OFF &&
+        !p->no_cache) {
+        int krc = fewshot__cache_key_text(q->url, strcspn(q->url, "?"), text.data, text.len,
+                                          body, p->sample, q->key);
         if (krc == 0 && try_cache(llm, q)) {
+            fewshot__jbuf_free(&text);
             json_decref(body);
             return 0;
         }
         q->cache_store = krc == 0 && llm->cache_mode == FEWSHOT_LLM_CACHE_READWRITE;
     }
-    if (body)
-        q->body_text = json_dumps(body, JSON_COMPACT);
+    if (have_text && !p->stream) {
+        q->body_text = text.data; /* taken */
+    } else {
+        fewshot__jbuf_free(&text);
+        if (body)
+            q->body_text = json_dumps(body, JSON_COMPACT);
+    }
     q->est_tokens = llm_estimate_tokens(body, q->body_text);
     json_decref(body);
     if (!q->url || (endpoint != FEWSHOT_LLM_MODELS && !q->body_text)) {
@@ -494,9 +503,17 @@ json_t *fewshot_llm_messages(const char *system, const char *user)
     json_t *m = json_array();
     if (!m)
         return NULL;
+    /* prompts are long: checked for UTF-8 by the fast validator, not again by jansson */
     if (system)
-        json_array_append_new(m, json_pack("{s:s,s:s}", "role", "system", "content", system));
-    json_array_append_new(m, json_pack("{s:s,s:s}", "role", "user", "content", user ? user : ""));
+        json_array_append_new(m, json_pack("{s:s,s:o}", "role", "system", "content",
+                                           fewshot__json_text(system, strlen(system))));
+    json_array_append_new(m, json_pack("{s:s,s:o}", "role", "user", "content",
+                                       fewshot__json_text(user ? user : "",
+                                                          user ? strlen(user) : 0)));
+    if (json_array_size(m) != (system ? 2u : 1u)) {
+        json_decref(m); /* invalid UTF-8 (json_pack fails on the NULL value) */
+        return NULL;
+    }
     return m;
 }
 

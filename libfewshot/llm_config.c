@@ -139,36 +139,62 @@ static int parse_retries(const json_t *v, const char *file, parsed *x)
     return 0;
 }
 
+/* One price entry's fields, {"prompt", "completion", "cached"} per million tokens. */
+static int price_fields(const json_t *e, const char *file, const char *path,
+                        fewshot_llm_price *pr)
+{
+    const char *k;
+    json_t *f;
+    if (!json_is_object(e))
+        return bad(file, path, "expected {\"prompt\": price, \"completion\": price, "
+                   "\"cached\": price} per 1M tokens");
+    json_object_foreach((json_t *)e, k, f) {
+        char sub[600];
+        snprintf(sub, sizeof sub, "%s.%s", path, k);
+        int rc;
+        if (strcmp(k, "prompt") == 0 || strcmp(k, "input") == 0)
+            rc = get_number(f, file, sub, 0, 1e9, &pr->prompt);
+        else if (strcmp(k, "completion") == 0 || strcmp(k, "output") == 0)
+            rc = get_number(f, file, sub, 0, 1e9, &pr->completion);
+        else if (strcmp(k, "cached") == 0 || strcmp(k, "cached_input") == 0)
+            rc = get_number(f, file, sub, 0, 1e9, &pr->cached);
+        else
+            rc = unknown(file, path, k, "prompt, completion, cached");
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* llm.price: the price of whatever model the section asks (an entry for "*"). */
+static int parse_price(const json_t *v, const char *file, parsed *x)
+{
+    x->prices = calloc(2, sizeof *x->prices);
+    if (!x->prices)
+        return FEWSHOT_ENOMEM;
+    x->prices[0].model = "*";
+    x->n_prices = 1;
+    return price_fields(v, file, P ".price", &x->prices[0]);
+}
+
 static int parse_prices(const json_t *v, const char *file, parsed *x)
 {
     if (!json_is_object(v))
         return bad(file, P ".prices", "expected an object {MODEL: {\"prompt\": per 1M tokens, "
-                   "\"completion\": per 1M tokens}}");
+                   "\"completion\": per 1M tokens, \"cached\": per 1M cached tokens}}");
     x->prices = calloc(json_object_size(v) + 1, sizeof *x->prices);
     if (!x->prices)
         return FEWSHOT_ENOMEM;
-    const char *model, *k;
-    json_t *e, *f;
+    const char *model;
+    json_t *e;
     char path[512];
     json_object_foreach((json_t *)v, model, e) {
         fewshot_llm_price *pr = &x->prices[x->n_prices++];
         pr->model = model;
         snprintf(path, sizeof path, P ".prices.%s", model);
-        if (!json_is_object(e))
-            return bad(file, path, "expected {\"prompt\": price, \"completion\": price}");
-        json_object_foreach(e, k, f) {
-            char sub[600];
-            snprintf(sub, sizeof sub, "%s.%s", path, k);
-            int rc;
-            if (strcmp(k, "prompt") == 0 || strcmp(k, "input") == 0)
-                rc = get_number(f, file, sub, 0, 1e9, &pr->prompt);
-            else if (strcmp(k, "completion") == 0 || strcmp(k, "output") == 0)
-                rc = get_number(f, file, sub, 0, 1e9, &pr->completion);
-            else
-                rc = unknown(file, path, k, "prompt, completion");
-            if (rc)
-                return rc;
-        }
+        int rc = price_fields(e, file, path, pr);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -268,7 +294,7 @@ static int parse_stop(const json_t *v, const char *file, parsed *x)
 
 #define KNOWN "base_url, provider, model, api_key_env, azure, temperature, top_p, max_tokens, " \
               "seed, stop, n, response_format, stream, extra, headers, concurrency, rpm, tpm, " \
-              "timeouts, retries, prices, cache"
+              "timeouts, retries, prices, price, context, cache"
 
 /* Parse config into x; strings point into config. */
 static int parse(const json_t *config, const char *file, parsed *x)
@@ -354,7 +380,18 @@ static int parse(const json_t *config, const char *file, parsed *x)
         } else if (strcmp(k, "retries") == 0) {
             rc = parse_retries(v, file, x);
         } else if (strcmp(k, "prices") == 0) {
+            if (x->n_prices)
+                return bad(file, path, "give either price (for the model) or prices (per "
+                           "model), not both");
             rc = parse_prices(v, file, x);
+        } else if (strcmp(k, "price") == 0) {
+            if (x->n_prices)
+                return bad(file, path, "give either price (for the model) or prices (per "
+                           "model), not both");
+            rc = parse_price(v, file, x);
+        } else if (strcmp(k, "context") == 0) {
+            /* the model's context window in tokens: the dry run warns above it */
+            rc = get_int(v, file, path, 1, 100000000, &n);
         } else if (strcmp(k, "cache") == 0) {
             rc = parse_cache(v, file, x);
         } else {

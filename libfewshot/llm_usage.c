@@ -85,6 +85,20 @@ static const char *usage_count(const json_t *usage, const char *name, uint64_t *
     return NULL;
 }
 
+/* Prompt tokens served from the server's prefix cache, where the server says. */
+static uint64_t cached_tokens(const json_t *body, const json_t *usage)
+{
+    json_t *v = json_object_get(json_object_get(usage, "prompt_tokens_details"),
+                                "cached_tokens");
+    if (!json_is_integer(v))    /* llama.cpp: its slot's timings, or the native field */
+        v = json_object_get(json_object_get(body, "timings"), "cache_n");
+    if (!json_is_integer(v))
+        v = json_object_get(body, "tokens_cached");
+    json_int_t n = json_integer_value(v);
+    /* a count, like the others, trusted only up to LLM_MAX_TOKENS (sums must not overflow) */
+    return n > 0 && n <= LLM_MAX_TOKENS ? (uint64_t)n : 0;
+}
+
 int llm_reply_read(fewshot_llm *llm, fewshot_llm_reply *pub, json_t *body, const char **why)
 {
     reply_impl *r = (reply_impl *)pub;
@@ -103,8 +117,12 @@ int llm_reply_read(fewshot_llm *llm, fewshot_llm_reply *pub, json_t *body, const
     if (!r->pub.usage.total_tokens)
         r->pub.usage.total_tokens = r->pub.usage.prompt_tokens + r->pub.usage.completion_tokens;
     r->pub.usage.calls = 1;
-    r->pub.usage.cost = fewshot_llm_cost(llm, r->pub.model, r->pub.usage.prompt_tokens,
-                                         r->pub.usage.completion_tokens);
+    r->pub.usage.cached_tokens = cached_tokens(body, usage);
+    if (r->pub.usage.cached_tokens > r->pub.usage.prompt_tokens)
+        r->pub.usage.cached_tokens = r->pub.usage.prompt_tokens;
+    r->pub.usage.cost = fewshot_llm_cost_cached(llm, r->pub.model, r->pub.usage.prompt_tokens,
+                                                r->pub.usage.cached_tokens,
+                                                r->pub.usage.completion_tokens);
     switch (r->pub.endpoint) {
     case FEWSHOT_LLM_CHAT:
     case FEWSHOT_LLM_COMPLETION: {
@@ -232,22 +250,46 @@ void fewshot_llm_usage_add(fewshot_llm_usage *a, const fewshot_llm_usage *b)
     a->cost += b->cost;
     a->calls += b->calls;
     a->cache_hits += b->cache_hits;
+    a->cached_tokens += b->cached_tokens;
+}
+
+const fewshot_llm_price *fewshot_llm_price_find(const fewshot_llm_price *prices, size_t n,
+                                                const char *model)
+{
+    const fewshot_llm_price *any = NULL, *hit = NULL;
+    for (size_t i = 0; prices && i < n; i++) {
+        if (model && prices[i].model && strcmp(prices[i].model, model) == 0)
+            hit = &prices[i];
+        else if (prices[i].model && strcmp(prices[i].model, "*") == 0)
+            any = &prices[i];
+    }
+    return hit ? hit : any;
+}
+
+double fewshot_llm_price_cost(const fewshot_llm_price *price, uint64_t prompt_tokens,
+                              uint64_t cached_tokens, uint64_t completion_tokens)
+{
+    if (!price)
+        return 0;
+    if (cached_tokens > prompt_tokens)
+        cached_tokens = prompt_tokens;
+    double cached = price->cached > 0 ? price->cached : price->prompt;
+    return ((double)(prompt_tokens - cached_tokens) * price->prompt +
+            (double)cached_tokens * cached + (double)completion_tokens * price->completion) /
+           1e6;
+}
+
+double fewshot_llm_cost_cached(const fewshot_llm *llm, const char *model,
+                               uint64_t prompt_tokens, uint64_t cached_tokens,
+                               uint64_t completion_tokens)
+{
+    const fewshot_llm_price *p = llm ? fewshot_llm_price_find(llm->prices, llm->n_prices, model)
+                                     : NULL;
+    return fewshot_llm_price_cost(p, prompt_tokens, cached_tokens, completion_tokens);
 }
 
 double fewshot_llm_cost(const fewshot_llm *llm, const char *model, uint64_t prompt_tokens,
                         uint64_t completion_tokens)
 {
-    const fewshot_llm_price *any = NULL, *hit = NULL;
-    for (size_t i = 0; llm && i < llm->n_prices; i++) {
-        if (model && strcmp(llm->prices[i].model, model) == 0)
-            hit = &llm->prices[i];
-        else if (strcmp(llm->prices[i].model, "*") == 0)
-            any = &llm->prices[i];
-    }
-    if (!hit)
-        hit = any;
-    if (!hit)
-        return 0;
-    return ((double)prompt_tokens * hit->prompt + (double)completion_tokens * hit->completion)
-           / 1e6;
+    return fewshot_llm_cost_cached(llm, model, prompt_tokens, 0, completion_tokens);
 }

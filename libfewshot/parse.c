@@ -44,7 +44,8 @@ enum { R_JSON, R_ACTIONS, R_LIST, R_LINES, R_NUMBER, R_JSON_TRUNC, R_COUNT };
 struct fewshot_parser {
     fewshot_parse_options opts;
     size_t dim;
-    double *low, *high;
+    double *low, *high;     /* the instructed range: the box, or narrower (set_range) */
+    double *box_low, *box_high;
     int integer_space;
     int integers;           /* values shown as integers */
     int order[P_COUNT];
@@ -133,6 +134,11 @@ int fewshot_parse_options_from_json(fewshot_parse_options *opts, const json_t *o
             rc = pick(v, file, path, key, ranges, ranges_v, &opts->ranges);
         } else if (strcmp(key, "fallback") == 0) {
             rc = pick(v, file, path, key, fb, fb_v, &opts->fallback);
+        } else if (strcmp(key, "max_failure_rate") == 0) {
+            /* the sweep's guard (fewshot-parse(7)); the parser only checks it */
+            if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1))
+                return fewshot_error_set_path(FEWSHOT_EINVAL, file, p,
+                                              "expected a number from 0 to 1");
         } else if (strcmp(key, "patterns") == 0) {
             /* validated again by fewshot_parser_new(); here only the shape */
             size_t i;
@@ -168,7 +174,7 @@ int fewshot_parse_options_from_json(fewshot_parse_options *opts, const json_t *o
             return fewshot_error_set_path(FEWSHOT_EINVAL, file, p,
                                           "unknown key (expected scale, integers, out_of_range, "
                                           "non_integer, extra_values, ranges, patterns, reask, "
-                                          "fallback)");
+                                          "fallback, max_failure_rate)");
         }
         if (rc)
             return rc;
@@ -187,6 +193,8 @@ void fewshot_parser_free(fewshot_parser *p)
     pcre2_match_data_free(p->md);
     free(p->low);
     free(p->high);
+    free(p->box_low);
+    free(p->box_high);
     free(p->work);
     free(p->values);
     free(p->seen);
@@ -240,13 +248,16 @@ int fewshot_parser_new(fewshot_parser **out, const fewshot_space *act,
     p->dim = act->dim;
     p->integer_space = act->integer;
     p->integers = p->opts.integers || (act->integer && p->opts.action_scale == 1.0);
-    p->low = malloc(act->dim * sizeof *p->low);
-    p->high = malloc(act->dim * sizeof *p->high);
-    p->seen = calloc(act->dim, 1);
-    int rc = p->low && p->high && p->seen ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    p->low = malloc((act->dim + 1) * sizeof *p->low);
+    p->high = malloc((act->dim + 1) * sizeof *p->high);
+    p->box_low = malloc((act->dim + 1) * sizeof *p->box_low);
+    p->box_high = malloc((act->dim + 1) * sizeof *p->box_high);
+    p->seen = calloc(act->dim + 1, 1);
+    int rc = p->low && p->high && p->box_low && p->box_high && p->seen
+                 ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     for (size_t i = 0; rc == 0 && i < act->dim; i++) {
-        p->low[i] = act->low ? act->low[i] : -INFINITY;
-        p->high[i] = act->high ? act->high[i] : INFINITY;
+        p->low[i] = p->box_low[i] = act->low ? act->low[i] : -INFINITY;
+        p->high[i] = p->box_high[i] = act->high ? act->high[i] : INFINITY;
     }
     if (rc == 0)
         rc = set_order(p, p->opts.patterns);
@@ -858,6 +869,7 @@ static int validate(fewshot_parser *p, double *action, fewshot_parse_result *res
             res->rounded++;
         }
         if (x < p->low[i] || x > p->high[i]) {
+            res->out_of_range++;
             if (p->opts.out_of_range == FEWSHOT_PARSE_REJECT) {
                 shown(a, sizeof a, v);
                 shown(lo, sizeof lo, p->low[i] * scale);
@@ -923,6 +935,19 @@ int fewshot_parser_parse(fewshot_parser *p, const char *reply, size_t len, doubl
     if (rc)
         return fewshot_error_set(rc, "parse: %s", res->reason);
     return 0;
+}
+
+void fewshot_parser_set_range(fewshot_parser *p, double lo, double hi)
+{
+    for (size_t i = 0; p && i < p->dim; i++) {
+        /* NaN (no instruction) leaves the box; a range never widens it */
+        p->low[i] = lo == lo ? fmax(lo, p->box_low[i]) : p->box_low[i];
+        p->high[i] = hi == hi ? fmin(hi, p->box_high[i]) : p->box_high[i];
+        if (p->low[i] > p->high[i]) {
+            p->low[i] = p->box_low[i];
+            p->high[i] = p->box_high[i];
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ after a failure */

@@ -24,16 +24,20 @@ static const char *const tnames[T_COUNT] = {
 static const char *const tdefaults[T_COUNT] = {
     [T_STATE] = "{{{.}}}",
     [T_ACTION] = "{{{actions_text}}}",
-    [T_FEEDBACK] = "The reward is {{reward}}.",
+    [T_FEEDBACK] = "",     /* the frame shows the reward; plugins add the state after */
     [T_DEMONSTRATIONS] =
         "For your reference, {{n}} {{#one}}demonstration is{{/one}}{{^one}}demonstrations "
         "are{{/one}} provided below. The greater the reward a demonstration achieves, the more "
         "effective it is.\n"
         "{{#demonstrations}}{{{text}}}\n{{/demonstrations}}",
+    /* the paper's Figure 2: the reward, the actions, then the plugin's feedback ("Comments:
+     * After taking the above actions, ...") and one comment per line */
     [T_DEMONSTRATION] =
+        "Demonstration {{index}}:\n"
         "Description: {{{description}}}\n"
+        "{{#has_feedback}}Reward: {{reward}}\n{{/has_feedback}}"
         "Actions: {{{action}}}\n"
-        "{{#feedback}}Feedbacks: {{{feedback}}}\n{{/feedback}}",
+        "{{#feedback}}{{{feedback}}}\n{{/feedback}}",
     [T_CURRENT] =
         "Please decide the actions based on the following description:\n"
         "Description: {{{description}}}",
@@ -48,8 +52,19 @@ static const char *const bnames[B_COUNT] = {"objective", "instruction", "demonst
 static const char *const source_names[] = {"expert", "representative", "historical"};
 static const char *const selector_names[] = {"knn", "cluster", "buffer"};
 
+/* A rendered demonstration, kept for the steps that show it again at the same place. */
+typedef struct demo_entry {
+    uint64_t key;
+    int source;
+    size_t index;
+    json_t *item;
+} demo_entry;
+
 struct fewshot_prompt {
     fewshot_template *t[T_COUNT];   /* NULL: dropped or absent */
+    int demo_order;                 /* FEWSHOT_PROMPT_ORDER_CACHE or _PAPER */
+    demo_entry *cache;
+    size_t ncache, capcache;
     int order[B_COUNT];
     size_t norder;
     int in_system[B_COUNT];
@@ -87,10 +102,20 @@ void fewshot_prompt_output_clear(fewshot_prompt_output *out)
     *out = (fewshot_prompt_output)FEWSHOT_PROMPT_OUTPUT_INIT;
 }
 
+void fewshot_prompt_reset(fewshot_prompt *p)
+{
+    for (size_t i = 0; p && i < p->ncache; i++)
+        json_decref(p->cache[i].item);
+    if (p)
+        p->ncache = 0;
+}
+
 void fewshot_prompt_free(fewshot_prompt *p)
 {
     if (!p)
         return;
+    fewshot_prompt_reset(p);
+    free(p->cache);
     for (int i = 0; i < T_COUNT; i++)
         fewshot_template_free(p->t[i]);
     free(p->separator);
@@ -242,6 +267,19 @@ static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const 
                                       "current or output");
                 p->in_system[b] = 1;
             }
+        } else if (strcmp(key, "demo_order") == 0) {
+            const char *s = json_string_value(v);
+            if (s && strcmp(s, "cache") == 0)
+                p->demo_order = FEWSHOT_PROMPT_ORDER_CACHE;
+            else if (s && strcmp(s, "paper") == 0)
+                p->demo_order = FEWSHOT_PROMPT_ORDER_PAPER;
+            else
+                return spec_error(o, path, key, -1, "expected \"cache\" or \"paper\"");
+        } else if (strcmp(key, "reward_digits") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 17)
+                return spec_error(o, path, key, -1, "expected an integer from 0 (rounded) to "
+                                  "17 significant digits");
+            p->numbers.reward_digits = (int)json_integer_value(v);
         } else if (strcmp(key, "separator") == 0) {
             if (!json_is_string(v))
                 return spec_error(o, path, key, -1, "expected a string");
@@ -249,23 +287,25 @@ static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const 
             p->separator = strdup(json_string_value(v));
         } else {
             return spec_error(o, path, key, -1, "unknown key (expected order, drop, templates, "
-                              "numbers, style, system, separator)");
+                              "numbers, style, system, separator, demo_order, "
+                              "reward_digits)");
         }
     }
     return 0;
 }
 
-static double plugin_scale(fewshot_env *env)
+/* The plugin's params_doc number `key`, or dflt. */
+static double plugin_number(fewshot_env *env, const char *key, double dflt)
 {
     json_t *doc = NULL;
-    double scale = 1.0;
+    double v = dflt;
     if (env && fewshot_env_plugin_params_doc(fewshot_env_plugin_of(env), &doc) == 0) {
-        json_t *s = json_object_get(doc, "action_scale");
-        if (json_is_number(s) && json_number_value(s) > 0)
-            scale = json_number_value(s);
+        json_t *s = json_object_get(doc, key);
+        if (json_is_number(s) && json_number_value(s) >= 0)
+            v = json_number_value(s);
     }
     json_decref(doc);
-    return scale;
+    return v;
 }
 
 int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_prompt_options *opts)
@@ -284,10 +324,16 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
     for (int b = 0; b < B_COUNT; b++)
         p->order[b] = b;
     p->norder = B_COUNT;
+    /* what stays the same for a whole episode goes first, as the system message, so
+     * servers reuse their cached prefix (fewshot-prompt(7)) */
     p->in_system[B_OBJECTIVE] = 1;
+    p->in_system[B_INSTRUCTION] = 1;
+    p->style = FEWSHOT_PROMPT_CHAT;
     p->separator = strdup("\n\n");
     p->numbers = (fewshot_text_options)FEWSHOT_TEXT_OPTIONS_INIT;
-    p->numbers.action_scale = o.action_scale > 0 ? o.action_scale : plugin_scale(env);
+    double scale = o.action_scale > 0 ? o.action_scale : plugin_number(env, "action_scale", 1);
+    p->numbers.action_scale = scale > 0 ? scale : 1;
+    p->numbers.reward_digits = (int)plugin_number(env, "reward_digits", 3);
     p->dim = act->dim;
     p->integer_space = act->integer;
     p->low = malloc((act->dim + 1) * sizeof *p->low);
@@ -400,11 +446,18 @@ size_t fewshot_prompt_tokens(const char *text, size_t len)
     pthread_once(&once, token_classes);
     const unsigned char *s = (const unsigned char *)text, *end = s + len;
     size_t tokens = 0;
+    /* the shape of o200k/cl100k pre-tokenization: a word takes the blank before it, digits
+     * go in groups of three and never take a blank (so " 21" is two tokens), a run of
+     * punctuation is one token together with the newlines after it (".\n"), a run of
+     * newlines one; calibrated on shipped prompts (tests/unit/test_tokens.c) */
     while (s < end) {
         const unsigned char *start = s;
         switch (token_class[*s]) {
         case 0:
-            s++;
+            while (s < end && token_class[*s] == 0)
+                s++;
+            if (s < end && token_class[*s] != 1)
+                tokens += (s - start > 1) + (token_class[*s] == 3);
             break;
         case 1:
             while (s < end && (*s == '\n' || *s == '\r'))
@@ -420,6 +473,13 @@ size_t fewshot_prompt_tokens(const char *text, size_t len)
             while (s < end && token_class[*s] == 3)
                 s++;
             tokens += ((size_t)(s - start) + 2) / 3;
+            break;
+        case 4:
+            while (s < end && token_class[*s] == 4)
+                s++;
+            while (s < end && token_class[*s] == 1)
+                s++;
+            tokens++;
             break;
         default:
             /* one code point */
@@ -457,8 +517,8 @@ static int render_str(fewshot_prompt *p, int t, const json_t *const *stack, size
     return *out ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
 }
 
-/* a + " " + b, skipping empty parts; new reference or NULL when both are empty. */
-static json_t *join(const json_t *a, const json_t *b)
+/* a + sep + b, skipping empty parts; new reference or NULL when both are empty. */
+static json_t *join(const json_t *a, const json_t *b, char sep)
 {
     if (!a && !b)
         return NULL;
@@ -469,7 +529,7 @@ static json_t *join(const json_t *a, const json_t *b)
     if (!s)
         return NULL;
     memcpy(s, json_string_value(a), la);
-    s[la] = ' ';
+    s[la] = sep;
     memcpy(s + la + 1, json_string_value(b), lb);
     json_t *j = json_stringn_nocheck(s, la + lb + 1);
     free(s);
@@ -482,14 +542,103 @@ static void set(json_t *obj, const char *key, json_t *v)
         json_object_set_new(obj, key, v);
 }
 
-static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
-                       const json_t *extra, json_t *list)
+/* ------------------------------------------------------------------ demonstration order */
+
+static int source_rank(const fewshot_prompt_demo *d)
+{
+    /* representatives are the same all episode, nearest neighbours change with the state,
+     * history grows at the end */
+    switch (d->source) {
+    case FEWSHOT_DEMO_REPRESENTATIVE: return 0;
+    case FEWSHOT_DEMO_HISTORICAL: return 2;
+    default: return 1;
+    }
+}
+
+int fewshot_prompt_demo_order(const fewshot_prompt *p, const fewshot_prompt_demo *demos,
+                              size_t n, size_t *perm)
+{
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    if (!p || p->demo_order == FEWSHOT_PROMPT_ORDER_PAPER)
+        return 0;
+    /* insertion sort: n is a handful, and it is stable */
+    for (size_t i = 1; i < n; i++) {
+        size_t v = perm[i], j = i;
+        const fewshot_prompt_demo *a = &demos[v];
+        while (j > 0) {
+            const fewshot_prompt_demo *b = &demos[perm[j - 1]];
+            int ra = source_rank(a), rb = source_rank(b);
+            if (rb < ra || (rb == ra && (b->key <= a->key || !a->key || !b->key)))
+                break;
+            perm[j] = perm[j - 1];
+            j--;
+        }
+        perm[j] = v;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ one demonstration */
+
+static demo_entry *cache_get(fewshot_prompt *p, const fewshot_prompt_demo *d)
+{
+    for (size_t i = 0; i < p->ncache; i++) {
+        demo_entry *e = &p->cache[i];
+        if (e->key == d->key && e->source == d->source)
+            return e;
+    }
+    return NULL;
+}
+
+/* A kept demonstration shown at another position: the same parts under a new label. */
+static int relabel(fewshot_prompt *p, demo_entry *e, size_t index)
+{
+    json_t *item = json_copy(e->item), *text = NULL;
+    if (!item)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    json_object_set_new(item, "index", json_integer((json_int_t)index + 1));
+    const json_t *istack[1] = {item};
+    int rc = render_str(p, T_DEMONSTRATION, istack, 1, &text);
+    if (rc) {
+        json_decref(item);
+        return rc;
+    }
+    json_object_set_new(item, "text", text ? text : json_string(""));
+    json_decref(e->item);
+    e->item = item;
+    e->index = index;
+    return 0;
+}
+
+static void cache_put(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
+                      json_t *item)
+{
+    if (p->ncache == p->capcache) {
+        if (p->capcache >= 512) {
+            fewshot_prompt_reset(p);    /* a new working set: start over */
+        } else {
+            size_t cap = p->capcache ? 2 * p->capcache : 32;
+            demo_entry *c = realloc(p->cache, cap * sizeof *c);
+            if (!c)
+                return;     /* not cached: rendered again next time */
+            p->cache = c;
+            p->capcache = cap;
+        }
+    }
+    p->cache[p->ncache++] = (demo_entry){d->key, d->source, index, json_incref(item)};
+}
+
+static int render_demo_item(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
+                            const json_t *extra, json_t **out)
 {
     json_t *overlay = json_object(), *item = json_object(), *meta = NULL, *state = NULL,
            *action = NULL, *feedback = NULL, *comments = NULL, *actions = NULL;
     char *actions_text = NULL;
     int rc = overlay && item ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     int src = d->source >= 0 && d->source < 3 ? d->source : 0;
+    char reward[64];
+    fewshot_text_reward(reward, sizeof reward, d->reward, &p->numbers);
     /* views: the run's extra, the demonstration's extra, its context, then what we add */
     const json_t *stack[4] = {extra, d->extra, d->context, overlay};
     if (rc == 0)
@@ -505,7 +654,7 @@ static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t i
         rc = render_str(p, T_ACTION, stack, 4, &action);
     }
     if (rc == 0 && d->next_context && p->t[T_FEEDBACK]) {
-        json_object_set_new(overlay, "reward", json_real(d->reward));
+        json_object_set_new(overlay, "reward", json_string(reward));
         stack[2] = d->next_context;
         rc = render_str(p, T_FEEDBACK, stack, 4, &feedback);
         if (rc == 0)
@@ -516,9 +665,12 @@ static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t i
         json_object_set_new(item, "source", json_string(source_names[src]));
         json_object_set_new(item, "selector", json_string(selector_names[src]));
         json_object_set_new(item, source_names[src], json_true());
-        json_object_set_new(item, "reward", json_real(d->reward));
-        set(item, "description", join(meta, state));
-        set(item, "feedback", join(feedback, comments));
+        json_object_set_new(item, "reward", json_string(reward));
+        json_object_set_new(item, "has_feedback",
+                            json_boolean(d->next_context && p->t[T_FEEDBACK]));
+        set(item, "description", join(meta, state, ' '));
+        /* each comment on a line of its own, after the feedback's last line */
+        set(item, "feedback", join(feedback, comments, '\n'));
         set(item, "meta", json_incref(meta));
         set(item, "state", json_incref(state));
         set(item, "action", json_incref(action));
@@ -530,12 +682,9 @@ static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t i
     const json_t *istack[1] = {item};
     if (rc == 0)
         rc = render_str(p, T_DEMONSTRATION, istack, 1, &text);
-    if (rc == 0) {
+    if (rc == 0)
         json_object_set_new(item, "text", text ? text : json_string(""));
-        json_array_append(list, item);
-    }
     json_decref(overlay);
-    json_decref(item);
     json_decref(meta);
     json_decref(state);
     json_decref(action);
@@ -543,6 +692,35 @@ static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t i
     json_decref(comments);
     json_decref(actions);
     free(actions_text);
+    if (rc)
+        json_decref(item);
+    else
+        *out = item;
+    return rc;
+}
+
+/* Append demonstration d, shown at position index, to list: its parts rendered once and kept
+ * when the caller gave it a key (they depend on nothing else); only the label follows the
+ * position */
+static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
+                       const json_t *extra, json_t *list)
+{
+    int cacheable = d->key && !extra && !d->extra;
+    demo_entry *e = cacheable ? cache_get(p, d) : NULL;
+    if (e) {
+        int rc = e->index == index ? 0 : relabel(p, e, index);
+        if (rc == 0 && json_array_append(list, e->item))
+            rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        return rc;
+    }
+    json_t *item = NULL;
+    int rc = render_demo_item(p, d, index, extra, &item);
+    if (rc)
+        return rc;
+    if (cacheable)
+        cache_put(p, d, index, item);
+    rc = json_array_append_new(list, item) ? fewshot_error_set(FEWSHOT_ENOMEM, "out of memory")
+                                           : 0;
     return rc;
 }
 
@@ -566,14 +744,19 @@ static int render_block(fewshot_prompt *p, int b, const fewshot_prompt_input *in
     if (!p->t[T_DEMONSTRATIONS] || in->n_demos == 0)
         return 0;
     json_t *list = json_array(), *view = json_object(), *src = json_array();
-    int rc = list && view && src ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    size_t *perm = malloc(in->n_demos * sizeof *perm);
+    int rc = list && view && src && perm ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    if (rc == 0)
+        fewshot_prompt_demo_order(p, in->demos, in->n_demos, perm);
     size_t counts[3] = {0};
-    for (size_t i = 0; rc == 0 && i < in->n_demos; i++) {
-        rc = render_demo(p, &in->demos[i], i, in->extra, list);
-        int s = in->demos[i].source >= 0 && in->demos[i].source < 3 ? in->demos[i].source : 0;
+    for (size_t k = 0; rc == 0 && k < in->n_demos; k++) {
+        const fewshot_prompt_demo *d = &in->demos[perm[k]];
+        rc = render_demo(p, d, k, in->extra, list);
+        int s = d->source >= 0 && d->source < 3 ? d->source : 0;
         counts[s]++;
         json_array_append_new(src, json_string(source_names[s]));
     }
+    free(perm);
     if (rc == 0) {
         json_object_set_new(view, "n", json_integer((json_int_t)in->n_demos));
         json_object_set_new(view, "one", json_boolean(in->n_demos == 1));
@@ -593,21 +776,54 @@ static int render_block(fewshot_prompt *p, int b, const fewshot_prompt_input *in
     return rc;
 }
 
-static int add_output_view(fewshot_prompt *p, json_t *cur)
+/* The instructed action range: the context's "action_range" [lo, hi] (the plugin narrows
+ * it by mode, e.g. HVAC heating [0, 1]) within the action space's bounds. */
+void fewshot_prompt_action_range(const fewshot_prompt *p, const json_t *context, double *lo,
+                                 double *hi)
 {
-    double lo = INFINITY, hi = -INFINITY;
+    *lo = INFINITY;
+    *hi = -INFINITY;
     for (size_t i = 0; i < p->dim; i++) {
-        lo = fmin(lo, p->low[i] * p->numbers.action_scale);
-        hi = fmax(hi, p->high[i] * p->numbers.action_scale);
+        *lo = fmin(*lo, p->low[i]);
+        *hi = fmax(*hi, p->high[i]);
     }
+    json_t *r = json_object_get(context, "action_range");
+    if (json_is_array(r) && json_array_size(r) == 2 && json_is_number(json_array_get(r, 0)) &&
+        json_is_number(json_array_get(r, 1))) {
+        double a = json_number_value(json_array_get(r, 0)),
+               b = json_number_value(json_array_get(r, 1));
+        if (a <= b && fmax(a, *lo) <= fmin(b, *hi)) {
+            *lo = fmax(a, *lo);
+            *hi = fmin(b, *hi);
+        }
+    }
+}
+
+static int add_output_view(fewshot_prompt *p, const json_t *context, json_t *cur)
+{
+    double lo, hi, scale = p->numbers.action_scale;
+    fewshot_prompt_action_range(p, context, &lo, &hi);
     json_object_set_new(cur, "n_actions", json_integer((json_int_t)p->dim));
     if (isfinite(lo))
-        json_object_set_new(cur, "action_low", fewshot_text_number_json(lo, &p->numbers));
+        json_object_set_new(cur, "action_low", fewshot_text_number_json(lo * scale, &p->numbers));
     if (isfinite(hi))
-        json_object_set_new(cur, "action_high", fewshot_text_number_json(hi, &p->numbers));
-    json_object_set_new(cur, "integers",
-                        json_boolean(p->numbers.numbers == FEWSHOT_NUMBERS_INTEGER ||
-                                     p->integer_space));
+        json_object_set_new(cur, "action_high",
+                            fewshot_text_number_json(hi * scale, &p->numbers));
+    int integers = p->numbers.numbers == FEWSHOT_NUMBERS_INTEGER || p->integer_space;
+    json_object_set_new(cur, "integers", json_boolean(integers));
+    /* the instruction says what kind of number the demonstrations show */
+    char words[64];
+    if (integers)
+        snprintf(words, sizeof words, "integer");
+    else if (p->numbers.numbers == FEWSHOT_NUMBERS_DECIMALS)
+        snprintf(words, sizeof words, "number with %d decimal%s", p->numbers.decimals,
+                 p->numbers.decimals == 1 ? "" : "s");
+    else
+        snprintf(words, sizeof words, "number");
+    json_object_set_new(cur, "number_words", json_string(words));
+    json_object_set_new(cur, "decimals", json_integer(p->numbers.numbers ==
+                                                      FEWSHOT_NUMBERS_DECIMALS
+                                                      ? p->numbers.decimals : 0));
     return 0;
 }
 
@@ -630,10 +846,10 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
     if (rc == 0)
         rc = render_str(p, T_STATE, cur, 2, &state);
     if (rc == 0) {
-        set(overlay, "description", join(meta, state));
+        set(overlay, "description", join(meta, state, ' '));
         set(overlay, "meta", json_incref(meta));
         set(overlay, "state", json_incref(state));
-        add_output_view(p, overlay);
+        add_output_view(p, in->context, overlay);
     }
     json_decref(meta);
     json_decref(state);
@@ -698,7 +914,8 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
                                             json_stringn_nocheck(user.data ? user.data : "",
                                                                  user.len)));
             /* about 4 tokens of framing per message */
-            out->tokens = total + nsep + 4 * json_array_size(out->messages);
+            out->tokens = total + nsep +
+                          FEWSHOT_PROMPT_MESSAGE_TOKENS * json_array_size(out->messages);
         } else {
             out->tokens = total + nsep;   /* each separator is about one token */
         }

@@ -119,6 +119,7 @@ typedef struct row {
     double *term_means;
     long long calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
     long long decisions;            /* steps decided by the LLM */
+    long long cached_tokens, out_of_range;
     double cost;
     double distinct, agreement;     /* retrieval measures, means over measured steps */
 } row;
@@ -204,6 +205,8 @@ static void compute_row(report *rp, row *r)
         r->completion_tokens += json_integer_value(json_object_get(ep, "completion_tokens"));
         r->parse_failures += json_integer_value(json_object_get(ep, "parse_failures"));
         r->cache_hits += json_integer_value(json_object_get(ep, "cache_hits"));
+        r->cached_tokens += json_integer_value(json_object_get(ep, "cached_tokens"));
+        r->out_of_range += json_integer_value(json_object_get(ep, "out_of_range"));
         r->cost += json_number_value(json_object_get(ep, "cost"));
         if (strcmp(r->arm, rp->reference) != 0) {
             const json_t *ref = find_pair(rp, ep);
@@ -328,7 +331,8 @@ static int write_csv(report *rp)
         csv_field(f, name);
     }
     fputs(",prompt_tokens,completion_tokens,cost,parse_failure_rate,cache_hits,failed,"
-          "steps_mean,diff_mean,diff_ci95,pairs,demos_distinct,demos_agreement\n", f);
+          "steps_mean,diff_mean,diff_ci95,pairs,demos_distinct,demos_agreement,cached_tokens,"
+          "out_of_range\n", f);
     for (size_t i = 0; i < rp->n_rows; i++) {
         row *r = &rp->rows[i];
         if (!r->scenario)
@@ -356,7 +360,7 @@ static int write_csv(report *rp)
         fprintf(f, ",%zu", r->pairs);
         csv_num(f, r->distinct);
         csv_num(f, r->agreement);
-        fputc('\n', f);
+        fprintf(f, ",%lld,%lld\n", r->cached_tokens, r->out_of_range);
     }
     int rc = 0;
     if (fclose(f) != 0)

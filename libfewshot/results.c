@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,13 @@ static const char schema[] =
     " id TEXT PRIMARY KEY, ord INTEGER, arm TEXT, scenario TEXT, seed INTEGER, status TEXT,"
     " steps INTEGER, reward REAL, terms TEXT, llm_calls INTEGER, prompt_tokens INTEGER,"
     " completion_tokens INTEGER, cost REAL, parse_failures INTEGER, cache_hits INTEGER,"
-    " error TEXT, seconds REAL, finished TEXT, demos_distinct REAL, demos_agreement REAL);"
+    " error TEXT, seconds REAL, finished TEXT, demos_distinct REAL, demos_agreement REAL,"
+    " cached_tokens INTEGER, out_of_range INTEGER);"
     "CREATE TABLE IF NOT EXISTS steps("
-    " episode TEXT, t INTEGER, obs TEXT, action TEXT, reward REAL, terms TEXT,"
+    " episode TEXT, t INTEGER, obs BLOB, action BLOB, reward REAL, terms TEXT,"
     " prompt_hash TEXT, reply TEXT, demos TEXT, parse TEXT, prompt_tokens INTEGER,"
     " completion_tokens INTEGER, latency REAL, cache_hit INTEGER, demos_distinct REAL,"
-    " demos_agreement REAL, demos_distance REAL,"
+    " demos_agreement REAL, demos_distance REAL, cached_tokens INTEGER, out_of_range INTEGER,"
     " PRIMARY KEY(episode, t));";
 
 /* Columns added after the first schema: a database made before them gets them on open. */
@@ -45,6 +47,10 @@ static const char *const added_columns[][3] = {
     {"steps", "demos_distinct", "REAL"},
     {"steps", "demos_agreement", "REAL"},
     {"steps", "demos_distance", "REAL"},
+    {"episodes", "cached_tokens", "INTEGER"},
+    {"episodes", "out_of_range", "INTEGER"},
+    {"steps", "cached_tokens", "INTEGER"},
+    {"steps", "out_of_range", "INTEGER"},
 };
 
 static int db_error(fewshot__results *r, const char *what)
@@ -338,15 +344,52 @@ static void bind_json(sqlite3_stmt *st, int idx, const json_t *v)
     }
 }
 
+/* A vector as a BLOB of little-endian IEEE 754 doubles: written without formatting a number,
+ * read back bit for bit. */
+static void bind_vector(sqlite3_stmt *st, int idx, const double *v, size_t n)
+{
+    if (!v) {
+        sqlite3_bind_null(st, idx);
+        return;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    sqlite3_bind_blob(st, idx, n ? (const void *)v : "", (int)(n * sizeof *v), SQLITE_STATIC);
+#else
+    unsigned char *b = malloc(n * 8 + 1);
+    for (size_t i = 0; b && i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &v[i], 8);
+        for (int k = 0; k < 8; k++)
+            b[8 * i + k] = (unsigned char)(u >> (8 * k));
+    }
+    sqlite3_bind_blob(st, idx, b, (int)(n * 8), free);
+#endif
+}
+
+static json_t *vector_json(const void *blob, size_t bytes)
+{
+    const unsigned char *b = blob;
+    json_t *a = json_array();
+    for (size_t i = 0; i + 8 <= bytes; i += 8) {
+        uint64_t u = 0;
+        double d;
+        for (int k = 7; k >= 0; k--)
+            u = u << 8 | b[i + (size_t)k];
+        memcpy(&d, &u, 8);
+        json_array_append_new(a, json_real(d));
+    }
+    return a;
+}
+
 static const char *const episode_cols[] = {
     "id", "ord", "arm", "scenario", "seed", "status", "steps", "reward", "terms", "llm_calls",
     "prompt_tokens", "completion_tokens", "cost", "parse_failures", "cache_hits", "error",
-    "seconds", "demos_distinct", "demos_agreement",
+    "seconds", "demos_distinct", "demos_agreement", "cached_tokens", "out_of_range",
 };
 static const char *const step_cols[] = {
     "t", "obs", "action", "reward", "terms", "prompt_hash", "reply", "demos", "parse",
     "prompt_tokens", "completion_tokens", "latency", "cache_hit", "demos_distinct",
-    "demos_agreement", "demos_distance",
+    "demos_agreement", "demos_distance", "cached_tokens", "out_of_range",
 };
 #define N_EPISODE_COLS (sizeof episode_cols / sizeof episode_cols[0])
 #define N_STEP_COLS (sizeof step_cols / sizeof step_cols[0])
@@ -380,7 +423,8 @@ static void insert_sql(char *sql, size_t size, const char *head, const char *fir
     snprintf(sql + used, size - used, "%s%s)", last ? ", " : "", last ? last_value : "");
 }
 
-int fewshot__results_store(fewshot__results *r, const json_t *episode, const json_t *steps)
+int fewshot__results_store(fewshot__results *r, const json_t *episode, const json_t *steps,
+                           const fewshot__results_vectors *vec)
 {
     sqlite3_stmt *ep = NULL, *st = NULL;
     const char *id = json_string_value(json_object_get(episode, "id"));
@@ -425,8 +469,15 @@ int fewshot__results_store(fewshot__results *r, const json_t *episode, const jso
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        for (size_t c = 0; c < N_STEP_COLS; c++)
-            bind_json(st, (int)c + 2, json_object_get(step, step_cols[c]));
+        for (size_t c = 0; c < N_STEP_COLS; c++) {
+            const json_t *v = json_object_get(step, step_cols[c]);
+            if (!v && vec && i < vec->n && c == 1)
+                bind_vector(st, (int)c + 2, vec->obs + i * vec->obs_dim, vec->obs_dim);
+            else if (!v && vec && i < vec->n && c == 2)
+                bind_vector(st, (int)c + 2, vec->action + i * vec->act_dim, vec->act_dim);
+            else
+                bind_json(st, (int)c + 2, v);
+        }
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = db_error(r, "cannot store a step");
             goto fail;
@@ -449,6 +500,8 @@ static json_t *column_json(sqlite3_stmt *st, int c, int decode)
     case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, c));
     case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, c));
     case SQLITE_NULL: return json_null();
+    case SQLITE_BLOB:
+        return vector_json(sqlite3_column_blob(st, c), (size_t)sqlite3_column_bytes(st, c));
     default: {
         const char *text = (const char *)sqlite3_column_text(st, c);
         if (decode) {
@@ -498,7 +551,8 @@ int fewshot__results_steps(fewshot__results *r, const char *episode, json_t **ou
 {
     return query_rows(r, "SELECT t, obs, action, reward, terms, prompt_hash, reply, demos, parse,"
                       " prompt_tokens, completion_tokens, latency, cache_hit, demos_distinct,"
-                      " demos_agreement, demos_distance FROM steps WHERE episode = ? ORDER BY t",
+                      " demos_agreement, demos_distance, cached_tokens, out_of_range FROM steps"
+                      " WHERE episode = ? ORDER BY t",
                       episode, out);
 }
 

@@ -30,15 +30,25 @@ FEWSHOT_HIDDEN int fewshot__results_set_meta(fewshot__results *r, const char *ke
 /* Ids of episodes finished successfully, as a JSON object used as a set (new reference). */
 FEWSHOT_HIDDEN int fewshot__results_finished(fewshot__results *r, json_t **out);
 
+/* Per-step vectors kept outside the step objects: row i of obs (obs_dim doubles) and of
+ * action (act_dim doubles) belong to step i, for i < n. */
+typedef struct fewshot__results_vectors {
+    const double *obs, *action;
+    size_t obs_dim, act_dim, n;
+} fewshot__results_vectors;
+
 /* Store one episode and its steps in one transaction, replacing an earlier attempt.
  * episode: {"id", "ord", "arm", "scenario", "seed", "status", "steps", "reward", "terms",
  *           "llm_calls", "prompt_tokens", "completion_tokens", "cost", "parse_failures",
  *           "cache_hits", "error", "seconds", "demos_distinct", "demos_agreement"}
  * steps: array of {"t", "obs", "action", "reward", "terms", "prompt_hash", "reply", "demos",
  *        "parse", "prompt_tokens", "completion_tokens", "latency", "cache_hit",
- *        "demos_distinct", "demos_agreement", "demos_distance"} */
+ *        "demos_distinct", "demos_agreement", "demos_distance"}
+ * A step without "obs" or "action" takes it from vec (may be NULL); those are stored as BLOBs
+ * of little-endian doubles, and read back by fewshot__results_steps as arrays of numbers. */
 FEWSHOT_HIDDEN int fewshot__results_store(fewshot__results *r, const json_t *episode,
-                                          const json_t *steps);
+                                          const json_t *steps,
+                                          const fewshot__results_vectors *vec);
 
 /* All episodes in plan order (array of objects shaped as above, without steps). */
 FEWSHOT_HIDDEN int fewshot__results_episodes(fewshot__results *r, json_t **out);

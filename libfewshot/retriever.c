@@ -138,8 +138,8 @@ static int demo_envs(fewshot__retriever *r)
 }
 
 /* embedding.weights: a list, one per feature, or {name: weight} by the feature names the
- * demonstrations' plugin declares in its params_doc ("features": [names]); unnamed features
- * keep weight 1. */
+ * demonstrations' plugin declares (its table's feature_names); unnamed keys are errors and
+ * features not given keep weight 1. */
 static int feature_weights(fewshot__retriever *r, const json_t *w, double **out, size_t *n)
 {
     *out = NULL;
@@ -152,51 +152,40 @@ static int feature_weights(fewshot__retriever *r, const json_t *w, double **out,
         *n = json_array_size(w);
         return 0;
     }
-    if (!json_is_object(w))
+    if (!json_is_object(w) || !r->n_envs)
         return 0;
-    const fewshot_env_plugin *p = r->n_envs ? fewshot_env_plugin_of(r->envs[0]) : NULL;
-    json_t *doc = p && p->params_doc ? json_loads(p->params_doc, 0, NULL) : NULL;
-    json_t *names = json_object_get(doc, "features");
-    int rc = 0;
-    if (!json_is_array(names) || json_array_size(names) == 0) {
-        rc = fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "embedding.weights", "plugin '%s' "
-                                    "does not name its features: give the weights as a list, "
-                                    "one per feature", p ? p->name : "?");
-        json_decref(doc);
-        return rc;
-    }
-    *n = json_array_size(names);
-    if (!(*out = malloc(*n * sizeof **out))) {
-        json_decref(doc);
+    const char *plugin = fewshot_env_plugin_of(r->envs[0])->name;
+    const char *const *names = fewshot_env_feature_names(r->envs[0], n);
+    if (*n == 0)
+        return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, "embedding.weights", "plugin '%s' "
+                                      "does not name its features: give the weights as a list, "
+                                      "one per feature", plugin);
+    if (!(*out = malloc(*n * sizeof **out)))
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    }
     for (size_t j = 0; j < *n; j++)
         (*out)[j] = 1.0;
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)w, key, v) {
         size_t j = 0;
-        while (j < *n && strcmp(json_string_value(json_array_get(names, j)) ?: "", key) != 0)
+        while (j < *n && strcmp(names[j], key) != 0)
             j++;
-        if (j == *n) {
-            char *known = json_dumps(names, JSON_COMPACT);
-            char path[160];
-            snprintf(path, sizeof path, "embedding.weights.%.64s", key);
-            rc = fewshot_error_set_path(FEWSHOT_EINVAL, NULL, path, "plugin '%s' has no "
-                                        "feature '%s' (its features: %s)", p->name, key,
-                                        known ? known : "?");
-            free(known);
-            break;
+        if (j < *n) {
+            (*out)[j] = json_number_value(v);
+            continue;
         }
-        (*out)[j] = json_number_value(v);
-    }
-    json_decref(doc);
-    if (rc) {
+        char known[1024] = "", path[160];
+        for (size_t i = 0, used = 0; i < *n && used < sizeof known; i++)
+            used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                                     names[i]);
+        snprintf(path, sizeof path, "embedding.weights.%.64s", key);
         free(*out);
         *out = NULL;
         *n = 0;
+        return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, path, "plugin '%s' has no feature "
+                                      "'%s' (its features: %s)", plugin, key, known);
     }
-    return rc;
+    return 0;
 }
 
 static int build_index(fewshot__retriever *r, const json_t *emb)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent_internal.h"
 #include "fewshot/agent.h"
 #include "fewshot/env.h"
 #include "fewshot/error.h"
@@ -135,9 +136,12 @@ typedef struct slot {
     double *obs, *next, *act;
     size_t obs_dim, act_dim;
     json_t *steps, *terms;
+    double *trace_obs, *trace_act;  /* per step: its observation and action, stored as */
+    size_t trace_cap;               /* numbers; steps they have room for */
     double reward, started;
     size_t t;
     long long llm_calls, prompt_tokens, completion_tokens, parse_failures, cache_hits;
+    long long cached_tokens, out_of_range;
     double cost;
     double distinct_sum, agreement_sum;     /* retrieval measures of the steps that have them */
     size_t distinct_n, agreement_n;
@@ -250,12 +254,23 @@ static void env_give(sweep *sw, size_t scenario, fewshot_env *env)
         json_array_append_new(sw->pool[scenario], json_integer((json_int_t)(uintptr_t)env));
 }
 
-static json_t *vec_json(const double *v, size_t n)
+/* Keep step t's observation and action as numbers; they are stored as they are. */
+static int trace_add(slot *s)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_real(v[i]));
-    return a;
+    if (s->t >= s->trace_cap) {
+        size_t cap = s->trace_cap ? 2 * s->trace_cap : 64;
+        double *o = realloc(s->trace_obs, (cap * s->obs_dim + 1) * sizeof *o);
+        if (o)
+            s->trace_obs = o;
+        double *a = o ? realloc(s->trace_act, (cap * s->act_dim + 1) * sizeof *a) : NULL;
+        if (!a)
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        s->trace_act = a;
+        s->trace_cap = cap;
+    }
+    memcpy(s->trace_obs + s->t * s->obs_dim, s->obs, s->obs_dim * sizeof *s->obs);
+    memcpy(s->trace_act + s->t * s->act_dim, s->act, s->act_dim * sizeof *s->act);
+    return 0;
 }
 
 static void add_terms(json_t *sum, const json_t *terms)
@@ -279,6 +294,8 @@ static void slot_clear(sweep *sw, slot *s)
     free(s->obs);
     free(s->next);
     free(s->act);
+    free(s->trace_obs);
+    free(s->trace_act);
     memset(s, 0, sizeof *s);
 }
 
@@ -327,13 +344,17 @@ static int finish(sweep *sw, slot *s, const char *error)
                            "seconds", now_seconds() - s->started);
     if (error)
         json_object_set_new(ep, "error", json_string(error));
+    json_object_set_new(ep, "cached_tokens", json_integer(s->cached_tokens));
+    json_object_set_new(ep, "out_of_range", json_integer(s->out_of_range));
     if (s->distinct_n)
         json_object_set_new(ep, "demos_distinct",
                             json_real(s->distinct_sum / (double)s->distinct_n));
     if (s->agreement_n)
         json_object_set_new(ep, "demos_agreement",
                             json_real(s->agreement_sum / (double)s->agreement_n));
-    int rc = fewshot__results_store(sw->db, ep, s->steps);
+    fewshot__results_vectors vec = {s->trace_obs, s->trace_act, s->obs_dim, s->act_dim,
+                                    json_array_size(s->steps)};
+    int rc = fewshot__results_store(sw->db, ep, s->steps, &vec);
     json_decref(ep);
     if (rc)
         return rc;
@@ -446,13 +467,25 @@ static int advance(sweep *sw, slot *s, int *busy)
             fewshot_error_prefix("step %zu", s->t + 1);
             return fail_episode(sw, s);
         }
-        json_t *row = fewshot_agent_decision(s->agent);
+        json_t *row = fewshot__agent_take_decision(s->agent);
+        long long failures = s->parse_failures;
         fewshot__sweep_account(row, &s->llm_calls, &s->prompt_tokens, &s->completion_tokens,
                                &s->cost, &s->parse_failures, &s->cache_hits);
+        if (json_object_get(row, "prompt_hash")) {
+            fewshot__sweep_arm *arm = &sw->arms[json_integer_value(json_object_get(s->plan,
+                                                                                   "arm_index"))];
+            arm->decisions++;
+            arm->parse_failures += s->parse_failures - failures;
+            s->cached_tokens += json_integer_value(json_object_get(row, "cached_tokens"));
+            s->out_of_range += json_integer_value(json_object_get(row, "out_of_range"));
+        }
+        if ((rc = trace_add(s)) != 0) {
+            json_decref(row);
+            json_decref(step.terms);
+            return fail_episode(sw, s);
+        }
         measured(s, row);
         json_object_set_new(row, "t", json_integer((json_int_t)s->t));
-        json_object_set_new(row, "obs", vec_json(s->obs, s->obs_dim));
-        json_object_set_new(row, "action", vec_json(s->act, s->act_dim));
         json_object_set_new(row, "reward", json_real(step.reward));
         if (step.terms)
             json_object_set(row, "terms", step.terms);
@@ -552,6 +585,85 @@ static void describe_plan(sweep *sw, const json_t *plan, const json_t *finished)
     fprintf(out, ", %zu already finished\n", done);
 }
 
+/* What each LLM arm will send: tokens per decision (fewshot_prompt_tokens(), within 5% of
+ * o200k), calls, tokens and cost at the arm's llm prices; a warning for a prompt larger than
+ * llm.context. Estimated on one episode of the first scenario with the expert's actions. */
+static void print_estimates(sweep *sw, const json_t *plan, const json_t *finished)
+{
+    FILE *out = sw->opts->log;
+    if (!out)
+        return;
+    double t_calls = 0, t_prompt = 0, t_completion = 0, t_cost = 0, t_cached = 0;
+    int any = 0, unpriced = 0;
+    unsigned int max_steps = sw->max_steps > 0 ? (unsigned int)sw->max_steps : 100000;
+    for (size_t a = 0; a < sw->n_arms; a++) {
+        fewshot__sweep_arm *arm = &sw->arms[a];
+        const char *kind = json_string_value(json_object_get(arm->arm, "kind"));
+        const char *name = json_string_value(json_object_get(arm->arm, "name"));
+        if (arm->blocker || strcmp(kind, "llm") != 0)
+            continue;
+        size_t episodes = 0, i;
+        json_t *item, *est = NULL;
+        json_array_foreach(plan, i, item)
+            if ((size_t)json_integer_value(json_object_get(item, "arm_index")) == a &&
+                !json_object_get(finished, json_string_value(json_object_get(item, "id"))))
+                episodes++;
+        if (!any++)
+            fprintf(out, "estimates (one episode of %s with the expert's actions; tokens "
+                    "within about 5%% of o200k):\n", json_string_value(json_object_get(
+                        json_array_get(fewshot_config_scenarios(sw->cfg), 0), "name")));
+        if (fewshot__sweep_estimate(arm, 0, max_steps, &est) != 0) {
+            fprintf(out, "  %-24s no estimate: %s\n", name, fewshot_error_last()->message);
+            fewshot_error_clear();
+            continue;
+        }
+        double mean = json_number_value(json_object_get(est, "mean"));
+        double share = json_number_value(json_object_get(est, "total")) > 0
+                           ? json_number_value(json_object_get(est, "cacheable")) /
+                                 json_number_value(json_object_get(est, "total")) : 0;
+        double calls = (double)episodes * (double)json_integer_value(json_object_get(est,
+                                                                                     "steps"));
+        double prompt = calls * mean;
+        double completion = calls * (double)json_integer_value(json_object_get(est,
+                                                                               "completion"));
+        json_t *llm = json_object_get(arm->arm, "llm");
+        const char *model = json_string_value(json_object_get(llm, "model"));
+        int priced = fewshot_llm_cost_cached(arm->llm, model, 1000000, 0, 1000000) > 0;
+        double cost = fewshot_llm_cost_cached(arm->llm, model, (uint64_t)prompt, 0,
+                                              (uint64_t)completion);
+        double cached = fewshot_llm_cost_cached(arm->llm, model, (uint64_t)prompt,
+                                                (uint64_t)(prompt * share),
+                                                (uint64_t)completion);
+        fprintf(out, "  %-24s %.0f prompt tokens per decision (max %lld, %.0f%% a prefix of an "
+                "earlier prompt, %lld in every prompt), %.0f calls, %.0f prompt + %.0f "
+                "completion tokens, ", name, mean,
+                (long long)json_integer_value(json_object_get(est, "max")), 100 * share,
+                (long long)json_integer_value(json_object_get(est, "static")), calls, prompt,
+                completion);
+        if (priced)
+            fprintf(out, "cost %.2f (%.2f with the prefix cache)\n", cost, cached);
+        else
+            fprintf(out, "cost unknown (no llm.price for %s)\n", model ? model : "the model");
+        json_int_t context = json_integer_value(json_object_get(llm, "context"));
+        if (context > 0 && json_integer_value(json_object_get(est, "max")) > context)
+            fprintf(out, "fewshot: warning: arm %s: a prompt of about %lld tokens exceeds "
+                    "llm.context %lld\n", name,
+                    (long long)json_integer_value(json_object_get(est, "max")),
+                    (long long)context);
+        t_calls += calls;
+        t_prompt += prompt;
+        t_completion += completion;
+        t_cost += cost;
+        t_cached += cached;
+        unpriced += !priced;
+        json_decref(est);
+    }
+    if (any)
+        fprintf(out, "  %-24s %.0f calls, %.0f prompt + %.0f completion tokens, cost %.2f "
+                "(%.2f with the prefix cache)%s\n", "total", t_calls, t_prompt, t_completion,
+                t_cost, t_cached, unpriced ? " for the priced arms" : "");
+}
+
 /* Build each runnable arm's resources and one agent, on the first scenario: baselines
  * (policies only) or the others (demonstrations, retrieval, prompt, parser, LLM client). */
 static int check_arms(sweep *sw, int baselines)
@@ -590,6 +702,32 @@ static int check_arms(sweep *sw, int baselines)
             fewshot_agent_free(agent);
     }
     env_give(sw, 0, env);
+    return rc;
+}
+
+/* An arm whose replies mostly do not parse measured its fallback, not the LLM: name it and
+ * fail the sweep, so nobody reports "the LLM equals the zero action". */
+static int check_parse_failures(sweep *sw)
+{
+    int rc = 0;
+    for (size_t i = 0; i < sw->n_arms; i++) {
+        const fewshot__sweep_arm *arm = &sw->arms[i];
+        json_t *max = json_object_get(json_object_get(arm->arm, "parse"), "max_failure_rate");
+        double limit = json_is_number(max) ? json_number_value(max) : 0.2;
+        if (arm->decisions == 0)
+            continue;
+        double rate = (double)arm->parse_failures / (double)arm->decisions;
+        if (rate <= limit)
+            continue;
+        const char *name = json_string_value(json_object_get(arm->arm, "name"));
+        fprintf(sw->opts->log ? sw->opts->log : stderr,
+                "fewshot: warning: arm %s: %lld of %lld replies (%.1f%%) did not parse, above "
+                "parse.max_failure_rate %g; its results measure the parse fallback, not the "
+                "LLM (see the parse column of the steps and fewshot-parse(7))\n",
+                name, arm->parse_failures, arm->decisions, 100 * rate, limit);
+        rc = fewshot_error_set(FEWSHOT_ERROR, "arm %s: %.1f%% of its replies did not parse "
+                               "(parse.max_failure_rate %g)", name, 100 * rate, limit);
+    }
     return rc;
 }
 
@@ -683,6 +821,8 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         char saved[1200];
         fewshot_error_format(saved, sizeof saved);
         describe_plan(&sw, plan, finished);
+        if (rc == 0)
+            print_estimates(&sw, plan, finished);
         if (rc)
             fewshot_error_set(rc, "%s", saved);
         goto done;
@@ -776,7 +916,9 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         rc = fewshot_error_set(FEWSHOT_EUSER, "interrupted: %zu episodes finished and committed "
                                "in this run, %zu in flight dropped, %zu not started",
                                result->ran + result->failed, sw.dropped, n_todo - next);
-    else if (rc == 0 && (result->failed || stopped))
+    if (rc == 0)
+        rc = check_parse_failures(&sw);
+    if (rc == 0 && (result->failed || stopped))
         rc = fewshot_error_set(FEWSHOT_ERROR, "%zu of %zu episodes failed, %zu not run (rerun "
                                "the sweep on the same directory to retry them)", result->failed,
                                result->ran + result->failed, stopped);

@@ -170,6 +170,26 @@ static int same_plugin(const fewshot_demos *ds, const char *file, fewshot_env *e
                                 "them (demos: {\"episodes\": N})", theirs, ours, ours);
 }
 
+/* The dataset spec generates, when the shared store already holds it (read only). */
+static int stored_dataset(const json_t *spec, fewshot_demos **out)
+{
+    fewshot_demos_generate_options go = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
+    char *id = NULL, *dir = NULL, *path = NULL;
+    struct stat sb;
+    int rc = FEWSHOT_ENOTFOUND;
+    spec_options(spec, &go);
+    if (fewshot_demos_id(&go, &id) == 0 && fewshot_demos_store_dir(&dir) == 0 &&
+        (path = malloc(strlen(dir) + strlen(go.env) + strlen(id) + 8)) != NULL) {
+        sprintf(path, "%s/%s-%s.fsdb", dir, go.env, id);    /* as fewshot_demos_obtain names it */
+        if (stat(path, &sb) == 0)
+            rc = fewshot_demos_load(out, path);
+    }
+    if (rc)
+        fewshot_error_clear();
+    free(id), free(dir), free(path);
+    return rc;
+}
+
 static int is_remote(const json_t *arm)
 {
     const char *kind = json_string_value(json_object_get(json_object_get(arm, "embedding"),
@@ -211,7 +231,9 @@ int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *
             json_equal(json_object_get(arms[j].arm, "demos"), (json_t *)demos))
             arm->demos = arms[j].demos;
     }
-    if (!arm->demos && spec && arm->dry_run) {
+    if (!arm->demos && spec && arm->dry_run && stored_dataset(spec, &arm->demos) == 0) {
+        arm->own_demos = 1;     /* already generated: read from the store, nothing written */
+    } else if (!arm->demos && spec && arm->dry_run) {
         /* a dry run generates a token set in memory (one episode of at most two steps), not
          * through the shared store: the plugin, parameters and policy are checked and the
          * agent gets demonstrations to be built with, at no real cost and writing nothing */

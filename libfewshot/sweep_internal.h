@@ -22,6 +22,7 @@ typedef struct fewshot__sweep_arm {
     int no_llm;                     /* do not make an LLM client (printing prompts) */
     int dry_run;                    /* check only: no generation, no remote call, no cache */
     int failed_in_row, succeeded, stopped;  /* stop an arm whose first episodes all fail */
+    long long decisions, parse_failures;    /* LLM decisions this run, for the failure guard */
     fewshot_llm *llm;               /* the LLM client (shared by arms with equal llm sections) */
     int own_llm;
     fewshot_demos *demos;           /* the demonstrations (shared by equal demos sections) */
@@ -50,5 +51,12 @@ FEWSHOT_HIDDEN void fewshot__sweep_account(const json_t *decision, long long *ca
 FEWSHOT_HIDDEN int fewshot__sweep_wait(fewshot__sweep_arm *arms, size_t n, double timeout);
 
 FEWSHOT_HIDDEN void fewshot__sweep_arm_clear(fewshot__sweep_arm *arm);
+
+/* Estimate a prepared LLM arm's prompts over one episode (at most max_steps) of scenario:
+ * *out = {"scenario", "steps", "mean" (tokens per decision), "max", "total", "cacheable"
+ * (tokens that are a prefix of an earlier prompt of the episode), "static" (tokens every
+ * prompt starts with), "completion" (tokens of a reply)}. sweep_estimate.c */
+FEWSHOT_HIDDEN int fewshot__sweep_estimate(fewshot__sweep_arm *arm, size_t scenario,
+                                           unsigned int max_steps, json_t **out);
 
 #endif

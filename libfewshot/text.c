@@ -144,6 +144,42 @@ int fewshot_text_shortest(char *buf, size_t size, double x)
     return snprintf(buf, size, "%s", tmp);
 }
 
+int fewshot_text_significant(char *buf, size_t size, double x, int digits)
+{
+    if (!isfinite(x))
+        return nonfinite(buf, size, x);
+    if (digits < 1)
+        digits = 1;
+    if (digits > 17)
+        digits = 17;
+    if (x == 0)
+        return snprintf(buf, size, "0");
+    int decimals = digits - 1 - (int)floor(log10(fabs(x)));
+    if (decimals <= 0)
+        return fewshot_text_fixed(buf, size, x, 0);
+    char tmp[512];
+    fewshot_text_fixed(tmp, sizeof tmp, x, decimals > 17 ? 17 : decimals);
+    /* trailing zeros say nothing more: "1.50" reads as "1.5" */
+    size_t n = strlen(tmp);
+    if (strchr(tmp, '.')) {
+        while (n && tmp[n - 1] == '0')
+            n--;
+        if (n && tmp[n - 1] == '.')
+            n--;
+        tmp[n] = '\0';
+    }
+    if (strcmp(tmp, "-0") == 0)
+        return snprintf(buf, size, "0");
+    return snprintf(buf, size, "%s", tmp);
+}
+
+int fewshot_text_reward(char *buf, size_t size, double x, const fewshot_text_options *opts)
+{
+    if (opts && opts->numbers == FEWSHOT_NUMBERS_INTEGER && opts->reward_digits > 0)
+        return fewshot_text_significant(buf, size, x, opts->reward_digits);
+    return fewshot_text_number(buf, size, x, opts);
+}
+
 int fewshot_text_number(char *buf, size_t size, double x, const fewshot_text_options *opts)
 {
     int mode = opts ? opts->numbers : FEWSHOT_NUMBERS_INTEGER;

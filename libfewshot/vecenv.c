@@ -116,8 +116,9 @@ int fewshot_vecenv_step(fewshot_vecenv *vec, const double *actions, double *obs,
         return fewshot_error_set(FEWSHOT_EINVAL, "vector environment: step() before reset()");
     for (size_t i = 0; i < vec->n; i++) {
         double *o = obs + i * vec->obs_dim;
+        double terms[FEWSHOT_STEP_TERMS_MAX];  /* reward terms as numbers: no JSON made */
         fewshot_step step = {.obs = o};
-        int rc = fewshot_env_step(vec->envs[i], actions + i * vec->act_dim, &step);
+        int rc = fewshot_env_step_terms(vec->envs[i], actions + i * vec->act_dim, &step, terms);
         if (rc) {
             fewshot_error_prefix("env %zu", i);
             return rc;

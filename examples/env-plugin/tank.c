@@ -160,7 +160,8 @@ static const char *tank_template(void *self, const char *component)
     if (strcmp(component, "action") == 0)
         return "{{actions_text}}";
     if (strcmp(component, "feedback") == 0)
-        return "The reward is {{reward}}. The level is now {{level}} meters.";
+        /* the generator shows "Reward:" and "Actions:" first; this is what followed */
+        return "Comments: After the action, the level is {{level}} meters.";
     if (strcmp(component, "comments") == 0)
         return "{{#low}}The action shall be increased as the level is below the target."
                "{{/low}}{{#high}}The action shall be decreased as the level is above the "

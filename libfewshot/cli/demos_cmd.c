@@ -23,6 +23,7 @@ void cli_demos_usage(FILE *out)
             "       fewshot demos info FILE\n"
             "       fewshot demos path [CONFIG.json [--arm A]]\n"
             "       fewshot demos list\n"
+            "       fewshot demos clear\n"
             "\n"
             "generate runs POLICY (default expert) for N episodes (default 1) of at most T steps\n"
             "(default: until the episode ends) with seeds S, S+1, ... and writes the transitions\n"
@@ -33,7 +34,8 @@ void cli_demos_usage(FILE *out)
             "the shared store and prints where; -o also writes them to FILE. DAYS is all,\n"
             "every:N, a list 15,60,... or JSON; --scenarios takes a list of parameter objects\n"
             "or {\"grid\": {...}} (fewshot-demos(5)). path prints the store's\n"
-            "directory, or the stored dataset of a config; list prints the stored datasets.\n");
+            "directory, or the stored dataset of a config; list prints the stored datasets;\n"
+            "clear deletes them (they are generated again when next needed).\n");
 }
 
 static const struct option generate_options[] = {
@@ -366,14 +368,65 @@ static int demos_list(int argc, char **argv)
         char *full = malloc(strlen(dir) + strlen(names[i]) + 2);
         struct stat sb;
         sprintf(full, "%s/%s", dir, names[i]);
-        if (stat(full, &sb) == 0)
-            printf("%s\t%lld bytes\n", full, (long long)sb.st_size);
+        json_t *h = NULL;
+        if (stat(full, &sb) == 0 && fewshot_demos_load_header(full, &h) == 0)
+            printf("%s\t%lld bytes\t%s %s\t%lld transitions\tpolicy %s\n", full,
+                   (long long)sb.st_size,
+                   json_string_value(json_object_get(h, "plugin")) ?: "?",
+                   json_string_value(json_object_get(h, "plugin_version")) ?: "",
+                   (long long)json_integer_value(json_object_get(h, "transitions")),
+                   json_string_value(json_object_get(h, "policy")) ?: "?");
+        else if (stat(full, &sb) == 0)
+            printf("%s\t%lld bytes\tunreadable\n", full, (long long)sb.st_size);
+        json_decref(h);
         free(full);
         free(names[i]);
     }
     free(names);
     free(dir);
     return EXIT_OK;
+}
+
+/* Delete the store's datasets, locks and leftover temporary files. */
+static int demos_clear(int argc, char **argv)
+{
+    if (argc > 1) {
+        if (cli_is_help(argv[1])) {
+            cli_demos_usage(stdout);
+            return EXIT_OK;
+        }
+        return cli_usage_error("demos clear: no arguments expected");
+    }
+    char *dir;
+    int rc = fewshot_demos_store_dir(&dir);
+    if (rc) {
+        cli_error_last();
+        return cli_exit_for(rc);
+    }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t removed = 0;
+    int failed = 0;
+    while (d && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        int ours = (len > 5 && strcmp(e->d_name + len - 5, ".fsdb") == 0) ||
+                   (len > 5 && strcmp(e->d_name + len - 5, ".lock") == 0) ||
+                   strncmp(e->d_name, ".tmp-", 5) == 0;
+        if (!ours)
+            continue;
+        char *full = malloc(strlen(dir) + len + 2);
+        sprintf(full, "%s/%s", dir, e->d_name);
+        if (remove(full) == 0)
+            removed += len > 5 && strcmp(e->d_name + len - 5, ".fsdb") == 0;
+        else
+            failed = 1, fprintf(stderr, "fewshot: cannot remove %s\n", full);
+        free(full);
+    }
+    if (d)
+        closedir(d);
+    fprintf(stderr, "fewshot: removed %zu stored datasets from %s\n", removed, dir);
+    free(dir);
+    return failed ? EXIT_FAILED : EXIT_OK;
 }
 
 int cli_demos(int argc, char **argv)
@@ -390,6 +443,8 @@ int cli_demos(int argc, char **argv)
         return demos_path(argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0)
         return demos_list(argc - 1, argv + 1);
-    return cli_usage_error("demos: unknown subcommand '%s' (generate, info, path, list)",
-                           argv[1]);
+    if (strcmp(argv[1], "clear") == 0)
+        return demos_clear(argc - 1, argv + 1);
+    return cli_usage_error("demos: unknown subcommand '%s' (generate, info, path, list, "
+                           "clear)", argv[1]);
 }

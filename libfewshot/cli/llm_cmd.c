@@ -113,6 +113,8 @@ static void print_usage_line(const fewshot_llm_reply *r)
             (unsigned long long)r->usage.prompt_tokens,
             (unsigned long long)r->usage.completion_tokens,
             (unsigned long long)r->usage.total_tokens);
+    if (r->usage.cached_tokens > 0)
+        fprintf(stderr, " cached_tokens=%llu", (unsigned long long)r->usage.cached_tokens);
     if (r->usage.cost > 0)
         fprintf(stderr, " cost=%.6f", r->usage.cost);
     fprintf(stderr, " latency=%.3fs attempts=%u cache=%s", r->latency, r->attempts,

@@ -62,6 +62,10 @@ FEWSHOT_EXTERN(const fewshot_demo *) fewshot_demos_get(const fewshot_demos *ds, 
  * FEWSHOT_EMISMATCH, the file, line and field named: no partial dataset is ever returned. */
 FEWSHOT_EXTERN(int) fewshot_demos_load(fewshot_demos **out, const char *path);
 
+/* Only the header of a dataset file (JSONL or binary), as a new object; cheap for large
+ * files. The binary format's header also holds "transitions" when the store wrote it. */
+FEWSHOT_EXTERN(int) fewshot_demos_load_header(const char *path, json_t **header);
+
 /* Write the dataset as JSONL (to path.tmp, then renamed over path). "-" writes to stdout. */
 FEWSHOT_EXTERN(int) fewshot_demos_save(const fewshot_demos *ds, const char *path);
 

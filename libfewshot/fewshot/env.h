@@ -62,15 +62,22 @@ FEWSHOT_EXTERN(int) fewshot_env_reset(fewshot_env *env, uint64_t seed, const jso
                                       double *obs);
 
 /* Apply an action. out->obs may be NULL (the handle keeps the latest observation). NaN or
- * infinite actions, observations and term values are refused with the element named. After
- * done or truncated, reset before stepping again. Reward terms: in out->term_values when the
- * caller sets it (the fast path, no JSON), else as a JSON object in out->terms (see
- * <fewshot/plugin.h>). */
+ * infinite actions, observations and reward terms are refused with the element named. After
+ * done or truncated, reset before stepping again. The reward terms come as a JSON object in
+ * out->terms (a new reference, to be released; NULL when the plugin has none);
+ * out->term_values is neither read nor written. */
 FEWSHOT_EXTERN(int) fewshot_env_step(fewshot_env *env, const double *action, fewshot_step *out);
 
+/* The same with the reward terms as numbers, no JSON made: terms (at least as many elements
+ * as fewshot_env_term_names() lists) gets one value per name, and out->terms stays NULL,
+ * for a plugin that declares term_names; a plugin that does not still returns JSON in
+ * out->terms. */
+FEWSHOT_EXTERN(int) fewshot_env_step_terms(fewshot_env *env, const double *action,
+                                           fewshot_step *out, double *terms);
+
 /* The names of the reward terms step() reports, NULL-terminated (never NULL; empty when the
- * plugin declares none), in the order of fewshot_step.term_values; *n (may be NULL) gets
- * their number. */
+ * plugin declares none), in the order of fewshot_env_step_terms()' values; *n (may be NULL)
+ * gets their number. */
 FEWSHOT_EXTERN(const char *const *) fewshot_env_term_names(const fewshot_env *env, size_t *n);
 
 /* The latest observation (after reset or step), or NULL before the first reset. */

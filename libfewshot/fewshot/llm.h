@@ -50,6 +50,9 @@ typedef struct fewshot_llm_price {
     const char *model;          /* exact model name, or "*" for any other model */
     double prompt;              /* per 1e6 prompt tokens */
     double completion;          /* per 1e6 completion tokens */
+    double cached;              /* per 1e6 prompt tokens the server served from its prefix
+                                   cache; 0: the prompt price (zero-initialised callers of
+                                   old keep paying the full price) */
 } fewshot_llm_price;
 
 #define FEWSHOT_LLM_OPTIONS_VERSION 1
@@ -125,6 +128,10 @@ typedef struct fewshot_llm_usage {
     double cost;                  /* from the client's prices; 0 when the model has none */
     uint64_t calls;               /* 1 for one reply; the count in sums */
     uint64_t cache_hits;          /* 1 when served from the cache; the count in sums */
+    uint64_t cached_tokens;       /* prompt tokens the server took from its prefix cache:
+                                     usage.prompt_tokens_details.cached_tokens (OpenAI, vLLM,
+                                     llama.cpp), else llama.cpp's timings.cache_n or
+                                     tokens_cached; 0 when the server says nothing */
 } fewshot_llm_usage;
 
 /* Add b to *a (for sums per episode, per arm, per run). */
@@ -220,7 +227,7 @@ FEWSHOT_EXTERN(int) fewshot_llm_embed(fewshot_llm *llm, const json_t *input,
 FEWSHOT_EXTERN(int) fewshot_llm_models(fewshot_llm *llm, fewshot_llm_reply **out);
 
 /* Build a chat message array [{"role":"system",...}, {"role":"user",...}] (system may be
- * NULL). New reference, or NULL when out of memory. */
+ * NULL). New reference, or NULL when out of memory or a text is not valid UTF-8. */
 FEWSHOT_EXTERN(json_t *) fewshot_llm_messages(const char *system, const char *user);
 
 /* Counters since the client was created. */
@@ -246,6 +253,20 @@ FEWSHOT_EXTERN(uint64_t) fewshot_llm_cache_errors(const fewshot_llm *llm, const 
 /* The cost of a usage under the client's prices for model (0 when it has none). */
 FEWSHOT_EXTERN(double) fewshot_llm_cost(const fewshot_llm *llm, const char *model,
                                         uint64_t prompt_tokens, uint64_t completion_tokens);
+
+/* The same, with cached_tokens of the prompt tokens at the model's cached-input price. */
+FEWSHOT_EXTERN(double) fewshot_llm_cost_cached(const fewshot_llm *llm, const char *model,
+                                               uint64_t prompt_tokens, uint64_t cached_tokens,
+                                               uint64_t completion_tokens);
+
+/* The price of model among prices (exact name, else "*"), or NULL. */
+FEWSHOT_EXTERN(const fewshot_llm_price *) fewshot_llm_price_find(const fewshot_llm_price *prices,
+                                                                 size_t n, const char *model);
+
+/* Cost in currency units of a usage under price (NULL: 0). */
+FEWSHOT_EXTERN(double) fewshot_llm_price_cost(const fewshot_llm_price *price,
+                                              uint64_t prompt_tokens, uint64_t cached_tokens,
+                                              uint64_t completion_tokens);
 
 FEWSHOT_END_DECLS
 

@@ -93,6 +93,9 @@ typedef struct fewshot_parse_result {
     unsigned int clamped;   /* values clipped into the box */
     unsigned int rounded;   /* values rounded to integers */
     const char *fallback;   /* set by fewshot_parser_fallback(): "hold", "zero", "expert" */
+    unsigned int out_of_range; /* values outside the instructed range (the box, or the range
+                               of fewshot_parser_set_range()), clamped or rejected as
+                               out_of_range says */
 } fewshot_parse_result;
 
 /* A parser for actions in space `act` (copied). */
@@ -104,6 +107,12 @@ FEWSHOT_EXTERN(void) fewshot_parser_free(fewshot_parser *parser);
  * res->code (the reason is also the last error). action is written only on success. */
 FEWSHOT_EXTERN(int) fewshot_parser_parse(fewshot_parser *parser, const char *reply, size_t len,
                                          double *action, fewshot_parse_result *res);
+
+/* Narrow the accepted range of every value to [lo, hi] (action-space units) within the
+ * action space, for the following parses: the range the prompt instructed (HVAC heating
+ * 0..100, cooling -100..0 shown, [0, 1] and [-1, 0] here). NaN for either bound restores the
+ * action space's. Fallback actions are clipped into the same range. */
+FEWSHOT_EXTERN(void) fewshot_parser_set_range(fewshot_parser *parser, double lo, double hi);
 
 /* The message to send back once after a failure: states the reason and the expected form,
  * e.g. "Your reply could not be used: expected 3 values, got 2. Reply with exactly 3

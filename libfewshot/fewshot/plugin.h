@@ -32,10 +32,8 @@ FEWSHOT_BEGIN_DECLS
  *
  * Reward terms travel as numbers: a plugin declares their names once (term_names in its
  * table) and writes one value per name into term_values at every step; JSON is made only at
- * the edges. Through fewshot_env_step(), for such a plugin, a caller that sets term_values (at
- * least as many elements as fewshot_env_term_names() lists) gets the numbers there and
- * terms = NULL; a caller that leaves it NULL gets terms as a JSON object {name: value, ...}
- * in declaration order (a new reference), as before. */
+ * the edges: fewshot_env_step_terms() hands the numbers on, fewshot_env_step() makes the JSON
+ * object {name: value, ...} in declaration order for its callers, as before. */
 typedef struct fewshot_step {
     double *obs;        /* out: next observation (caller-owned buffer) */
     double reward;      /* out: reward of this step */
@@ -43,7 +41,9 @@ typedef struct fewshot_step {
                          * plugin sets it only when it declares no term_names */
     int done;           /* out: the episode ended (terminal state) */
     int truncated;      /* out: the episode was cut off (time limit) */
-    double *term_values;/* in: where the term values go (one per term name), or NULL */
+    double *term_values;/* in, for plugins: where step() writes the value of each of its
+                         * term_names (set by the library; callers of fewshot_env_step*()
+                         * leave it alone) */
 } fewshot_step;
 
 typedef struct fewshot_env_plugin {

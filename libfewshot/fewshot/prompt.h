@@ -5,11 +5,13 @@
  *   objective       the plugin's "objective"
  *   instruction     the plugin's "instruction" (branch on "mode", "heating", ... inside it)
  *   demonstrations  "For your reference, n demonstrations ..." then one "demonstration" each:
- *                   Description: meta + state / Actions: action / Feedbacks: feedback + comments
+ *                   Demonstration k: / Description: meta + state / Reward: r (with an
+ *                   outcome) / Actions: action / the plugin's feedback (the state after) /
+ *                   one comment per line
  *   current         "Please decide ... based on the following description:" Description: ...
  *   output          the output format, "Actions:" by default (the reply continues from it)
  * and two inline components: meta (before the state in every Description) and comments (after
- * the feedback in every Feedbacks). Every component can be dropped, every block reordered, and
+ * the feedback, one per line). Every component can be dropped, every block reordered, and
  * every template re-worded. The plugin's defaults come from fewshot_env_template(); the frame
  * templates (demonstrations, demonstration, current, output) are the generator's unless the
  * plugin provides them. See fewshot-prompt(7) for the spec and the exact views.
@@ -19,11 +21,15 @@
  *    "drop": ["instruction", "comments", ...],
  *    "templates": {"objective": "...", "state": "...", ...},
  *    "numbers": "integer" | "raw" | {"decimals": 2},
- *    "style": "completion" | "chat",
- *    "system": ["objective"],           (chat: the blocks sent as the system message)
+ *    "reward_digits": 3,                (rewards under integer numbers: significant digits;
+ *                                        default the plugin's params_doc "reward_digits", 3)
+ *    "style": "chat" | "completion",    (default chat: messages to /v1/chat/completions)
+ *    "system": ["objective", "instruction"], (chat: the blocks sent as the system message)
+ *    "demo_order": "cache" | "paper",   (default cache, see FEWSHOT_PROMPT_ORDER_CACHE)
  *    "separator": "\n\n"}               (between blocks)
  *
- * Thread-safety: a prompt object renders into caches of its own; use one per thread.
+ * Thread-safety: a prompt object renders into caches of its own (and keeps rendered
+ * demonstrations); use one per thread.
  */
 #ifndef FEWSHOT_PROMPT_H
 #define FEWSHOT_PROMPT_H
@@ -55,11 +61,16 @@ typedef struct fewshot_prompt_demo {
     const json_t *context;      /* the plugin's context of the state */
     const double *action;       /* the action taken (action space units, act dim values) */
     double reward;
-    const json_t *next_context; /* context after the action; NULL: no Feedbacks line */
+    const json_t *next_context; /* context after the action; NULL: no Reward and
+                                   feedback lines */
     const json_t *extra;        /* merged into this demonstration's views, or NULL */
     size_t action_dim;          /* values in action: a demonstration from another scenario
                                    (a building with other zones) shows its own count;
                                    0 means the action space's dim */
+    uint64_t key;               /* identity, or 0: with the cache order, demonstrations of a
+                                   source are shown by increasing key (dataset row, step), and
+                                   a keyed demonstration without extra is rendered once and
+                                   kept until fewshot_prompt_reset() */
 } fewshot_prompt_demo;
 
 typedef struct fewshot_prompt_input {
@@ -93,6 +104,14 @@ FEWSHOT_EXTERN(int) fewshot_prompt_options_init(fewshot_prompt_options *opts,
 
 enum { FEWSHOT_PROMPT_COMPLETION = 0, FEWSHOT_PROMPT_CHAT = 1 };
 
+/* Order of the demonstrations (spec "demo_order"). */
+enum {
+    FEWSHOT_PROMPT_ORDER_CACHE = 0, /* default: representatives, then nearest neighbours by
+                                       key, then history in the order it happened, so
+                                       consecutive prompts share the longest prefix */
+    FEWSHOT_PROMPT_ORDER_PAPER = 1  /* as selected: nearest first, newest history first */
+};
+
 /* What one build produces. */
 typedef struct fewshot_prompt_output {
     int style;              /* FEWSHOT_PROMPT_COMPLETION or _CHAT */
@@ -117,6 +136,22 @@ FEWSHOT_EXTERN(void) fewshot_prompt_free(fewshot_prompt *prompt);
 FEWSHOT_EXTERN(int) fewshot_prompt_build(fewshot_prompt *prompt, const fewshot_prompt_input *in,
                                          fewshot_prompt_output *out);
 
+/* Forget the rendered demonstrations (call it when an episode starts: its history steps
+ * are new transitions under old keys). */
+FEWSHOT_EXTERN(void) fewshot_prompt_reset(fewshot_prompt *prompt);
+
+/* The order the prompt shows n demonstrations in: perm[k] is the index in demos of the k-th
+ * shown. */
+FEWSHOT_EXTERN(int) fewshot_prompt_demo_order(const fewshot_prompt *prompt,
+                                              const fewshot_prompt_demo *demos, size_t n,
+                                              size_t *perm);
+
+/* The action range the instruction states for a context, in action-space units: the
+ * context's "action_range" [lo, hi] within the space's bounds, else the bounds. */
+FEWSHOT_EXTERN(void) fewshot_prompt_action_range(const fewshot_prompt *prompt,
+                                                 const json_t *context, double *lo,
+                                                 double *hi);
+
 /* The number format and action scale the prompt shows. */
 FEWSHOT_EXTERN(const fewshot_text_options *) fewshot_prompt_text_options(
     const fewshot_prompt *prompt);
@@ -125,10 +160,15 @@ FEWSHOT_EXTERN(const fewshot_text_options *) fewshot_prompt_text_options(
 FEWSHOT_EXTERN(void) fewshot_prompt_parse_options(const fewshot_prompt *prompt,
                                                   fewshot_parse_options *opts);
 
-/* Estimated tokens of text: about what cl100k-style BPE tokenizers give for English prose
- * with numbers: a word is 1 token plus 1 per further 10 letters, digits go in groups of 3,
- * every other visible character is 1, a run of newlines is 1, blanks are free. */
+/* Estimated tokens of text: about what o200k (gpt-4o) and cl100k BPE tokenizers give for
+ * prompts of English prose with numbers: a word (with the blank before it) is 1 token plus 1
+ * per further 10 letters, digits go in groups of 3 and the blank before them is 1, a run of
+ * punctuation with the newlines after it is 1, a run of newlines is 1. Within 5% of o200k on
+ * the shipped prompts (tests/unit/test_tokens.c). */
 FEWSHOT_EXTERN(size_t) fewshot_prompt_tokens(const char *text, size_t len);
+
+/* Tokens a chat request adds per message (role and framing), as OpenAI bills them. */
+#define FEWSHOT_PROMPT_MESSAGE_TOKENS 4
 
 /* Merge an override spec (an arm's) into a base spec: keys replace the base's, except
  * "templates", which merge per component. *out is a new object. */

@@ -40,6 +40,13 @@ FEWSHOT_EXTERN(int) fewshot_report_run(const char *run_dir, const fewshot_report
  * parse_failures,cache_hits  (no timings, so equal runs print equal text). */
 FEWSHOT_EXTERN(int) fewshot_report_episodes(const char *run_dir, FILE *out);
 
+/* Print every stored step as one JSON object per line (JSON Lines), episodes in plan order and
+ * steps in time order: {"episode", "t", "obs", "action", "reward", "terms", "prompt_hash",
+ * "reply", "demos", "parse", "prompt_tokens", "completion_tokens", "latency", "cache_hit"}.
+ * Observations and actions are arrays of numbers whether the run stored them as BLOBs of
+ * doubles (this version) or as JSON text (earlier ones). */
+FEWSHOT_EXTERN(int) fewshot_report_steps(const char *run_dir, FILE *out);
+
 /* The two-sided 95% quantile of Student's t with df degrees of freedom (df >= 1). */
 FEWSHOT_EXTERN(double) fewshot_report_t95(double df);
 

@@ -75,8 +75,10 @@ FEWSHOT_EXTERN(int) fewshot_sweep_plan(const fewshot_config *cfg, unsigned int s
 FEWSHOT_EXTERN(char *) fewshot_sweep_arm_blocker(const json_t *arm);
 
 /* Run (or resume) a sweep. Returns 0 when every planned episode of a runnable arm finished,
- * FEWSHOT_ERROR when some failed (result says how many), or another error when the sweep
- * could not run (bad directory, mismatched config, a plugin that does not load). */
+ * FEWSHOT_ERROR when some failed (result says how many) or when an LLM arm's replies failed
+ * to parse more often than its parse.max_failure_rate (default 0.2; the arm is named in a
+ * warning on opts->log and in the error), or another error when the sweep could not run (bad
+ * directory, mismatched config, a plugin that does not load). */
 FEWSHOT_EXTERN(int) fewshot_sweep_run(const fewshot_config *cfg,
                                       const fewshot_sweep_options *opts,
                                       fewshot_sweep_result *result);

@@ -51,9 +51,13 @@ typedef struct fewshot_text_options {
     int numbers;            /* a fewshot_text_numbers */
     int decimals;           /* for FEWSHOT_NUMBERS_DECIMALS, 0..17 */
     double action_scale;    /* actions are shown times this (the plugin's "action_scale"); 0 = 1 */
+    int reward_digits;      /* rewards under INTEGER numbers: this many significant digits,
+                               since rounded rewards collapse to one or two values and tell
+                               good demonstrations from bad ones no more (0: rounded) */
 } fewshot_text_options;
 #define FEWSHOT_TEXT_OPTIONS_VERSION 1
-#define FEWSHOT_TEXT_OPTIONS_INIT {FEWSHOT_TEXT_OPTIONS_VERSION, FEWSHOT_NUMBERS_INTEGER, 0, 1.0}
+#define FEWSHOT_TEXT_OPTIONS_INIT {FEWSHOT_TEXT_OPTIONS_VERSION, FEWSHOT_NUMBERS_INTEGER, 0, 1.0, \
+                                   3}
 FEWSHOT_EXTERN(int) fewshot_text_options_init(fewshot_text_options *opts, unsigned int version);
 
 /* Round half away from zero (the paper's integers); -0 becomes 0. */
@@ -65,6 +69,15 @@ FEWSHOT_EXTERN(int) fewshot_text_fixed(char *buf, size_t size, double x, int dec
 
 /* Write x in the shortest form that reads back to the same double ("22", "0.1", "1e+300"). */
 FEWSHOT_EXTERN(int) fewshot_text_shortest(char *buf, size_t size, double x);
+
+/* Write x with `digits` significant digits (1..17), without exponent and without trailing
+ * zeros after the point: 1.8734 -> "1.87", 0.012345 -> "0.0123", 12345.6 -> "12346". */
+FEWSHOT_EXTERN(int) fewshot_text_significant(char *buf, size_t size, double x, int digits);
+
+/* Write a reward (or another score) as prompts show it: under INTEGER numbers with
+ * opts->reward_digits significant digits (0: rounded), otherwise as fewshot_text_number(). */
+FEWSHOT_EXTERN(int) fewshot_text_reward(char *buf, size_t size, double x,
+                                        const fewshot_text_options *opts);
 
 /* Write x as the options say (opts NULL: integers). NaN and infinities print as "nan",
  * "inf", "-inf". */

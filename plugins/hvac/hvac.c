@@ -710,6 +710,9 @@ static int hvac_context(void *self, const double *obs, json_t **ctx)
         put(*ctx, "mode", json_incref(heating ? h->s_heating : h->s_cooling), &ok);
         put(*ctx, "heating", json_boolean(heating), &ok);
         put(*ctx, "cooling", json_boolean(!heating), &ok);
+        /* the paper's instruction: heating valves open 0..100, cooling -100..0 */
+        put(*ctx, "action_range", heating ? json_pack("[f, f]", 0.0, 1.0)
+                                          : json_pack("[f, f]", -1.0, 0.0), &ok);
     }
     if (ok)
         return 0;

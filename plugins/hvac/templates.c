@@ -1,6 +1,7 @@
 /*
  * Default prompt templates of the hvac plugin: the paper's wording (arXiv 2308.03028,
- * Figure 2). Views are the plugin's context (see hvac.c); numbers arrive formatted by the
+ * Figure 2), component by component; what the paper does not show (the cooling guidelines,
+ * line breaks) is documented in fewshot-hvac(7). Views are the plugin's context (see hvac.c); numbers arrive formatted by the
  * library's translator, actions scaled by the params_doc's action_scale (100).
  */
 #include "config.h"
@@ -17,21 +18,37 @@ static const struct {
      "maintain the temperature in each room close to the target temperature, while maximizing "
      "the rewards as much as possible."},
     {"meta",
-     "The following is a building of type {{building}} located in {{city}}, where the climate "
-     "is {{weather}}."},
+     "You are the HVAC administrator responsible for managing a building of type {{building}} "
+     "located in {{city}}, where the climate is {{weather}}."},
+    /* guideline 1 names the range the mode allows (the context's action_range) and the kind
+     * of number shown, so the decimals ablation changes its wording with the numbers */
     {"instruction",
-     "{{#heating}}The outside temperature is lower than the target temperature, so the rooms "
-     "need heating. The actions are a list of {{n_rooms}} integers from 0 to 100, one for each "
-     "room in the order of the rooms. If the temperature of a room is higher than the target "
-     "temperature, the larger the difference, the lower its action should be. If the "
-     "temperature of a room is lower than the target temperature, the larger the difference, "
-     "the higher its action should be.{{/heating}}"
-     "{{#cooling}}The outside temperature is higher than the target temperature, so the rooms "
-     "need cooling. The actions are a list of {{n_rooms}} integers from -100 to 0, one for each "
-     "room in the order of the rooms. If the temperature of a room is higher than the target "
-     "temperature, the larger the difference, the lower its action should be. If the "
-     "temperature of a room is lower than the target temperature, the larger the difference, "
-     "the higher its action should be.{{/cooling}}"},
+     "{{#heating}}Currently, outside temperature is lower than the target temperature. To "
+     "optimize HVAC control, adhere to the following guidelines:\n"
+     "1. Actions should be represented as a list, with each {{#integers}}integer value"
+     "{{/integers}}{{^integers}}value a {{number_words}}{{/integers}} ranging from "
+     "{{action_low}} to {{action_high}}.\n"
+     "2. The length of the actions list should correspond to the number of rooms, arranged in "
+     "the same order.\n"
+     "3. If room temperature is higher than the target temperature, the larger the difference "
+     "between room temperature and the target temperature, the lower the action should be.\n"
+     "4. If room temperature is lower than the target temperature, the larger the difference "
+     "between room temperature and the target temperature, the higher the action should be."
+     "{{/heating}}"
+     "{{#cooling}}Currently, outside temperature is higher than the target temperature. To "
+     "optimize HVAC control, adhere to the following guidelines:\n"
+     "1. Actions should be represented as a list, with each {{#integers}}integer value"
+     "{{/integers}}{{^integers}}value a {{number_words}}{{/integers}} ranging from "
+     "{{action_low}} to {{action_high}}.\n"
+     "2. The length of the actions list should correspond to the number of rooms, arranged in "
+     "the same order.\n"
+     "3. If room temperature is lower than the target temperature, the larger the difference "
+     "between room temperature and the target temperature, the higher the action should be "
+     "(closer to 0).\n"
+     "4. If room temperature is higher than the target temperature, the larger the difference "
+     "between room temperature and the target temperature, the lower the action should be "
+     "(closer to {{action_low}})."
+     "{{/cooling}}"},
     {"state",
      "The building has {{n_rooms}} rooms in total. Currently, temperature in each room is as "
      "follows:\n"
@@ -43,15 +60,20 @@ static const struct {
      "Occupant Power: {{occupant_power}} KW.\n"
      "Target Temperature: {{target}} degrees Celsius."},
     {"action", "{{actions_text}}"},
+    /* the paper's feedback after the generator's "Reward:" and "Actions:" lines: the
+     * temperatures the actions led to, then (the comments component) one line per room off
+     * target */
     {"feedback",
-     "The reward is {{reward}}. After the actions, the temperature in each room is as "
-     "follows:\n"
-     "{{#rooms}}{{name}}: {{temperature}} degrees Celsius\n{{/rooms}}"},
+     "Comments: After taking the above actions, temperature in each room becomes:\n"
+     "{{#rooms}}{{name}}: {{temperature}} degree Celsius\n{{/rooms}}"},
     {"comments",
      "{{#rooms}}{{#below_target}}The action for {{name}} shall be increased as its temperature "
      "is lower than the target temperature.\n{{/below_target}}"
      "{{#above_target}}The action for {{name}} shall be decreased as its temperature is higher "
      "than the target temperature.\n{{/above_target}}{{/rooms}}"},
+    {"current",
+     "Please decide opening of the valve in each room based on the following description:\n"
+     "Description: {{{description}}}"},
 };
 
 const char *hvac_template_text(const char *component)

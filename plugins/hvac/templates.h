@@ -3,7 +3,7 @@
 #define HVAC_TEMPLATES_H
 
 /* The template of a component ("objective", "meta", "instruction", "state", "action",
- * "feedback", "comments"), or NULL. */
+ * "feedback", "comments", "current"), or NULL. */
 const char *hvac_template_text(const char *component);
 
 #endif

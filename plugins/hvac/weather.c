@@ -107,9 +107,9 @@ static int next_line(epw *e)
         if (n + 1 < e->cap)      /* short read without a newline: the last line */
             break;
         if (e->cap > EPW_LINE_MAX) {
-            e->failed = fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno + 1, 0, "line "
-                                             "longer than %d bytes: not an EPW weather file",
-                                             EPW_LINE_MAX);
+            e->failed = fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno + 1, 0,
+                                             "line longer than %d bytes: not an EPW weather "
+                                             "file", EPW_LINE_MAX);
             return 0;
         }
         char *grown = realloc(e->line, 2 * e->cap);

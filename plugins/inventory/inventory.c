@@ -370,6 +370,15 @@ static const char *stage_name(size_t i, size_t n)
     return i + 1 == n ? "Manufacturer" : "Distributor";
 }
 
+/* A price as text with three significant digits: a rounded 1.5 would read 2. Strings pass
+ * the translator unchanged. */
+static json_t *money(double x)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, fabs(x) >= 1000 ? "%.0f" : "%.3g", x);
+    return json_string(buf);
+}
+
 static int inventory_context(void *self, const double *obs, json_t **ctx)
 {
     inventory *inv = self;
@@ -393,9 +402,9 @@ static int inventory_context(void *self, const double *obs, json_t **ctx)
                               position < 0.8 * need, "excess", position > 1.5 * need, "last",
                               i + 1 == m->n));
     }
-    json_t *c = json_pack("{s:o, s:I, s:I, s:f, s:f, s:b, s:b, s:s, s:f}", "stages", stages,
+    json_t *c = json_pack("{s:o, s:I, s:I, s:f, s:o, s:b, s:b, s:s, s:f}", "stages", stages,
                           "num_stages", (json_int_t)m->n, "periods", (json_int_t)m->periods,
-                          "demand_mean", inv->mean, "price", m->price, "backlog",
+                          "demand_mean", inv->mean, "price", money(m->price), "backlog",
                           m->backlog != 0, "lost_sales", m->backlog == 0, "mode",
                           m->backlog ? "backlog" : "lost_sales", "discount", m->discount);
     if (!c)
@@ -482,7 +491,7 @@ static const char *inventory_template(void *self, const char *component)
     if (strcmp(component, "action") == 0)
         return "{{actions_text}}";
     if (strcmp(component, "feedback") == 0)
-        return "The reward is {{reward}}. After the orders, the inventory of each stage is as "
+        return "Comments: After the orders, the inventory of each stage is as "
                "follows:\n{{#stages}}{{name}}: {{inventory}} units on hand, {{on_order}} units "
                "on order.\n{{/stages}}";
     if (strcmp(component, "comments") == 0)

@@ -359,6 +359,15 @@ static int averages(const trading *tr, const double *obs, size_t i, double *s, d
     return 0;
 }
 
+/* Dollars and cents as text: rounded to whole dollars, a day's move of a $100 stock (about
+ * one dollar) would mostly vanish. Strings pass the translator unchanged. */
+static json_t *dollars(double x)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.2f", x);
+    return json_string(buf);
+}
+
 static int trading_context(void *self, const double *obs, json_t **ctx)
 {
     trading *tr = self;
@@ -369,20 +378,23 @@ static int trading_context(void *self, const double *obs, json_t **ctx)
         double price = obs[1 + i], shares = obs[1 + D + i], s = 0, l = 0;
         int trend = averages(tr, obs, i, &s, &l);
         total += price * shares;
-        json_t *a = json_pack("{s:s, s:f, s:I, s:f, s:b, s:b}", "name", tr->mk.names[i], "price",
-                              price, "shares", (json_int_t)shares, "value", price * shares,
-                              "has_trend", trend, "last", i + 1 == D);
+        json_t *a = json_pack("{s:s, s:o, s:I, s:f, s:b, s:b}", "name", tr->mk.names[i], "price",
+                              dollars(price), "shares", (json_int_t)shares, "value",
+                              price * shares, "has_trend", trend, "last", i + 1 == D);
         json_object_set_new(a, "uptrend", json_boolean(trend && s > l * 1.005));
         json_object_set_new(a, "downtrend", json_boolean(trend && s < l * 0.995));
         if (trend) {
-            json_object_set_new(a, "ma_short", json_real(s));
-            json_object_set_new(a, "ma_long", json_real(l));
+            json_object_set_new(a, "ma_short", dollars(s));
+            json_object_set_new(a, "ma_long", dollars(l));
         }
         json_array_append_new(assets, a);
     }
-    json_t *c = json_pack("{s:o, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:b}", "assets", assets,
+    /* the fee as a person writes it (0.1, not a rounded 0) */
+    char fee[64];
+    snprintf(fee, sizeof fee, "%.3g", tr->cost * 100);
+    json_t *c = json_pack("{s:o, s:I, s:f, s:f, s:f, s:s, s:I, s:I, s:I, s:b}", "assets", assets,
                           "num_assets", (json_int_t)D, "cash", obs[0], "total_assets", total,
-                          "hmax", tr->hmax, "cost_percent", tr->cost * 100, "ma_short_days",
+                          "hmax", tr->hmax, "cost_percent", fee, "ma_short_days",
                           (json_int_t)tr->ma_short, "ma_long_days", (json_int_t)tr->ma_long,
                           "days", (json_int_t)tr->steps, "indicators", tr->indicators);
     if (!c)
@@ -451,10 +463,12 @@ static const char *trading_template(void *self, const char *component)
     if (strcmp(component, "meta") == 0)
         return "The portfolio trades {{num_assets}} assets "
                "({{#assets}}{{name}}{{^last}}, {{/last}}{{/assets}}). Every trade costs "
-               "{{cost_percent}} percent of its value, and at most {{hmax}} shares of an asset "
+               "{{cost_percent}}% of its value, and at most {{hmax}} shares of an asset "
                "are bought or sold per day.";
     if (strcmp(component, "instruction") == 0)
-        return "Actions are a list of {{num_assets}} integers from -100 to 100, one per asset "
+        return "Actions are a list of {{num_assets}} {{#integers}}integers{{/integers}}"
+               "{{^integers}}values, each a {{number_words}},{{/integers}} from {{action_low}} "
+               "to {{action_high}}, one per asset "
                "in asset order. A positive action buys that percent of {{hmax}} shares, a "
                "negative action sells that percent of {{hmax}} shares, and 0 keeps the "
                "holding. Sales happen before purchases, purchases are limited by the cash, and "
@@ -472,7 +486,7 @@ static const char *trading_template(void *self, const char *component)
     if (strcmp(component, "action") == 0)
         return "{{actions_text}}";
     if (strcmp(component, "feedback") == 0)
-        return "The reward is {{reward}}. After the trades, the portfolio holds {{cash}} dollars "
+        return "Comments: After the trades, the portfolio holds {{cash}} dollars "
                "in cash and its total value is {{total_assets}} dollars:\n"
                "{{#assets}}{{name}}: {{shares}} shares at {{price}} dollars.\n{{/assets}}";
     if (strcmp(component, "comments") == 0)

@@ -29,6 +29,7 @@ typedef struct fewshot_space {
 } fewshot_space;
 typedef struct fewshot_step {
     double *obs; double reward; json_t *terms; int done; int truncated;
+    double *term_values;
 } fewshot_step;
 typedef struct fewshot_env_plugin {
     unsigned int abi; const char *name; const char *summary; const char *version;
@@ -44,7 +45,9 @@ typedef struct fewshot_env_plugin {
     const char *const *policies;
     int (*policy)(void *self, const char *name, const double *obs, double *action);
     const char *(*template_text)(void *self, const char *component);
-    void *reserved[8];
+    const char *const *term_names;
+    const char *const *feature_names;
+    void *reserved[6];
 } fewshot_env_plugin;
 
 typedef struct fewshot_env fewshot_env;

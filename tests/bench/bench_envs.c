@@ -32,8 +32,9 @@ static int run(fewshot_env *env, const char *spec, uint64_t seed, double *ret, s
     *steps = 0;
     double terms[FEWSHOT_STEP_TERMS_MAX];      /* reward terms as numbers: no JSON per step */
     while (rc == 0) {
-        fewshot_step st = {.obs = obs, .term_values = terms};
-        if ((rc = fewshot_policy_act(p, obs, a)) != 0 || (rc = fewshot_env_step(env, a, &st)))
+        fewshot_step st = {.obs = obs};
+        if ((rc = fewshot_policy_act(p, obs, a)) != 0 ||
+            (rc = fewshot_env_step_terms(env, a, &st, terms)) != 0)
             break;
         *ret += st.reward;
         ++*steps;

@@ -1,6 +1,8 @@
 /*
- * Benchmark: one decision's prompt render (8 demonstrations, 6 rooms, HVAC-style templates)
- * plus the parse of a realistic reply. Writes the inputs, the rendered prompt and the reply to
+ * Benchmark: one decision's prompt render (8 demonstrations, 18 rooms as paper.json's
+ * OfficeMedium, the paper's HVAC templates) plus the parse of a realistic reply; measured
+ * with the demonstrations keyed as the agent keys them (consecutive decisions show the same
+ * nearest neighbours, rendered once) and without keys (every one rendered each time). Writes the inputs, the rendered prompt and the reply to
  * DATA.json so tests/bench/prompt.py can do the same work in Python and check it got the same
  * prompt; prints microseconds per decision (CPU time of this process, so that other load on
  * the machine does not count).
@@ -13,7 +15,7 @@
 
 #include <fewshot.h>
 
-#define ROOMS 6
+#define ROOMS 18
 #define DEMOS 8
 
 static const char *tpl(void *data, const char *c)
@@ -23,8 +25,8 @@ static const char *tpl(void *data, const char *c)
                "to maintain the temperature in each room close to the target temperature, while "
                "maximizing the rewards as much as possible.";
     if (!strcmp(c, "meta"))
-        return "The following is the state of a building of type {{building}} located in "
-               "{{city}}, where the climate is {{climate}}.";
+        return "You are the HVAC administrator responsible for managing a building of type "
+               "{{building}} located in {{city}}, where the climate is {{climate}}.";
     if (!strcmp(c, "instruction"))
         return "{{#heating}}You are heating. Actions are integers from 0 to 100, one per room. "
                "If a room is warmer than the target, the larger the difference, the lower its "
@@ -38,13 +40,13 @@ static const char *tpl(void *data, const char *c)
                "{{ground}} degrees Celsius.\nOccupant Power: {{occupancy}} KW.\nTarget "
                "Temperature: {{target}} degrees Celsius.";
     if (!strcmp(c, "feedback"))
-        return "The reward is {{reward}}. After the action, {{#rooms}}{{name}}: {{temperature}} "
-               "degrees Celsius. {{/rooms}}";
+        return "Comments: After taking the above actions, temperature in each room becomes:\n"
+               "{{#rooms}}{{name}}: {{temperature}} degree Celsius\n{{/rooms}}";
     if (!strcmp(c, "comments"))
         return "{{#rooms}}{{#below_target}}The action for {{name}} shall be increased as its "
-               "temperature is lower than the target temperature. {{/below_target}}"
+               "temperature is lower than the target temperature.\n{{/below_target}}"
                "{{#above_target}}The action for {{name}} shall be decreased as its temperature "
-               "is higher than the target temperature. {{/above_target}}{{/rooms}}";
+               "is higher than the target temperature.\n{{/above_target}}{{/rooms}}";
     if (!strcmp(c, "current"))
         return "Please decide opening of the valve in each room based on the following "
                "description:\nDescription: {{{description}}}";
@@ -117,14 +119,16 @@ int main(int argc, char **argv)
             json_array_append_new(a, json_real(actions[d][i]));
         }
         rewards[d] = -3 * fewshot_rng_uniform(&rng);
-        demos[d] = (fewshot_prompt_demo){d % 3, ctx[d], actions[d], rewards[d], next[d], NULL};
+        demos[d] = (fewshot_prompt_demo){d % 3, ctx[d], actions[d], rewards[d], next[d], NULL,
+                                         0, (uint64_t)d + 1};
         json_array_append_new(jdemos, json_pack("{s:O, s:o, s:f, s:O}", "context", ctx[d],
                                                 "action", a, "reward", rewards[d], "next",
                                                 next[d]));
     }
     ctx[DEMOS] = context(&rng);
     const char *reply = "Room 3 is far below the target, so its valve opens more.\n"
-                        "Actions: [45, 60, 100, 20, 35, 50]\nThis should raise every room.";
+                        "Actions: [45, 60, 100, 20, 35, 50, 45, 60, 100, 20, 35, 50, 45, 60, 100, "
+                        "20, 35, 50]\nThis should raise every room.";
     fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
     in.context = ctx[DEMOS];
     in.demos = demos;
@@ -132,23 +136,33 @@ int main(int argc, char **argv)
     fewshot_prompt_output out = FEWSHOT_PROMPT_OUTPUT_INIT;
     double action[ROOMS];
     fewshot_parse_result res;
-    int n = 0;
-    double t0 = now(), t;
-    do {
-        for (int k = 0; k < 200; k++) {
-            if (fewshot_prompt_build(p, &in, &out) ||
-                fewshot_parser_parse(parser, reply, (size_t)-1, action, &res)) {
-                fprintf(stderr, "%s\n", fewshot_error_last()->message);
-                return 1;
+    /* keyed (the agent's case) first, then the same demonstrations without keys */
+    for (int keyed = 1; keyed >= 0; keyed--) {
+        for (int d = 0; d < DEMOS; d++)
+            demos[d].key = keyed ? (uint64_t)d + 1 : 0;
+        fewshot_prompt_reset(p);
+        int n = 0;
+        double t0 = now(), t;
+        do {
+            for (int k = 0; k < 200; k++) {
+                if (fewshot_prompt_build(p, &in, &out) ||
+                    fewshot_parser_parse(parser, reply, (size_t)-1, action, &res)) {
+                    fprintf(stderr, "%s\n", fewshot_error_last()->message);
+                    return 1;
+                }
+                n++;
             }
-            n++;
-        }
-        t = now() - t0;
-    } while (t < 2.0);
-    printf("%.3f\n", t / n * 1e6);
-    json_t *dump = json_pack("{s:o, s:O, s:s, s:s, s:[f,f,f,f,f,f]}", "demos", jdemos,
+            t = now() - t0;
+        } while (t < 1.0);
+        printf("%s%.3f", keyed ? "" : " ", t / n * 1e6);
+    }
+    printf("\n");
+    json_t *shown = json_array();
+    for (int i = 0; i < ROOMS; i++)
+        json_array_append_new(shown, json_real(action[i]));
+    json_t *dump = json_pack("{s:o, s:O, s:s, s:s, s:o}", "demos", jdemos,
                              "current", ctx[DEMOS], "reply", reply, "prompt", out.text, "action",
-                             action[0], action[1], action[2], action[3], action[4], action[5]);
+                             shown);
     json_dump_file(dump, argv[1], JSON_REAL_PRECISION(17));
     json_decref(dump);
     fewshot_prompt_output_clear(&out);

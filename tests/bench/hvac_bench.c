@@ -82,7 +82,7 @@ static int bench(const char *name, const char *dir)
     double model_rate = (double)steps / (now() - t0);
 
     /* full environment step through the library (weather, reward terms as numbers), and
-     * the same with the terms as JSON (the interface callers had before term_values) */
+     * the same with the terms as JSON (fewshot_env_step, the interface callers had before) */
     fewshot_env *env;
     json_t *params = json_pack("{s:s, s:s, s:i}", "building", name, "weather", "Hot_Dry",
                                "episode_length", 1000000000);
@@ -100,9 +100,9 @@ static int bench(const char *name, const char *dir)
         fewshot_env_reset(env, 0, NULL, obs);
         t0 = now();
         for (long s = 0; s < env_steps; s++) {
-            fewshot_step st = {.obs = obs, .term_values = terms};
+            fewshot_step st = {.obs = obs};
             act[s % m.n] = 0.01 * (double)(s % 7);
-            fewshot_env_step(env, act, &st);
+            fewshot_env_step_terms(env, act, &st, terms);
         }
         env_rate = fmax(env_rate, (double)env_steps / (now() - t0));
         fewshot_env_reset(env, 0, NULL, obs);
@@ -146,8 +146,8 @@ static int bench(const char *name, const char *dir)
                 mpc_max = fmax(mpc_max, dt);
                 decisions++;
             }
-            fewshot_step st = {.obs = obs, .term_values = terms};
-            fewshot_env_step(env, act, &st);
+            fewshot_step st = {.obs = obs};
+            fewshot_env_step_terms(env, act, &st, terms);
         }
     }
     (void)iters;

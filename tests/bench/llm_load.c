@@ -5,9 +5,12 @@
  *
  *   llm-load --base-url URL [--model M] [--requests N] [--in-flight K] [--endpoint chat|completion]
  *            [--max-tokens T] [--cache FILE] [--distinct] [--schema FILE] [--check-actions N]
+ *            [--prompt-file FILE]
  *
  * --distinct makes every prompt different (otherwise too); --check-actions N requires each reply
- * to be JSON {"actions": [N integers in -100..100]} (structured output).
+ * to be JSON {"actions": [N integers in -100..100]} (structured output). --prompt-file sends
+ * that text (e.g. a paper-size prompt from `fewshot prompt`) with the request number appended,
+ * instead of the 130-byte default.
  */
 #include "config.h"
 
@@ -64,7 +67,7 @@ static int valid_actions(const char *text, int n)
 int main(int argc, char **argv)
 {
     const char *base = NULL, *model = "test-model", *endpoint = "chat", *cache_path = NULL,
-               *schema_file = NULL;
+               *schema_file = NULL, *prompt_file = NULL;
     long n = 100, k = 8, max_tokens = 0, check = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
@@ -77,6 +80,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--cache") == 0) cache_path = v, i++;
         else if (strcmp(a, "--schema") == 0) schema_file = v, i++;
         else if (strcmp(a, "--check-actions") == 0) check = atol(v), i++;
+        else if (strcmp(a, "--prompt-file") == 0) prompt_file = v, i++;
         else if (strcmp(a, "--distinct") == 0) ;
         else {
             fprintf(stderr, "llm-load: unknown option %s\n", a);
@@ -86,6 +90,22 @@ int main(int argc, char **argv)
     if (!base || n <= 0 || k <= 0) {
         fprintf(stderr, "usage: llm-load --base-url URL [--requests N] [--in-flight K] ...\n");
         return 2;
+    }
+    char *base_text = NULL;
+    size_t base_len = 0;
+    if (prompt_file) {
+        FILE *f = fopen(prompt_file, "rb");
+        if (!f || fseek(f, 0, SEEK_END) != 0 || (long)(base_len = (size_t)ftell(f)) < 0) {
+            fprintf(stderr, "llm-load: cannot read %s\n", prompt_file);
+            return 2;
+        }
+        rewind(f);
+        base_text = malloc(base_len + 64);
+        if (!base_text || fread(base_text, 1, base_len, f) != base_len) {
+            fprintf(stderr, "llm-load: cannot read %s\n", prompt_file);
+            return 2;
+        }
+        fclose(f);
     }
     fewshot_cache *cache = NULL;
     if (cache_path && fewshot_cache_open(&cache, cache_path, NULL) != 0) {
@@ -129,10 +149,16 @@ int main(int argc, char **argv)
     /* keep K submitted at a time, as a sweep's event loop would */
     while (done < n) {
         while (submitted < n && submitted - done < k) {
-            char text[160];
-            snprintf(text, sizeof text, "Room 1: %ld degrees Celsius\nRoom 2: %ld degrees "
-                     "Celsius\nRoom 3: 22 degrees Celsius\nTarget Temperature: 22 degrees "
-                     "Celsius. Request %ld.", 15 + submitted % 10, 20 + submitted % 7, submitted);
+            char small[160], *text = small;
+            if (base_text) {
+                snprintf(base_text + base_len, 64, "\nRequest %ld.", submitted);
+                text = base_text;
+            } else {
+                snprintf(small, sizeof small, "Room 1: %ld degrees Celsius\nRoom 2: %ld degrees "
+                         "Celsius\nRoom 3: 22 degrees Celsius\nTarget Temperature: 22 degrees "
+                         "Celsius. Request %ld.", 15 + submitted % 10, 20 + submitted % 7,
+                         submitted);
+            }
             json_t *in = ep == FEWSHOT_LLM_CHAT ? fewshot_llm_messages(NULL, text)
                                                 : json_string(text);
             if (fewshot_llm_submit(llm, ep, in, &p, NULL, NULL) != 0) {
@@ -188,6 +214,7 @@ int main(int argc, char **argv)
     free(s);
     json_decref(out);
     json_decref(rf);
+    free(base_text);
     fewshot_llm_free(llm);
     fewshot_cache_free(cache);
     return failed || invalid ? 1 : 0;

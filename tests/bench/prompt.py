@@ -33,8 +33,18 @@ def translate(v):
 
 
 def meta(c):
-    return ("The following is the state of a building of type {building} located in {city}, "
-            "where the climate is {climate}.").format(**c)
+    return ("You are the HVAC administrator responsible for managing a building of type "
+            "{building} located in {city}, where the climate is {climate}.").format(**c)
+
+
+def significant(x, digits=3):  # the library's rewards: 3 significant digits, no exponent
+    if x == 0:
+        return "0"
+    decimals = digits - 1 - math.floor(math.log10(abs(x)))
+    s = "%.*f" % (max(decimals, 0), x)
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s.strip("-0.") == "" else s
 
 
 def state(c):
@@ -48,9 +58,9 @@ def state(c):
         rooms=rooms, **{k: v for k, v in c.items() if k != "rooms"})
 
 
-def feedback(c, reward):
-    return ("The reward is {}. After the action, ".format(rnd(reward)) +
-            "".join("{}: {} degrees Celsius. ".format(r["name"], r["temperature"])
+def feedback(c):
+    return ("Comments: After taking the above actions, temperature in each room becomes:\n" +
+            "".join("{}: {} degree Celsius\n".format(r["name"], r["temperature"])
                     for r in c["rooms"])).rstrip()
 
 
@@ -59,28 +69,32 @@ def comments(c):
     for r in c["rooms"]:
         if r["below_target"]:
             out.append("The action for {} shall be increased as its temperature is lower than "
-                       "the target temperature. ".format(r["name"]))
+                       "the target temperature.\n".format(r["name"]))
         if r["above_target"]:
             out.append("The action for {} shall be decreased as its temperature is higher than "
-                       "the target temperature. ".format(r["name"]))
+                       "the target temperature.\n".format(r["name"]))
     return "".join(out).rstrip()
 
 
-def join(*parts):
-    return " ".join(p for p in parts if p)
+def join(*parts, sep=" "):
+    return sep.join(p for p in parts if p)
+
+
+RANK = {1: 0, 0: 1, 2: 2}  # representatives, nearest neighbours, history
 
 
 def prompt(demos, current):
     cur = translate(current)
     blocks = [OBJECTIVE, (HEATING if cur["heating"] else "") + (COOLING if cur["cooling"] else "")]
     items = []
-    for dm in demos:
+    shown = sorted(enumerate(demos), key=lambda kd: (RANK[kd[0] % 3], kd[0]))
+    for k, (_, dm) in enumerate(shown):
         c = translate(dm["context"])
         n = translate(dm["next"])
         acts = "[" + ", ".join(str(rnd(a * 100)) for a in dm["action"]) + "]"
-        fb = join(feedback(n, dm["reward"]), comments(n))
-        items.append("Description: {}\nActions: {}\nFeedbacks: {}".format(
-            join(meta(c), state(c)), acts, fb))
+        fb = join(feedback(n), comments(n), sep="\n")
+        items.append("Demonstration {}:\nDescription: {}\nReward: {}\nActions: {}\n{}".format(
+            k + 1, join(meta(c), state(c)), significant(dm["reward"]), acts, fb))
     blocks.append(("For your reference, {} demonstrations are provided below. The greater the "
                    "reward a demonstration achieves, the more effective it is.\n".format(len(demos))
                    + "".join(i + "\n" for i in items)).rstrip())
@@ -125,7 +139,7 @@ t0 = time.process_time()
 while True:
     for _ in range(50):
         prompt(d["demos"], d["current"])
-        parse(d["reply"], 6)
+        parse(d["reply"], len(d["action"]))
         n += 1
     t = time.process_time() - t0
     if t > 2.0:

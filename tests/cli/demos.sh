@@ -84,7 +84,7 @@ expect_grep '^scenarios: 4$' "$TMP/out" "grid of 2 x 2"
 expect_status 0 "path of a config" -- run_fewshot demos path "$TMP/plan.json"
 [ "$(cat "$TMP/out")" = "$stored" ] && pass || fail "demos path CONFIG names the same dataset"
 expect_status 0 "list" -- run_fewshot demos list
-expect_grep "rooms-[0-9a-f]{32}\.fsdb" "$TMP/out" "listed"
+expect_grep "rooms-[0-9a-f]{32}\.fsdb	[0-9]+ bytes	rooms 1\.0	24 transitions	policy expert" "$TMP/out" "listed with its header"
 # the job count does not change the dataset (nor its id)
 sed 's/"jobs": 2/"jobs": 1/' "$TMP/plan.json" > "$TMP/plan1.json"
 expect_status 0 "one job" -- run_fewshot demos generate "$TMP/plan1.json" -o "$TMP/one.jsonl"
@@ -104,7 +104,13 @@ ls -a "$TMP/xdg/libfewshot/demos" | grep -q '^\.tmp-' && fail "a temporary file 
 expect_status 0 "no store" -- env -u HOME -u XDG_CACHE_HOME "$FEWSHOT" demos generate "$TMP/plan.json" -o "$TMP/nostore.jsonl"
 expect_grep "generated but not stored" "$TMP/err" "told it was not stored"
 cmp -s "$TMP/nostore.jsonl" "$TMP/two.jsonl" && pass || fail "the same dataset as the stored one"
-# embedding weights by feature name (the plugin names its features in params_doc)
+# clear empties the store; the next generate makes the same dataset again
+expect_status 0 "clear" -- run_fewshot demos clear
+expect_grep "removed 2 stored datasets" "$TMP/err" "cleared"
+ls "$TMP/xdg/libfewshot/demos" | grep -q . && fail "the store is empty after clear" || pass
+expect_status 0 "regenerate" -- run_fewshot demos generate "$TMP/plan.json"
+[ "$(cat "$TMP/out")" = "$stored" ] && pass || fail "the same id after clear"
+# embedding weights by feature name (the plugin's table names its features)
 cat > "$TMP/wn.json" <<'JSON'
 {"env": {"plugin": "rooms", "params": {"horizon": 4}},
  "demos": {"episodes": 2, "steps": 4, "seed": 5},
@@ -115,7 +121,10 @@ JSON
 expect_status 0 "weights by name" -- run_fewshot sweep "$TMP/wn.json" -o "$TMP/wn-run"
 sed 's/"mean_error": 2/"mean_eror": 2/' "$TMP/wn.json" > "$TMP/wn2.json"
 expect_status 2 "unknown feature name" -- run_fewshot sweep "$TMP/wn2.json" -o "$TMP/wn2-run"
-expect_grep "embedding.weights.mean_eror: .*no feature 'mean_eror' \(its features: \[\"mean_error\"" "$TMP/err" "feature named"
+expect_grep "embedding.weights.mean_eror: .*no feature 'mean_eror' \(its features: mean_error, min_error" "$TMP/err" "feature named"
+sed 's/"plugin": "rooms"/"plugin": "room"/' "$TMP/wn.json" > "$TMP/wn4.json"
+expect_status 2 "weights by name, features not named" -- run_fewshot sweep "$TMP/wn4.json" -o "$TMP/wn4-run"
+expect_grep "plugin 'room' does not name its features" "$TMP/err" "unnamed features"
 sed 's/"outdoor_error": 0, "mean_error": 2/"mean_error": -1/' "$TMP/wn.json" > "$TMP/wn3.json"
 expect_status 2 "negative weight" -- run_fewshot sweep "$TMP/wn3.json" -o "$TMP/wn3-run"
 expect_grep '\$\.embedding\.weights\.mean_error: expected a weight >= 0, found -1' "$TMP/err" "weight located"

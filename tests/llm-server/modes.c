@@ -471,6 +471,9 @@ static int m_usage(const spec *s, const request *q, reply *r)
 }
 
 const mode modes[] = {
+    {"strict", "OpenAI's checks (chat models on chat/completions only, messages required, "
+               "no unknown fields), then a controller or demonstration reply with "
+               "cached_tokens", mode_strict},
     {"echo", "reply \"echo: \" + the last user message (or prompt)", m_echo},
     {"request", "reply with the request body as received (sorted compact JSON)", m_request},
     {"controller", "P controller: \"Actions: [a1, ...]\" from Room k: X and Target: T", m_controller},

@@ -53,6 +53,9 @@ typedef struct mode {
 } mode;
 
 extern const mode modes[];
+
+/* OpenAI's request checks, then a reply any plugin parses (modes_strict.c). */
+int mode_strict(const spec *s, const request *q, reply *r);
 const mode *mode_find(const char *name);
 
 /* A completion-shaped reply with `text` and finish_reason, for chat or completions. */

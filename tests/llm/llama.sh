@@ -60,6 +60,13 @@ expect_grep 'finish_reason=(length|stop)' "$TMP/err" "chat finish reason"
 run_fewshot llm chat $GEN --max-tokens 8 --temperature 0 --seed 42 "Hello" > "$TMP/again" 2>/dev/null
 cmp -s "$TMP/out" "$TMP/again" && pass || fail "temperature 0 with a seed is repeatable"
 
+# the server's prefix cache: the same long prompt again is served mostly from its slot's cache,
+# and the client reads llama.cpp's count (usage.prompt_tokens_details.cached_tokens)
+long=$(seq 1 150 | tr '\n' ' ')
+run_fewshot llm chat $GEN --max-tokens 2 --temperature 0 "Count: $long" > /dev/null 2>&1
+expect_status 0 "chat again" -- run_fewshot llm chat $GEN --max-tokens 2 --temperature 0 "Count: $long"
+expect_grep 'cached_tokens=[1-9]' "$TMP/err" "llama.cpp's cached prompt tokens are read"
+
 expect_status 0 "completion" -- run_fewshot llm complete $GEN --max-tokens 8 --temperature 0 "Once upon a time"
 expect_grep 'completion_tokens=[1-9]' "$TMP/err" "completion generated tokens"
 expect_status 0 "stream" -- run_fewshot llm complete $GEN --max-tokens 8 --temperature 0 --stream "Once upon a time"

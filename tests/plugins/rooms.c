@@ -28,6 +28,9 @@ typedef struct rooms {
 static const char *const policies[] = {"thermostat", NULL};
 /* reward terms, declared once; step() writes their values in this order */
 static const char *const term_names[] = {"comfort", "energy", NULL};
+/* named, so embedding.weights can name them */
+static const char *const feature_names[] = {"mean_error", "min_error", "max_error",
+                                            "outdoor_error", NULL};
 
 static int rooms_create(void **self, const json_t *params)
 {
@@ -162,9 +165,7 @@ static const fewshot_env_plugin rooms_plugin = {
     .name = "rooms",
     .summary = "N independent rooms for retrieval tests",
     .version = "1.0",
-    /* "features" names the feature vector's elements (embedding.weights by name) */
-    .params_doc = "{\"features\": [\"mean_error\", \"min_error\", \"max_error\", "
-                  "\"outdoor_error\"], \"params\": {"
+    .params_doc = "{\"params\": {"
                   "\"rooms\": {\"type\": \"integer\", \"default\": 3, \"doc\": \"rooms\"},"
                   "\"target\": {\"type\": \"number\", \"default\": 22, \"doc\": \"target C\"},"
                   "\"outdoor\": {\"type\": \"number\", \"default\": 5, \"doc\": \"outdoor C\"},"
@@ -182,6 +183,7 @@ static const fewshot_env_plugin rooms_plugin = {
     .features = rooms_features,
     .policies = policies,
     .term_names = term_names,
+    .feature_names = feature_names,
     .policy = rooms_policy,
 };
 

@@ -24,7 +24,30 @@ for c in "$top_srcdir"/examples/configs/*.json; do
         --set llm.base_url=http://127.0.0.1:9/v1 --set llm.api_key_env=
     expect_grep '^episodes: [1-9][0-9]*, 0 already finished$' "$TMP/out" "$n: plan"
     grep -q 'SKIPPED' "$TMP/out" && fail "$n: an arm was skipped with an endpoint configured" || pass
+    # what the LLM arms will cost, at the config's llm.price, before anything is sent
+    expect_grep '^  [^ ]+ +[0-9]+ prompt tokens per decision \(max [0-9]+, [0-9]+% a prefix of an earlier prompt, [0-9]+ in every prompt\), [0-9]+ calls, [0-9]+ prompt \+ [0-9]+ completion tokens, cost [0-9]+\.[0-9]{2} \([0-9]+\.[0-9]{2} with the prefix cache\)$' \
+        "$TMP/out" "$n: per-arm estimate"
+    expect_grep '^  total +[1-9][0-9]* calls, [1-9][0-9]* prompt \+ [1-9][0-9]* completion tokens, cost [0-9]+\.[0-9]{2} ' \
+        "$TMP/out" "$n: total estimate"
+    grep -q 'exceeds llm.context' "$TMP/out" && fail "$n: a shipped prompt exceeds llm.context" || pass
 done
+# paper.json's numbers: about 3,900 tokens per decision, 1,440 calls at gpt-4o prices
+run_fewshot sweep "$top_srcdir/examples/configs/paper.json" --dry-run -o "$TMP/paper" \
+    --set llm.base_url=http://127.0.0.1:9/v1 --set llm.api_key_env= > "$TMP/paper.out"
+awk '/^  same-building  +[0-9]+ prompt tokens/ {t = $2} /^  total / {c = $2}
+     END {exit !(t > 3000 && t < 5000 && c == 1440)}' "$TMP/paper.out" \
+    && pass || fail "paper: tokens per decision and calls ($(grep -E '^  (same-building|total) ' "$TMP/paper.out" | tail -2))"
+# a prompt over the model's context is named before money is spent
+expect_status 0 "context warning" -- run_fewshot sweep "$top_srcdir/examples/configs/quickstart.json" \
+    --dry-run -o "$TMP/ctx" --set llm.base_url=http://127.0.0.1:9/v1 --set llm.api_key_env= \
+    --set llm.context=500
+expect_grep '^fewshot: warning: arm llm: a prompt of about [0-9]+ tokens exceeds llm.context 500$' \
+    "$TMP/out" "context warning"
+# without a price the cost is unknown, not 0
+expect_status 0 "no price" -- run_fewshot sweep "$top_srcdir/examples/configs/quickstart.json" \
+    --dry-run -o "$TMP/np" --set llm.base_url=http://127.0.0.1:9/v1 --set llm.api_key_env= \
+    --set 'llm.price={"prompt": 0}'
+expect_grep 'cost unknown \(no llm.price for gpt-4o-mini\)' "$TMP/out" "unpriced arm"
 # with no key the LLM arms are skipped, the baselines are still planned
 unset OPENAI_API_KEY
 expect_status 0 "quickstart without a key" -- run_fewshot sweep "$top_srcdir/examples/configs/quickstart.json" --dry-run

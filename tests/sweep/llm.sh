@@ -120,9 +120,18 @@ expect_status 2 "prompt for an unknown arm" -- run_fewshot prompt loop.json --ar
 spid3=$!
 trap 'kill $spid $spid2 $spid3 2>/dev/null; rm -rf "$TMP"' EXIT
 for i in $(seq 1 100); do [ -s port3 ] && break; sleep 0.05; done
-expect_status 0 "unparseable replies" -- run_fewshot sweep loop.json -o echo --no-report \
+# every reply fails to parse: the arm is named in a warning and the sweep exits 1, so nobody
+# publishes "the LLM equals the zero action"
+expect_status 1 "unparseable replies" -- run_fewshot sweep loop.json -o echo --no-report \
     --set "llm.base_url=http://127.0.0.1:$(cat port3)/v1" --set llm.cache.mode=off \
     --set 'episodes.seeds=[1]' --set 'arms=[{"name": "llm"}]' --set 'parse.fallback=zero'
+expect_grep 'warning: arm llm: 24 of 24 replies \(100\.0%\) did not parse, above parse.max_failure_rate 0.2' \
+    "$TMP/err" "the arm whose replies do not parse is named"
+# with the guard relaxed the same run passes
+expect_status 0 "unparseable replies, max_failure_rate 1" -- run_fewshot sweep loop.json -o echo1 \
+    --no-report --set "llm.base_url=http://127.0.0.1:$(cat port3)/v1" --set llm.cache.mode=off \
+    --set 'episodes.seeds=[1]' --set 'arms=[{"name": "llm"}]' --set 'parse.fallback=zero' \
+    --set parse.max_failure_rate=1
 awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i}
          $1 == "llm" {exit !($c["parse_failure_rate"] > 0.99 && $c["llm_calls"] == 24)}' echo/summary.csv \
     && pass || fail "echo replies: expected every step to fail parsing after one re-ask"

@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include <fewshot.h>
 
 static char dir[256], path[300];
@@ -57,6 +59,52 @@ static void test_key_canonical(void **state)
     json_decref(a);
     json_decref(b);
     assert_int_equal(fewshot_cache_key(NULL, NULL, 0, k1), FEWSHOT_EINVAL);
+}
+
+/* The key as fewshot-cache(3) defines it, computed the slow way: SHA-256 of the sorted
+ * compact JSON of {"endpoint", "request" (the body without streaming fields), "sample" (when
+ * the temperature is not 0)}. Keys of existing caches stay valid only if this holds. */
+static void reference_key(const char *endpoint, const json_t *body, unsigned int sample,
+                          char key[65])
+{
+    json_t *req = json_deep_copy(body);
+    json_object_del(req, "stream");
+    json_object_del(req, "stream_options");
+    json_t *doc = json_pack("{s:s,s:o}", "endpoint", endpoint, "request", req);
+    json_t *t = json_object_get(body, "temperature");
+    if (!(json_is_number(t) && json_number_value(t) == 0))
+        json_object_set_new(doc, "sample", json_integer(sample));
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
+    for (unsigned int i = 0; i < 32; i++)
+        sprintf(key + 2 * i, "%02x", md[i]);
+    free(text);
+    json_decref(doc);
+}
+
+static void test_key_stable(void **state)
+{
+    char got[65], want[65];
+    const char *bodies[] = {
+        "{\"model\":\"gpt-4o\",\"temperature\":0,\"max_tokens\":96,\"messages\":[{\"role\":"
+        "\"user\",\"content\":\"Room 1: 23 degrees Celsius\\n\\\"x\\\"\\u00e9\\u0001\"}]}",
+        "{\"model\":\"m\",\"temperature\":0.7,\"seed\":42,\"top_p\":0.9,\"prompt\":\"a\\tb\","
+        "\"stop\":[\"\\n\"],\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
+        "{\"model\":\"m\",\"input\":[\"x\",\"y\"],\"response_format\":{\"type\":\"json_object\"}}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        json_t *b = json_loads(bodies[i], 0, NULL);
+        assert_non_null(b);
+        for (unsigned int sample = 0; sample < 3; sample++) {
+            reference_key("http://127.0.0.1:1/v1/chat/completions", b, sample, want);
+            assert_int_equal(fewshot_cache_key("http://127.0.0.1:1/v1/chat/completions", b,
+                                               sample, got), 0);
+            assert_string_equal(got, want);
+        }
+        json_decref(b);
+    }
 }
 
 static void test_put_get_stats(void **state)
@@ -224,6 +272,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_canonical),
+        cmocka_unit_test(test_key_stable),
         cmocka_unit_test(test_put_get_stats),
         cmocka_unit_test(test_prune_clear),
         cmocka_unit_test(test_processes),

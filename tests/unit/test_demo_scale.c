@@ -147,6 +147,20 @@ static void test_binary_round_trip(void **state)
                         "a state text");
     assert_true(json_equal(fewshot_demos_header(ds), fewshot_demos_header(back)));
     fewshot_demos_free(back);
+    /* the header alone, from either format; the binary one carries the count */
+    json_t *h;
+    assert_int_equal(fewshot_demos_load_header(path, &h), 0);
+    assert_string_equal(json_string_value(json_object_get(h, "plugin")), "rooms");
+    assert_int_equal(json_integer_value(json_object_get(h, "transitions")),
+                     fewshot_demos_count(ds));
+    json_decref(h);
+    char jpath[128];
+    snprintf(jpath, sizeof jpath, "%s/d.jsonl", dir);
+    assert_int_equal(fewshot_demos_save(ds, jpath), 0);
+    assert_int_equal(fewshot_demos_load_header(jpath, &h), 0);
+    assert_string_equal(json_string_value(json_object_get(h, "policy")), "expert");
+    assert_null(json_object_get(h, "fewshot_demos"));
+    json_decref(h);
     /* a truncated copy fails whole, naming the file */
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
@@ -253,8 +267,9 @@ static void test_robust_scaling(void **state)
 }
 
 /* The issue's case with the real hvac plugin: a one-day dataset (day 60) and a query on
- * day 15. Standard scaling put that query hundreds of standard deviations off along the
- * day-of-year features; robust scaling keeps every feature within a few units. */
+ * day 15. With hvac 1.0's features (which held the day of the year) standard scaling put
+ * that query 236 standard deviations off; whatever the plugin's features, robust scaling
+ * must keep every one within a few units, and no further off than standard scaling. */
 static void test_robust_scaling_hvac(void **state)
 {
     const char *tp = getenv("FEWSHOT_TEST_PLUGINS");
@@ -311,7 +326,7 @@ static void test_robust_scaling_hvac(void **state)
     print_message("hvac one-day dataset, day-15 query: largest |z| %.1f with std scaling, "
                   "%.1f with robust scaling\n", worst_std, worst_rob);
     assert_true(worst_rob < 20);
-    assert_true(worst_rob < worst_std);
+    assert_true(worst_rob <= worst_std);
     free(in), free(qin);
     fewshot_embedder_free(std), fewshot_embedder_free(rob);
     fewshot_demos_free(ds), fewshot_demos_free(q);

@@ -156,15 +156,21 @@ static void test_templates(void **state)
 {
     fewshot_env *env = make("OfficeSmall", "Hot_Dry");
     static const char *const parts[] = {"objective", "meta", "instruction", "state", "action",
-                                        "feedback", "comments"};
-    for (size_t i = 0; i < 7; i++)
+                                        "feedback", "comments", "current"};
+    for (size_t i = 0; i < 8; i++)
         assert_non_null(fewshot_env_template(env, parts[i]));
     assert_null(fewshot_env_template(env, "nonsense"));
     assert_non_null(strstr(fewshot_env_template(env, "objective"), "You are an HVAC administrator"));
     const char *ins = fewshot_env_template(env, "instruction");
     assert_non_null(strstr(ins, "{{#heating}}"));
     assert_non_null(strstr(ins, "{{#cooling}}"));
-    assert_non_null(strstr(ins, "from -100 to 0"));
+    assert_non_null(strstr(ins, "To optimize HVAC control, adhere to the following "
+                                "guidelines:\n1. Actions should be represented as a list"));
+    assert_non_null(strstr(ins, "ranging from {{action_low}} to {{action_high}}"));
+    assert_non_null(strstr(fewshot_env_template(env, "meta"), "You are the HVAC administrator "
+                           "responsible for managing a building of type {{building}}"));
+    assert_non_null(strstr(fewshot_env_template(env, "current"), "Please decide opening of the "
+                           "valve in each room based on the following description:"));
     assert_non_null(strstr(fewshot_env_template(env, "comments"),
                            "The action for {{name}} shall be increased as its temperature is "
                            "lower than the target temperature."));
@@ -172,6 +178,91 @@ static void test_templates(void **state)
     assert_int_equal(fewshot_env_plugin_params_doc(fewshot_env_plugin_of(env), &doc), 0);
     assert_int_equal(json_integer_value(json_object_get(doc, "action_scale")), 100);
     json_decref(doc);
+    fewshot_env_free(env);
+}
+
+/* The instruction as rendered: the range follows the mode, the wording the numbers. */
+static char *instruction(fewshot_env *env, const double *obs, const char *spec_text)
+{
+    json_t *spec = spec_text ? json_loads(spec_text, 0, NULL) : NULL;
+    fewshot_prompt_options o = FEWSHOT_PROMPT_OPTIONS_INIT;
+    o.spec = spec;
+    fewshot_prompt *p;
+    assert_int_equal(fewshot_prompt_new(&p, env, &o), 0);
+    json_t *ctx;
+    assert_int_equal(fewshot_env_context(env, obs, &ctx), 0);
+    fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
+    in.context = ctx;
+    fewshot_prompt_output out = FEWSHOT_PROMPT_OUTPUT_INIT;
+    assert_int_equal(fewshot_prompt_build(p, &in, &out), 0);
+    assert_int_equal(out.style, FEWSHOT_PROMPT_CHAT);  /* the default */
+    char *text = strdup(out.text);
+    double lo, hi;
+    fewshot_prompt_action_range(p, ctx, &lo, &hi);
+    assert_true(hi - lo == 1.0);
+    fewshot_prompt_output_clear(&out);
+    fewshot_prompt_free(p);
+    json_decref(ctx);
+    json_decref(spec);
+    return text;
+}
+
+static void test_instruction_range(void **state)
+{
+    fewshot_env *env = make("OfficeSmall", "Hot_Dry");
+    double obs[10] = {20, 21, 22, 23, 24, 25, -5, 0, 5, 0};      /* winter: heating */
+    char *t = instruction(env, obs, NULL);
+    assert_non_null(strstr(t, "Currently, outside temperature is lower than the target"));
+    assert_non_null(strstr(t, "with each integer value ranging from 0 to 100."));
+    free(t);
+    obs[6] = 35;                                                 /* summer: cooling */
+    t = instruction(env, obs, NULL);
+    assert_non_null(strstr(t, "Currently, outside temperature is higher than the target"));
+    assert_non_null(strstr(t, "with each integer value ranging from -100 to 0."));
+    free(t);
+    /* the decimals ablation says what it shows */
+    t = instruction(env, obs, "{\"numbers\": {\"decimals\": 1}}");
+    assert_non_null(strstr(t, "with each value a number with 1 decimal ranging from -100.0 to "
+                              "0.0."));
+    assert_null(strstr(t, "integer"));
+    free(t);
+    fewshot_env_free(env);
+}
+
+/* Shown rewards must tell demonstrations apart: over an expert dataset like paper.json's,
+ * at least 10 distinct values (rounded to integers they collapse to one or two). */
+static void test_shown_rewards_vary(void **state)
+{
+    fewshot_env *env;
+    json_t *p = json_pack("{s:s, s:s, s:s, s:i, s:i, s:{s:[i, i]}}", "building", "OfficeMedium",
+                          "weather", "Cool_Humid", "city", "Buffalo", "episode_length", 24,
+                          "start_day", 60, "initial", "uniform", 18, 26);
+    if (fewshot_env_new(&env, "hvac", p) != 0)
+        fail_msg("%s", fewshot_error_last()->message);
+    json_decref(p);
+    fewshot_text_options shown = FEWSHOT_TEXT_OPTIONS_INIT, rounded = shown;
+    rounded.reward_digits = 0;
+    json_t *distinct = json_object(), *distinct_rounded = json_object();
+    double obs[64], next[64], act[32];
+    for (int ep = 0; ep < 3; ep++) {
+        assert_int_equal(fewshot_env_reset(env, 100 + (uint64_t)ep, NULL, obs), 0);
+        for (int t = 0; t < 24; t++) {
+            assert_int_equal(fewshot_env_policy(env, "expert", obs, act), 0);
+            fewshot_step st = {.obs = next};
+            assert_int_equal(fewshot_env_step(env, act, &st), 0);
+            json_decref(st.terms);
+            char a[64], b[64];
+            fewshot_text_reward(a, sizeof a, st.reward, &shown);
+            fewshot_text_reward(b, sizeof b, st.reward, &rounded);
+            json_object_set_new(distinct, a, json_true());
+            json_object_set_new(distinct_rounded, b, json_true());
+            memcpy(obs, next, sizeof obs);
+        }
+    }
+    assert_true(json_object_size(distinct) >= 10);
+    assert_true(json_object_size(distinct_rounded) <= 3);
+    json_decref(distinct);
+    json_decref(distinct_rounded);
     fewshot_env_free(env);
 }
 
@@ -247,6 +338,8 @@ int main(void)
         cmocka_unit_test(test_features_heating_cooling),
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_paper_reward),
+        cmocka_unit_test(test_instruction_range),
+        cmocka_unit_test(test_shown_rewards_vary),
         cmocka_unit_test(test_heating_moves_temperature),
         cmocka_unit_test(test_mpc_solvers_agree),
     };

@@ -430,6 +430,12 @@ static void test_epw_gzip(void **state)
     assert_true(hvac_weather_load_epw(&w, bad) < 0);
     assert_string_equal(fewshot_error_last()->file, bad);
     assert_true(fewshot_error_last()->line > 0);
+    /* no newline at all (a binary file): refused at a bounded line length */
+    snprintf(bad, sizeof bad, "%s/zeros.epw.gz", tmpdir);
+    sh("head -c 300000 /dev/zero | tr '\\0' x | gzip > ", bad, "", "", "");
+    assert_int_equal(hvac_weather_load_epw(&w, bad), FEWSHOT_EPARSE);
+    assert_int_equal(fewshot_error_last()->line, 1);
+    assert_non_null(strstr(fewshot_error_last()->message, "line longer than 65536 bytes"));
 }
 
 /* Every shipped TMY3 year is found without a path and is the whole file the calibration

@@ -712,7 +712,7 @@ static void test_key_redacted(void **state)
 
 static void test_cost_and_usage_sum(void **state)
 {
-    fewshot_llm_price prices[] = {{"test-model", 2000000, 4000000}, {"*", 1, 1}};
+    fewshot_llm_price prices[] = {{"test-model", 2000000, 4000000, 0}, {"*", 1, 1, 0}};
     fewshot_llm_options o = FEWSHOT_LLM_OPTIONS_INIT;
     o.prices = prices;
     o.n_prices = 2;
@@ -732,6 +732,52 @@ static void test_cost_and_usage_sum(void **state)
     fewshot_llm_get_stats(llm, &st);
     assert_true(fabs(st.usage.cost - want) < 1e-9);
     fewshot_llm_free(llm);
+}
+
+/* The server's prefix cache: usage.prompt_tokens_details.cached_tokens is read, summed and
+ * priced at the cached-input price; the strict mode accepts what the client sends. */
+static void test_cached_tokens(void **state)
+{
+    fewshot_llm_price prices[] = {{"test-model", 2000000, 4000000, 1000000}};
+    fewshot_llm_options o = FEWSHOT_LLM_OPTIONS_INIT;
+    o.prices = prices;
+    o.n_prices = 1;
+    fewshot_llm *llm = client("mode=strict", &o);
+    char *text = malloc(9001);
+    for (int i = 0; i < 9000; i++)
+        text[i] = (char)('a' + i % 26);
+    text[9000] = '\0';
+    fewshot_llm_reply *r1 = chat(llm, text), *r2 = chat(llm, text);
+    free(text);
+    assert_int_equal(r1->status, 0);
+    assert_int_equal(r2->status, 0);
+    assert_int_equal(r1->usage.cached_tokens, 0);          /* nothing seen before */
+    assert_true(r2->usage.cached_tokens >= 1024);           /* the whole prompt again */
+    assert_true(r2->usage.cached_tokens <= r2->usage.prompt_tokens);
+    double want = ((double)(r2->usage.prompt_tokens - r2->usage.cached_tokens) * 2 +
+                   (double)r2->usage.cached_tokens * 1 + (double)r2->usage.completion_tokens * 4);
+    assert_true(fabs(r2->usage.cost - want) < 1e-9);
+    fewshot_llm_usage sum = {0};
+    fewshot_llm_usage_add(&sum, &r1->usage);
+    fewshot_llm_usage_add(&sum, &r2->usage);
+    assert_int_equal(sum.cached_tokens, r2->usage.cached_tokens);
+    /* no cached price: cached tokens cost the prompt price */
+    prices[0].cached = 0;
+    assert_true(fabs(fewshot_llm_price_cost(&prices[0], 100, 60, 10) - (100 * 2.0 + 10 * 4.0)) <
+                1e-9);
+    fewshot_llm_reply_free(r1);
+    fewshot_llm_reply_free(r2);
+    fewshot_llm_free(llm);
+    /* llm.price in a config: the price of the section's model */
+    json_t *c = json_pack("{s:s, s:s, s:s, s:{s:f, s:f, s:f}, s:i, s:s}", "base_url",
+                          base("mode=strict"), "model", "gpt-4o", "api_key_env",
+                          "FEWSHOT_TEST_KEY", "price", "prompt", 2.5, "completion", 10.0,
+                          "cached", 1.25, "context", 128000, "cache", "off");
+    assert_int_equal(fewshot_llm_new_from_config(&llm, c, "sweep.json"), 0);
+    assert_true(fabs(fewshot_llm_cost_cached(llm, "gpt-4o", 1000000, 500000, 1000000) -
+                     (1.25 + 0.625 + 10)) < 1e-9);
+    fewshot_llm_free(llm);
+    json_decref(c);
 }
 
 static void test_config(void **state)
@@ -776,6 +822,10 @@ static void test_config(void **state)
         {"{\"cache\": {\"mode\": \"sometimes\"}}", "$.llm.cache.mode", "unknown cache mode"},
         {"{\"retries\": {\"tries\": 3}}", "$.llm.retries", "unknown key 'tries'"},
         {"{\"prices\": {\"m\": {\"prompt\": -1}}}", "$.llm.prices.m.prompt", "between"},
+        {"{\"price\": {\"cached\": -1}}", "$.llm.price.cached", "between"},
+        {"{\"price\": {\"input\": 1, \"cache\": 1}}", "$.llm.price", "unknown key 'cache'"},
+        {"{\"price\": {}, \"prices\": {}}", "$.llm.prices", "either price"},
+        {"{\"context\": 0}", "$.llm.context", "between"},
         {"{\"timeouts\": {\"request\": 0}}", "$.llm.timeouts.request", "between"},
         {"{\"stop\": [1]}", "$.llm.stop[0]", "expected a string"},
         {"{\"provider\": \"azure\"}", "$.llm.base_url", "needs base_url"},
@@ -851,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_key_redacted),
         cmocka_unit_test(test_cost_and_usage_sum),
         cmocka_unit_test(test_usage_bounds),
+        cmocka_unit_test(test_cached_tokens),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_bad_arguments),
     };

@@ -108,6 +108,37 @@ static void run_case(const json_t *defaults, const json_t *c)
     fewshot_parser_free(p);
 }
 
+/* The instructed range (HVAC heating: 0..100 shown): values outside are counted, then
+ * clamped or refused; NaN restores the box. */
+static void test_instructed_range(void)
+{
+    static const double lo[] = {-1, -1, -1}, hi[] = {1, 1, 1};
+    fewshot_space s = {3, lo, hi, 0, NULL};
+    fewshot_parse_options opts = FEWSHOT_PARSE_OPTIONS_INIT;
+    opts.action_scale = 100;
+    fewshot_parser *p;
+    double a[3];
+    fewshot_parse_result res;
+    CHECK(fewshot_parser_new(&p, &s, &opts) == 0, "parser");
+    fewshot_parser_set_range(p, 0, 1);
+    CHECK(fewshot_parser_parse(p, "Actions: [-50, 20, 150]", (size_t)-1, a, &res) == 0 &&
+              res.out_of_range == 2 && a[0] == 0 && fabs(a[1] - 0.2) < 1e-12 && a[2] == 1,
+          "heating: -50 and 150 counted and clamped (%u)", res.out_of_range);
+    CHECK(fewshot_parser_fallback(p, (const double[]){-0.5, 0.5, 0.5}, NULL, a, &res) == 0 &&
+              a[0] == 0, "the fallback is clipped into the range");
+    fewshot_parser_set_range(p, NAN, NAN);
+    CHECK(fewshot_parser_parse(p, "Actions: [-50, 20, 30]", (size_t)-1, a, &res) == 0 &&
+              res.out_of_range == 0 && a[0] == -0.5, "NaN: the box again");
+    fewshot_parser_free(p);
+    opts.out_of_range = FEWSHOT_PARSE_REJECT;
+    CHECK(fewshot_parser_new(&p, &s, &opts) == 0, "parser");
+    fewshot_parser_set_range(p, -1, 0);
+    CHECK(fewshot_parser_parse(p, "Actions: [-50, 20, -30]", (size_t)-1, a, &res) ==
+              FEWSHOT_ERANGE && res.out_of_range == 1 && strstr(res.reason, "[-100, 0]"),
+          "cooling, reject: %s", res.reason);
+    fewshot_parser_free(p);
+}
+
 static void test_policies(void)
 {
     static const double lo[] = {-1, -1}, hi[] = {1, 1};
@@ -195,6 +226,7 @@ int main(void)
     CHECK(n >= 50, "only %zu replies in the table", n);
     json_decref(doc);
     test_policies();
+    test_instructed_range();
     printf("%zu replies; %d checks, %d failed\n", n, checks, failures);
     return failures ? 1 : 0;
 }

@@ -74,6 +74,33 @@ static void test_numbers(void)
     CHECK(json_integer_value(json_array_get(list, 1)) == -100, "actions list");
     free(text);
     json_decref(list);
+
+    /* rewards keep three significant digits under integer numbers */
+    static const struct { double x; const char *want; } sig[] = {
+        {1.8734, "1.87"}, {0.012345, "0.0123"}, {12345.6, "12346"}, {-96.24, "-96.2"},
+        {1.5, "1.5"}, {2.0, "2"}, {-0.0004, "-0.0004"}, {0, "0"}, {999.6, "1000"},
+        {-0.00049999, "-0.0005"}};
+    o = (fewshot_text_options)FEWSHOT_TEXT_OPTIONS_INIT;
+    for (size_t i = 0; i < sizeof sig / sizeof sig[0]; i++) {
+        fewshot_text_reward(b, sizeof b, sig[i].x, &o);
+        CHECK(strcmp(b, sig[i].want) == 0, "reward %g: %s, expected %s", sig[i].x, b,
+              sig[i].want);
+    }
+    o.reward_digits = 0;    /* the paper's integers */
+    fewshot_text_reward(b, sizeof b, 1.8734, &o);
+    CHECK(strcmp(b, "2") == 0, "reward rounded: %s", b);
+    o.numbers = FEWSHOT_NUMBERS_DECIMALS;
+    o.decimals = 1;
+    o.reward_digits = 3;
+    fewshot_text_reward(b, sizeof b, 1.8734, &o);
+    CHECK(strcmp(b, "1.9") == 0, "reward with decimals follows them: %s", b);
+    /* the estimate: blanks before digits count, punctuation takes its newline */
+    CHECK(fewshot_prompt_tokens("Room 18: 21 degrees Celsius\n", 28) == 9, "room line: %zu",
+          fewshot_prompt_tokens("Room 18: 21 degrees Celsius\n", 28));
+    CHECK(fewshot_prompt_tokens("Reward: 1.29\n", 13) == 7, "reward line: %zu",
+          fewshot_prompt_tokens("Reward: 1.29\n", 13));        /* o200k: 7 */
+    CHECK(fewshot_prompt_tokens("Ground: -5 degrees Celsius.\n", 28) == 7, "ground line: %zu",
+          fewshot_prompt_tokens("Ground: -5 degrees Celsius.\n", 28));  /* o200k: 7 */
 }
 
 /* ---- the room plugin, three demonstrations and the current state ---- */
@@ -119,7 +146,7 @@ static void setup(fixture *f)
         json_object_set_new(room, "colder", json_boolean(next[0] < 21.5));
         json_object_set_new(room, "warmer", json_boolean(next[0] > 22.5));
         f->demos[i] = (fewshot_prompt_demo){sources[i], f->ctx[i], &f->action[i], f->reward[i],
-                                            f->next[i], NULL};
+                                            f->next[i], NULL, 0, 0};
     }
     json_t *opt = json_pack("{s:f}", "initial", 17.3);
     double obs[2];
@@ -232,10 +259,12 @@ static void test_paper_prompt(fixture *f)
         "You control the heating of one room. Keep it close to 22 degrees.\n\n",
         "You are now heating the building. Actions are a list of integers from 0 to 100",
         "\n\nFor your reference, 3 demonstrations are provided below. The greater the reward a "
-        "demonstration achieves, the more effective it is.\nDescription: The following is the "
-        "state of a building of type OfficeMedium located in Buffalo, where the climate is Cool "
-        "and Humid. Room 1: ",
-        "\nActions: [", "]\nFeedbacks: The reward is ",
+        "demonstration achieves, the more effective it is.\nDemonstration 1:\nDescription: The "
+        "following is the state of a building of type OfficeMedium located in Buffalo, where the "
+        "climate is Cool and Humid. Room 1: ",
+        "\nReward: ", "\nActions: [", "]\nComments: After the action, ",
+        /* each comment on its own line, not glued to the last room */
+        ".\nThe action for Room 1 shall be ", "\nDemonstration 2:\n", "\nDemonstration 3:\n",
         "\n\nPlease decide opening of the valve in each room based on the following "
         "description:\nDescription: The following is the state",
         "Room 1: 17 degrees Celsius\nOutside Temperature: 5 degrees Celsius.\nActions:"};
@@ -264,11 +293,21 @@ static void test_paper_prompt(fixture *f)
           len);
     json_t *src = json_object_get(json_array_get(out.components, 2), "sources");
     char *s = json_dumps(src, JSON_COMPACT);
-    CHECK(strcmp(s, "[\"expert\",\"representative\",\"historical\"]") == 0, "sources %s", s);
+    /* the cache order: representatives (the same all episode) first, history last */
+    CHECK(strcmp(s, "[\"representative\",\"expert\",\"historical\"]") == 0, "sources %s", s);
+    free(s);
+    fewshot_prompt_output_clear(&out);
+    json_t *paper = json_pack("{s:s}", "demo_order", "paper");
+    CHECK(build(f, paper, &out, 3) == 0, "paper order");
+    json_decref(paper);
+    s = json_dumps(json_object_get(json_array_get(out.components, 2), "sources"), JSON_COMPACT);
+    CHECK(strcmp(s, "[\"expert\",\"representative\",\"historical\"]") == 0,
+          "paper order: as selected, %s", s);
     free(s);
     fewshot_prompt_output_clear(&out);
 
-    /* chat: the objective is the system message, the rest the user's */
+    /* chat: the objective and the instruction (the same all episode) are the system
+     * message, the rest the user's */
     json_t *arm = json_pack("{s:s}", "style", "chat");
     CHECK(build(f, arm, &out, 3) == 0, "chat");
     json_decref(arm);
@@ -279,8 +318,53 @@ static void test_paper_prompt(fixture *f)
               strcmp(json_string_value(json_object_get(json_array_get(out.messages, 0), "role")),
                      "system") == 0, "chat roles");
     CHECK(strncmp(json_string_value(json_object_get(json_array_get(out.messages, 1), "content")),
-                  "You are now heating", 19) == 0, "user starts with the instruction");
+                  "For your reference", 18) == 0, "user starts with the demonstrations");
     fewshot_prompt_output_clear(&out);
+}
+
+/* Keyed demonstrations are rendered once and relabelled when they move: the text is the
+ * same as rendering everything anew. */
+static void test_demo_cache(fixture *f)
+{
+    json_t *spec = paper_spec();
+    fewshot_prompt_options o = FEWSHOT_PROMPT_OPTIONS_INIT;
+    o.spec = spec;
+    o.action_scale = 100;
+    fewshot_prompt *cached, *fresh;
+    CHECK(fewshot_prompt_new(&cached, f->env, &o) == 0, "prompt");
+    CHECK(fewshot_prompt_new(&fresh, f->env, &o) == 0, "prompt");
+    json_decref(spec);
+    fewshot_prompt_demo keyed[3], plain[3];
+    for (int i = 0; i < 3; i++) {
+        keyed[i] = plain[i] = f->demos[i];
+        keyed[i].key = (uint64_t)i + 1;
+    }
+    /* all three, then the first and the last (the last moves up), then all three again */
+    static const int picks[3][3] = {{0, 1, 2}, {0, 2, -1}, {0, 1, 2}};
+    for (int round = 0; round < 3; round++) {
+        fewshot_prompt_demo kd[3], pd[3];
+        size_t n = 0;
+        for (int k = 0; k < 3 && picks[round][k] >= 0; k++, n++) {
+            kd[n] = keyed[picks[round][k]];
+            pd[n] = plain[picks[round][k]];
+        }
+        fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
+        in.context = f->ctx[3];
+        in.demos = kd;
+        in.n_demos = n;
+        fewshot_prompt_output a = FEWSHOT_PROMPT_OUTPUT_INIT, b = FEWSHOT_PROMPT_OUTPUT_INIT;
+        CHECK(fewshot_prompt_build(cached, &in, &a) == 0, "cached build %d", round);
+        in.demos = pd;
+        CHECK(fewshot_prompt_build(fresh, &in, &b) == 0, "fresh build %d", round);
+        CHECK(a.text && b.text && strcmp(a.text, b.text) == 0, "round %d: cached text differs",
+              round);
+        CHECK(a.tokens == b.tokens, "round %d: tokens", round);
+        fewshot_prompt_output_clear(&a);
+        fewshot_prompt_output_clear(&b);
+    }
+    fewshot_prompt_reset(cached);
+    fewshot_prompt_free(cached);
+    fewshot_prompt_free(fresh);
 }
 
 static void test_ablations(fixture *f)
@@ -296,7 +380,7 @@ static void test_ablations(fixture *f)
 
     arm = json_pack("{s:[s]}", "drop", "comments");
     CHECK(build(f, arm, &out, 3) == 0, "drop comments");
-    CHECK(out.text && !strstr(out.text, "shall be") && strstr(out.text, "Feedbacks: The reward"),
+    CHECK(out.text && !strstr(out.text, "shall be") && strstr(out.text, "Comments: After the"),
           "comments dropped, feedback kept");
     json_decref(arm);
     fewshot_prompt_output_clear(&out);
@@ -409,6 +493,7 @@ int main(void)
     fixture f;
     setup(&f);
     test_paper_prompt(&f);
+    test_demo_cache(&f);
     test_ablations(&f);
     test_demo_action_dim(&f);
     test_errors(&f);

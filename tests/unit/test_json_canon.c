@@ -1,0 +1,193 @@
+/* json_canon.c writes what json_dumps(JSON_COMPACT [| JSON_SORT_KEYS]) writes, byte for byte:
+ * the LLM cache keys of every existing cache depend on it. Compared on fixed documents and on
+ * random ones with every escaped byte, multi-byte UTF-8, reals, deep nesting and many keys. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "internal.h"
+
+static void same(const json_t *v, int sort, const char *const *skip)
+{
+    /* (json_deep_copy drops what follows a NUL in a key: copy only to remove keys) */
+    json_t *ref = skip ? json_deep_copy(v) : json_incref((json_t *)v);
+    for (size_t i = 0; skip && skip[i]; i++)
+        json_object_del(ref, skip[i]);
+    char *want = json_dumps(ref, JSON_ENCODE_ANY | JSON_COMPACT | (sort ? JSON_SORT_KEYS : 0));
+    fewshot__jbuf b = {0};
+    assert_int_equal(fewshot__json_canon(&b, v, sort, skip), 0);
+    assert_non_null(want);
+    assert_string_equal(b.data, want);
+    assert_int_equal(b.len, strlen(want));
+    free(want);
+    fewshot__jbuf_free(&b);
+    json_decref(ref);
+}
+
+static void test_fixed(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "{}", "[]", "\"\"", "0", "-1", "1.5", "1e300", "-0.0", "true", "false", "null",
+        "{\"b\":1,\"a\":[1,2.25,{\"z\":null,\"y\":\"\\u0000x\"}],\"ab\":\"\\\"\\\\/\\b\\f\\n\\r\\t\"}",
+        "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"system\",\"content\":\"You are\\nan HVAC "
+        "administrator.\"},{\"role\":\"user\",\"content\":\"Room 1: 23 degrees Celsius\\u00b0 "
+        "\\u20ac \\ud83d\\ude00 \\u007f \\u001f\"}],\"temperature\":0.0,\"max_tokens\":96,"
+        "\"seed\":42,\"top_p\":0.1,\"stop\":[\"\\n\\n\"],\"response_format\":{\"type\":"
+        "\"json_schema\",\"json_schema\":{\"strict\":true,\"schema\":{\"type\":\"object\"}}}}",
+        "[0.1,0.30000000000000004,123456789012345678,1e-07,2.5e+20,3.0]",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        json_error_t err;
+        json_t *v = json_loads(docs[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+        assert_non_null(v);
+        same(v, 0, NULL);
+        same(v, 1, NULL);
+        json_decref(v);
+    }
+    static const char *const skip[] = {"stream", "stream_options", NULL};
+    json_t *v = json_loads("{\"stream\":true,\"model\":\"m\",\"stream_options\":{\"a\":1},"
+                           "\"x\":{\"stream\":1}}", 0, NULL);
+    same(v, 1, skip);   /* only top-level keys are left out */
+    json_decref(v);
+}
+
+static uint64_t rng = 88172645463325252ULL;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static json_t *random_string(void)
+{
+    static const char *const pieces[] = {"a", "Room 1: 23 ", "\"", "\\", "/", "\n", "\r", "\t",
+                                         "\b", "\f", "\x01", "\x1f", "\x7f", "\xc3\xa9",
+                                         "\xe2\x82\xac", "\xf0\x9f\x98\x80", " ", "{", "}"};
+    char buf[512];
+    size_t n = 0, count = next() % 40;
+    for (size_t i = 0; i < count; i++) {
+        const char *p = pieces[next() % (sizeof pieces / sizeof pieces[0])];
+        size_t l = strlen(p);
+        if (n + l >= sizeof buf)
+            break;
+        memcpy(buf + n, p, l);
+        n += l;
+    }
+    if (next() % 8 == 0 && n + 1 < sizeof buf)
+        buf[n++] = '\0';    /* strings may hold NUL */
+    return json_stringn(buf, n);
+}
+
+static json_t *random_value(int depth)
+{
+    switch (next() % (depth > 4 ? 4 : 7)) {
+    case 0: return random_string();
+    case 1: return json_integer((json_int_t)(next() % 2000001) - 1000000);
+    case 2: return json_real(((double)(int64_t)next()) / (double)(next() % 1000 + 1) * 1e-9);
+    case 3: return next() % 3 == 0 ? json_null() : json_boolean(next() % 2);
+    case 4: case 5: {
+        json_t *o = json_object();
+        size_t n = next() % 40;     /* more than the 32 keys kept on the stack */
+        for (size_t i = 0; i < n; i++) {
+            json_t *k = random_string();
+            json_object_setn_new(o, json_string_value(k), json_string_length(k),
+                                 random_value(depth + 1));
+            json_decref(k);
+        }
+        return o;
+    }
+    default: {
+        json_t *a = json_array();
+        size_t n = next() % 6;
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(a, random_value(depth + 1));
+        return a;
+    }
+    }
+}
+
+static void test_random(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 400; i++) {
+        json_t *v = random_value(0);
+        same(v, 0, NULL);
+        same(v, 1, NULL);
+        json_decref(v);
+    }
+}
+
+static void test_long_prompt(void **state)
+{
+    (void)state;
+    /* a paper-size prompt: 13 KB of lines */
+    char *text = malloc(14000);
+    size_t n = 0;
+    for (int i = 0; n < 13000; i++)
+        n += (size_t)sprintf(text + n, "Room %d: %d degrees Celsius.\n\"quoted\"\t\\ ", i, i % 30);
+    json_t *v = json_pack("{s:s, s:[{s:s, s:s}], s:f}", "model", "m", "messages", "role",
+                          "user", "content", text, "temperature", 0.0);
+    same(v, 1, NULL);
+    json_decref(v);
+    free(text);
+}
+
+/* fewshot__utf8_valid accepts exactly what json_stringn accepts */
+static void test_utf8(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "", "plain ASCII text, longer than eight bytes", "\xc3\xa9t\xc3\xa9", "\xe2\x82\xac",
+        "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf",
+        "\xed\xa0\x80", "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\x80",
+        "\xbf", "\xc3", "\xe2\x82", "\xf0\x9f\x98", "abcdefgh\xc3\xa9ijklmnop\xff", "\xfe\xff",
+        "0123456\xe2\x82\xac" "89abcdef",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i]);
+        json_t *j = json_stringn(cases[i], n);
+        assert_int_equal(fewshot__utf8_valid(cases[i], n), j != NULL);
+        json_decref(j);
+    }
+    /* every two-byte string, and random longer ones */
+    for (unsigned a = 0; a < 256; a++)
+        for (unsigned b = 0; b < 256; b++) {
+            char s[2] = {(char)a, (char)b};
+            json_t *j = json_stringn(s, 2);
+            assert_int_equal(fewshot__utf8_valid(s, 2), j != NULL);
+            json_decref(j);
+        }
+    for (int k = 0; k < 20000; k++) {
+        char s[24];
+        size_t n = next() % sizeof s;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t r = next();
+            s[i] = (char)(r % 4 == 0 ? 0x80 + (r >> 8) % 0x80 : r % 4 == 1 ? 0xc0 + (r >> 8) % 0x40
+                          : (uint64_t)(0x20 + (r >> 8) % 0x60));
+        }
+        json_t *j = json_stringn(s, n);
+        assert_int_equal(fewshot__utf8_valid(s, n), j != NULL);
+        json_decref(j);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixed),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_long_prompt),
+        cmocka_unit_test(test_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
