@@ -737,6 +737,13 @@ static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
     set_num(d, "latency", reply->latency);
     if (reply->cache_hit)
         json_object_set_new(d, "cache_hit", json_true());
+    /* what served the reply, for the report's provenance (kept only when sent) */
+    const json_t *fp = json_object_get(reply->body, "system_fingerprint");
+    const json_t *served = json_object_get(reply->body, "model");
+    if (json_is_string(fp) && json_string_length(fp) <= 200)
+        json_object_set(d, "system_fingerprint", (json_t *)fp);
+    if (json_is_string(served) && json_string_length(served) <= 200)
+        json_object_set(d, "server_model", (json_t *)served);
     if (reply->status != 0) {
         fail(a, reply->status, "the LLM request failed: ", reply->error);
         return;

@@ -144,8 +144,13 @@ static const field episodes_fields[] = {
     {"reset", T_OBJECT, "{}", NULL, NULL, 0, 0},
     END
 };
+/* Defaults of the statistics keys live in report.c, so configs without them keep their hash. */
 static const field report_fields[] = {
     {"plots", T_BOOLEAN, "true", NULL, NULL, 0, 0},
+    {"score_zero", T_STRING, NULL, NULL, NULL, 0, 0},
+    {"score_one", T_STRING, NULL, NULL, NULL, 0, 0},
+    {"bootstrap", T_INTEGER, NULL, NULL, NULL, 0, 1},
+    {"seed", T_INTEGER, NULL, NULL, NULL, 0, 1},
     END
 };
 static const field top_fields[] = {

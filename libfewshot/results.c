@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 struct fewshot__results {
     sqlite3 *db;
+    int partial;        /* read without its write-ahead log (see fewshot__results_partial) */
     char *dir;
     char *path;
     char *hash;
@@ -233,9 +235,9 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
     json_t *stored = fewshot__results_meta(r, "config_hash");
     if ((stored && !json_is_string(stored)) || (!stored && meta_present(r, "config_hash"))) {
         rc = fewshot_error_set_at(FEWSHOT_EPARSE, r->path, 0, 0, "the run table's config_hash "
-                                  "is %s, expected a string: not a results database this "
-                                  "program wrote", stored ? fewshot__json_kind(stored) :
-                                  "not JSON");
+                                  "is not a string (%s): not a results database written by "
+                                  "fewshot sweep", stored ? fewshot__json_kind(stored) :
+                                  "not even JSON");
         json_decref(stored);
         fewshot__results_close(r);
         return rc;
@@ -281,6 +283,94 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
     return 0;
 }
 
+/* SQLite URI for path with immutable=1: '%', '?' and '#' must be escaped in a URI path. */
+static char *immutable_uri(const char *path)
+{
+    char *uri = malloc(strlen(path) * 3 + 32), *o = uri;
+    if (!uri)
+        return NULL;
+    o += sprintf(o, "file:");
+    for (const char *p = path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#')
+            o += sprintf(o, "%%%02X", (unsigned char)*p);
+        else
+            *o++ = *p;
+    }
+    strcpy(o, "?immutable=1");
+    return uri;
+}
+
+static int readable(fewshot__results *r)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db, "SELECT count(*) FROM run", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    int ok = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return ok;
+}
+
+int fewshot__results_open_read(fewshot__results **out, const char *dir)
+{
+    struct stat sb;
+    int rc;
+    *out = NULL;
+    fewshot__results *r = calloc(1, sizeof *r);
+    if (!r || !(r->dir = strdup(dir)) || !(r->path = malloc(strlen(dir) + 32))) {
+        fewshot__results_close(r);
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    }
+    sprintf(r->path, "%s/results.sqlite", dir);
+    if (stat(r->path, &sb) != 0) {
+        rc = fewshot_error_set_at(FEWSHOT_ENOTFOUND, dir, 0, 0, "not a run directory (no "
+                                  "results.sqlite)");
+        fewshot__results_close(r);
+        return rc;
+    }
+    /* Without a write-ahead log (no sweep running, none killed) the file is read as it is
+     * (immutable), creating nothing beside it. With one, a normal reader sees its pages, but
+     * needs to create the WAL index; a read-only directory (an archive, another user's run)
+     * cannot hold it, so the file alone is read then. */
+    char *wal = malloc(strlen(r->path) + 8);
+    int have_wal = wal && (sprintf(wal, "%s-wal", r->path), stat(wal, &sb) == 0);
+    off_t wal_size = have_wal ? sb.st_size : 0;
+    free(wal);
+    if (!have_wal || sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        !readable(r)) {
+        sqlite3_close(r->db);
+        r->db = NULL;
+        char *uri = immutable_uri(r->path);
+        if (!uri || sqlite3_open_v2(uri, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                                    NULL) != SQLITE_OK || !readable(r)) {
+            rc = r->db ? db_error(r, "cannot read the results database")
+                       : fewshot_error_set_at(FEWSHOT_EIO, r->path, 0, 0, "cannot open");
+            free(uri);
+            fewshot__results_close(r);
+            return rc;
+        }
+        free(uri);
+        r->partial = wal_size > 0;
+    }
+    sqlite3_busy_timeout(r->db, 10000);
+    json_t *stored = fewshot__results_meta(r, "config_hash");
+    if (stored && !json_is_string(stored)) {
+        json_decref(stored);
+        rc = fewshot_error_set_at(FEWSHOT_EINVAL, r->path, 0, 0, "run.config_hash is not a "
+                                  "string; not a results database written by fewshot sweep");
+        fewshot__results_close(r);
+        return rc;
+    }
+    r->hash = stored ? strdup(json_string_value(stored)) : NULL;
+    json_decref(stored);
+    *out = r;
+    return 0;
+}
+
+int fewshot__results_partial(const fewshot__results *r)
+{
+    return r->partial;
+}
+
 void fewshot__results_close(fewshot__results *r)
 {
     if (!r)
@@ -303,7 +393,7 @@ int fewshot__results_config(fewshot__results *r, json_t **out)
     *out = fewshot__results_meta(r, "config");
     if (!*out)
         return fewshot_error_set_at(FEWSHOT_ENOTFOUND, r->path, 0, 0, "the run has no recorded "
-                                    "config");
+                                    "config (run.config missing or not JSON)");
     return 0;
 }
 
@@ -498,7 +588,11 @@ static json_t *column_json(sqlite3_stmt *st, int c, int decode)
 {
     switch (sqlite3_column_type(st, c)) {
     case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, c));
-    case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, c));
+    case SQLITE_FLOAT: {
+        /* JSON has no infinities: keep them visible (as text) for the readers' checks */
+        double v = sqlite3_column_double(st, c);
+        return isfinite(v) ? json_real(v) : json_string(v > 0 ? "inf" : v < 0 ? "-inf" : "nan");
+    }
     case SQLITE_NULL: return json_null();
     case SQLITE_BLOB:
         return vector_json(sqlite3_column_blob(st, c), (size_t)sqlite3_column_bytes(st, c));

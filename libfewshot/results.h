@@ -16,6 +16,13 @@ typedef struct fewshot__results fewshot__results;
  * the same hash, or FEWSHOT_EMISMATCH says what differs. */
 FEWSHOT_HIDDEN int fewshot__results_open(fewshot__results **out, const char *dir, int create,
                                          const char *hash, const json_t *config);
+/* Open RUN_DIR/results.sqlite for reading only, writing nothing beside it (works on a
+ * read-only directory). */
+FEWSHOT_HIDDEN int fewshot__results_open_read(fewshot__results **out, const char *dir);
+/* 1 when the database was read without its non-empty write-ahead log (a killed sweep's run
+ * directory that is read-only here): episodes committed after the last checkpoint are not
+ * seen. */
+FEWSHOT_HIDDEN int fewshot__results_partial(const fewshot__results *r);
 FEWSHOT_HIDDEN void fewshot__results_close(fewshot__results *r);
 
 /* The run's recorded config hash and resolved config (borrowed strings / new reference). */

@@ -14,7 +14,9 @@
 #include "fewshot/agent.h"
 #include "fewshot/env.h"
 #include "fewshot/error.h"
+#include "fewshot/plugin.h"
 #include "fewshot/sweep.h"
+#include "fewshot/version.h"
 #include "plugin_guard.h"
 #include "results.h"
 #include "sweep_internal.h"
@@ -324,6 +326,63 @@ static void progress(sweep *sw, int force)
 
 #define ARM_STOP_AFTER 3
 
+/* The library and plugin versions of this run (the last one, when resumed), for the report. */
+static int note_versions(sweep *sw)
+{
+    const char *plugin = json_string_value(json_object_get(json_object_get(
+        fewshot_config_json(sw->cfg), "env"), "plugin"));
+    const fewshot_env_plugin *p = NULL;
+    if (plugin && fewshot_env_plugin_find(&p, plugin) != 0)
+        p = NULL;
+    fewshot_error_clear();
+    json_t *v = json_pack("{s:s, s:s?, s:s?}", "library", fewshot_version_str(), "plugin", plugin,
+                          "plugin_version", p && p->version ? p->version : NULL);
+    int rc = v ? fewshot__results_set_meta(sw->db, "versions", v) : 0;
+    json_decref(v);
+    return rc;
+}
+
+/* Record in the run table which model ids and system fingerprints the servers replied
+ * with, per arm, so a report can say what produced its numbers. */
+static int note_servers(sweep *sw, const char *arm, const json_t *steps)
+{
+    static const char *const keys[][2] = {{"server_model", "models"},
+                                          {"system_fingerprint", "system_fingerprints"}};
+    json_t *all = fewshot__results_meta(sw->db, "llm_servers");
+    int changed = 0;
+    if (!json_is_object(all)) {
+        json_decref(all);
+        all = json_object();
+    }
+    size_t i;
+    json_t *step;
+    json_array_foreach(steps, i, step) {
+        for (size_t k = 0; k < 2; k++) {
+            json_t *v = json_object_get(step, keys[k][0]);
+            if (!json_is_string(v))
+                continue;
+            json_t *entry = json_object_get(all, arm);
+            if (!json_is_object(entry))
+                json_object_set_new(all, arm, entry = json_object());
+            json_t *list = json_object_get(entry, keys[k][1]);
+            if (!json_is_array(list))
+                json_object_set_new(entry, keys[k][1], list = json_array());
+            size_t j;
+            json_t *have;
+            int seen = 0;
+            json_array_foreach(list, j, have)
+                seen |= json_equal(have, v);
+            if (!seen && json_array_size(list) < 16) {
+                json_array_append(list, v);
+                changed = 1;
+            }
+        }
+    }
+    int rc = changed ? fewshot__results_set_meta(sw->db, "llm_servers", all) : 0;
+    json_decref(all);
+    return rc;
+}
+
 /* Store a finished (or failed) episode and free the slot. */
 static int finish(sweep *sw, slot *s, const char *error)
 {
@@ -356,6 +415,8 @@ static int finish(sweep *sw, slot *s, const char *error)
                                     json_array_size(s->steps)};
     int rc = fewshot__results_store(sw->db, ep, s->steps, &vec);
     json_decref(ep);
+    if (rc == 0 && s->llm_calls)
+        rc = note_servers(sw, json_string_value(json_object_get(s->plan, "arm")), s->steps);
     if (rc)
         return rc;
     sw->done++;
@@ -839,6 +900,8 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     }
     rc = fewshot__results_set_meta(sw.db, "skipped", skipped);
     json_decref(skipped);
+    if (rc == 0)
+        rc = note_versions(&sw);
     if (rc)
         goto done;
     /* the episodes still to run */

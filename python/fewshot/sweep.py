@@ -85,7 +85,8 @@ def _number(v):
 
 def report(run_dir, plots=False):
     """Write run_dir/summary.csv (and plots when asked) and return its rows as dicts, one
-    per arm and scenario (columns as fewshot-report(1) lists them; numbers converted)."""
+    per arm and scenario and, with several scenarios, one per arm with scenario "all"
+    (columns as fewshot-report(1) lists them, empty cells as ""; numbers converted)."""
     opts = ffi.new("fewshot_report_options *")
     check(lib.fewshot_report_options_init(opts, _lib.REPORT_OPTIONS_VERSION))
     opts.plots = int(bool(plots))

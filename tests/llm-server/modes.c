@@ -38,10 +38,10 @@ json_t *make_completion(const request *q, const char *text, const char *finish)
         json_object_set_new(c, "index", json_integer(i));
         json_array_append_new(choices, c);
     }
-    return json_pack("{s:s,s:s,s:i,s:s,s:o,s:o}", "id", "cmpl-test",
+    return json_pack("{s:s,s:s,s:i,s:s,s:s,s:o,s:o}", "id", "cmpl-test",
                      "object", chat ? "chat.completion" : "text_completion", "created", 0,
-                     "model", model ? model : "fewshot-test", "choices", choices,
-                     "usage", usage_for(q, text));
+                     "model", model ? model : "fewshot-test", "system_fingerprint", "fp_test",
+                     "choices", choices, "usage", usage_for(q, text));
 }
 
 /* ---------------------------------------------------------------- modes */

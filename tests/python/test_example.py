@@ -28,7 +28,8 @@ if os.access(server_bin, os.X_OK):
               "the example's LLM arm runs against the test server (%s%s)" %
               (proc.stdout, proc.stderr[-300:]))
         rows = [l.split() for l in proc.stdout.splitlines() if l.startswith("llm ")]
-        check(len(rows) == 2, "the report lists the LLM arm per scenario: %s" % rows)
+        check(len(rows) == 3 and rows[2][1] == "all",
+              "the report lists the LLM arm per scenario and over all: %s" % rows)
     finally:
         server.terminate()
         server.wait()

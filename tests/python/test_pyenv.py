@@ -153,7 +153,8 @@ try:
           "sweep ran every episode: %s" % result)
     rows = fewshot.report(run)
     by = {(r["arm"], r["scenario"]): r for r in rows}
-    check(len(rows) == arms * 2, "report rows per arm and scenario: %d" % len(rows))
+    check(len(rows) == arms * 3 and by.get((rows[0]["arm"], "all")),
+          "report rows per arm and scenario, and per arm over all: %d" % len(rows))
     check(by[("expert", "target=3")]["reward_mean"] > by[("zero", "target=3")]["reward_mean"],
           "the Python expert beats zero in the sweep")
     check("error_mean" in rows[0] and isinstance(rows[0]["episodes"], int),

@@ -101,7 +101,7 @@ col() {     # col DIR ARM SCENARIO COLUMN
         $1 == a && $2 == s {print $c[k]}' "$1/summary.csv"
 }
 arms_of() { awk -F, 'NR > 1 {print $1}' "$1/summary.csv" | sort -u; }
-scenarios_of() { awk -F, 'NR > 1 {print $2}' "$1/summary.csv" | sort -u; }
+scenarios_of() { awk -F, 'NR > 1 && $2 != "all" {print $2}' "$1/summary.csv" | sort -u; }
 # fits DIR ARM SCENARIO SHARE: beats zero and closes at least SHARE of the expert's gain over
 # zero on SCENARIO
 fits() {
@@ -112,7 +112,7 @@ fits() {
 # mean_of DIR ARM: the arm's mean reward over the scenarios
 mean_of() {
     awk -F, -v a="$2" 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i}
-        $1 == a {s += $c["reward_mean"]; n++} END {if (n) printf "%.6f\n", s / n}' "$1/summary.csv"
+        $1 == a && $2 != "all" {s += $c["reward_mean"]; n++} END {if (n) printf "%.6f\n", s / n}' "$1/summary.csv"
 }
 why() {     # why DIR ARM SCENARIO: the figures a failure message shows
     echo "(reward $(col "$1" "$2" "$3" reward_mean), zero $(col "$1" zero "$3" reward_mean)," \

@@ -71,6 +71,15 @@ if command -v sqlite3 > /dev/null 2>&1; then
     expect_grep '"selector": ?"knn"' demos.txt "knn demonstrations are used"
 fi
 
+# the report names the model and the server's system fingerprint, as the server sent them
+expect_status 0 "report" -- run_fewshot report run --no-plots
+expect_grep '^model of llm: test-controller, system_fingerprint \["fp_test"\]$' "$TMP/out" "report names model and fingerprint"
+expect_grep '^demonstrations [0-9a-f]{16,}: [0-9]+ transitions, arms \[.*"llm".*\]$' "$TMP/out" "report names the demonstration datasets"
+expect_grep '^demos of llm: \{' "$TMP/out" "report gives each arm's demonstration settings"
+expect_status 0 "report as JSON" -- run_fewshot report run --no-plots --format json
+expect_grep '"system_fingerprints": \[' "$TMP/out" "JSON report has the fingerprints"
+expect_grep '"models": \[' "$TMP/out" "JSON report has the served model ids"
+
 # a cached rerun in another directory asks the server nothing new and gives equal results
 count_requests() { awk -F'"requests": ?' 'NF > 1 {split($2, a, /[,}]/); print a[1]}' stats.json; }
 expect_status 0 "cached rerun" -- run_fewshot sweep loop.json -o rerun

@@ -54,12 +54,12 @@ expect_grep '^episodes: 8, ' "$TMP/out" "--set changes the plan"
 # ---- the sweep and its report
 expect_status 0 "sweep" -- run_fewshot sweep base.json -o run
 expect_grep '32 episodes run, 0 already done, 0 failed, 0 skipped' "$TMP/err" "sweep summary line"
-expect_grep '^arm +scenario +n +reward \(95% CI\) +comfort +energy .*vs zero \(95% CI\)$' "$TMP/out" "table header"
+expect_grep '^arm +scenario +n +reward \(95% CI\) +IQM +vs zero \(95% CI\) +P\(>zero\) +score \[95% CI\]$' "$TMP/out" "table header"
 expect_grep '^expert +all +8 ' "$TMP/out" "table has per-arm totals"
 [ -f run/config.json ] && pass || fail "no resolved config in the run directory"
 head -1 run/summary.csv | grep -q '^arm,scenario,episodes,reward_mean,reward_ci95,llm_calls,comfort_mean,energy_mean,prompt_tokens,completion_tokens,cost,parse_failure_rate,cache_hits' \
     && pass || fail "summary.csv header: $(head -1 run/summary.csv)"
-[ "$(wc -l < run/summary.csv)" -eq 9 ] && pass || fail "summary.csv: expected 8 rows"
+[ "$(wc -l < run/summary.csv)" -eq 13 ] && pass || fail "summary.csv: expected 8 rows and 4 all rows"
 run_fewshot report run --episodes > episodes.csv
 [ "$(wc -l < episodes.csv)" -eq 33 ] && pass || fail "expected 32 episodes"
 
@@ -163,13 +163,14 @@ expect_grep 'arm llm skipped: the API key variable OPENAI_API_KEY \(llm\.api_key
 
 # a scenario grid whose keys are not in sorted order: the report names its scenarios as the
 # sweep did (the stored config keeps the key order), so summary.csv has a row per scenario
+# (and the arm's all row)
 cat > grid.json <<'JSON'
 {"env": {"plugin": "room", "params": {"horizon": 3}},
  "scenarios": {"grid": {"outdoor": [0, 10], "initial": [15, 25]}},
  "arms": [], "baselines": ["zero"], "episodes": {"seeds": [1]}}
 JSON
 expect_status 0 "grid sweep" -- run_fewshot sweep grid.json -o gridrun --no-report
-[ "$(grep -c '^zero,' gridrun/summary.csv)" -eq 4 ] && pass \
+[ "$(grep -c '^zero,' gridrun/summary.csv)" -eq 5 ] && pass \
     || fail "grid summary rows: $(cat gridrun/summary.csv | head -3)"
 grep -q '^zero,"outdoor=0,initial=15",' gridrun/summary.csv && pass \
     || fail "grid scenario names: $(cut -d, -f1-3 gridrun/summary.csv | head -3)"
