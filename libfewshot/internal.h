@@ -26,6 +26,10 @@ FEWSHOT_HIDDEN const char *fewshot__json_kind(const json_t *v);
 /* Overwrite every occurrence of secret in s with '*' (secrets under 4 characters are left:
  * they would mask ordinary text). For messages copied from a server. */
 FEWSHOT_HIDDEN void fewshot__redact(char *s, const char *secret);
+
+/* Reorder v[0..n) (n > 0) so that v[k] is its k-th smallest value, smaller or equal ones
+ * before it and larger or equal ones after; returns v[k]. Expected linear time. */
+FEWSHOT_HIDDEN double fewshot__select_kth(double *v, size_t n, size_t k);
 /* The same on this thread's last error (message, file and JSON path): for errors built from
  * a server's reply, such as a parser's "invalid token near '...'". */
 FEWSHOT_HIDDEN void fewshot__error_redact(const char *secret);
