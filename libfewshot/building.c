@@ -19,9 +19,7 @@
 #include "building_internal.h"
 #include "fewshot/error.h"
 
-#ifndef FEWSHOT_DATADIR
-#define FEWSHOT_DATADIR "/usr/local/share/libfewshot"
-#endif
+#include "paths.h"     /* FEWSHOT_DATADIR, generated from configure's directories */
 
 #define FORMAT_NAME "fewshot-building"
 #define FORMAT_VERSION 1

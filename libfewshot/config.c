@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1196,14 +1197,44 @@ void fewshot_config_free(fewshot_config *cfg)
     free(cfg);
 }
 
+/* "-?digits[.digits][e[+-]digits]": what JSON would read as a number */
+static int looks_numeric(const char *s)
+{
+    const char *p = s;
+    if (*p == '-')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return 0;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.')
+        for (p++; isdigit((unsigned char)*p); p++)
+            ;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return *p == '\0';
+}
+
 int fewshot_config_set(fewshot_config *cfg, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment)
         return fewshot_error_set(FEWSHOT_EINVAL, "--set %s: expected key.path=value",
                                  assignment);
+    json_error_t jerr;
+    json_t *value = json_loads(eq + 1, JSON_DECODE_ANY, &jerr);
+    if (!value && looks_numeric(eq + 1)) {  /* 20 digits: not "a string" but too large */
+        char path[300];
+        snprintf(path, sizeof path, "$.%.*s", (int)(eq - assignment), assignment);
+        return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, path, "--set %s: a number out "
+                                      "of range (%s)", assignment, jerr.text);
+    }
     char *key = strndup(assignment, (size_t)(eq - assignment));
-    json_t *value = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
     if (!value)
         value = json_string(eq + 1);
     json_t *doc = json_deep_copy(cfg->raw), *parent = doc;
@@ -1225,7 +1256,12 @@ int fewshot_config_set(fewshot_config *cfg, const char *assignment)
             child = json_object_get(parent, part);
             if (!json_is_object(child) && !json_is_array(child)) {
                 child = json_object();
-                json_object_set_new(parent, part, child);
+                /* jansson refuses (and frees child for) a key that is not UTF-8 */
+                if (json_object_set_new(parent, part, child) != 0) {
+                    rc = fewshot_error_set(FEWSHOT_EINVAL, "--set %s: the key is not valid "
+                                           "UTF-8", assignment);
+                    break;
+                }
             }
         }
         parent = child;
@@ -1242,8 +1278,9 @@ int fewshot_config_set(fewshot_config *cfg, const char *assignment)
                                        "array", assignment, part);
             else
                 json_array_set(parent, idx, value);
-        } else {
-            json_object_set(parent, part, value);
+        } else if (json_object_set(parent, part, value) != 0) {
+            rc = fewshot_error_set(FEWSHOT_EINVAL, "--set %s: the key is not valid UTF-8",
+                                   assignment);
         }
     }
     json_decref(value);
@@ -1307,8 +1344,7 @@ const char *fewshot_config_reference(const fewshot_config *cfg)
 
 int fewshot_config_write(const fewshot_config *cfg, const char *path)
 {
-    if (json_dump_file(cfg->resolved, path, JSON_INDENT(2) | JSON_SORT_KEYS |
-                                                JSON_REAL_PRECISION(17)) != 0)
-        return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write the resolved config");
-    return 0;
+    /* atomically: a full disk leaves the previous config.json, not an empty one */
+    return fewshot__atomic_dump_json(cfg->resolved, path, JSON_INDENT(2) | JSON_SORT_KEYS |
+                                     JSON_REAL_PRECISION(17), "the resolved config");
 }

@@ -265,7 +265,8 @@ static int read_transition(reader *r, fewshot_demos *ds, json_t *scen, json_t *s
     memcpy(&x.reward, raw + 40, 8);
     if ((x.scenario != NONE && x.scenario >= json_array_size(scen)) ||
         (x.source != NONE && x.source >= json_array_size(srcs)) || x.obs_dim > (1u << 24) ||
-        x.act_dim > (1u << 24) || x.features_dim > (1u << 24))
+        x.act_dim > (1u << 24) || x.features_dim > (1u << 24) || x.obs_dim == 0 ||
+        x.act_dim == 0)     /* (a transition without observation or action is none) */
         return fewshot_error_set_at(FEWSHOT_EPARSE, r->path, 0, 0, "binary demonstrations: "
                                     "transition %zu refers to a scenario or source that is "
                                     "not in the tables, or has impossible dimensions", r->item);

@@ -12,10 +12,12 @@
 #include "fewshot/demo.h"
 #include "fewshot/error.h"
 #include "demo_internal.h"
+#include "internal.h"
 #include "retrieval_internal.h"
 
 #define FORMAT_KEY "fewshot_demos"
 #define FORMAT_VERSION 1
+#define DEMO_LINE_MAX (16 << 20)   /* bytes per JSONL line: far above any real transition */
 
 static const char *const fields[] = {"episode", "step", "scenario", "obs", "action", "reward",
                                      "terms", "next_obs", "done", "truncated", "features",
@@ -191,15 +193,21 @@ static int load_stream(FILE *f, const char *path, fewshot_demos **out)
 {
     reader r = {path, 0};
     char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    size_t cap = 0, len;
     fewshot_demos *ds = NULL;
-    int rc = 0;
+    int rc = 0, got;
     size_t obs_dim_of_episode = 0;
     uint64_t last_episode = UINT64_MAX;
 
-    while ((len = getline(&line, &cap, f)) >= 0) {
+    while ((got = fewshot__read_line(f, &line, &cap, DEMO_LINE_MAX, &len)) != 0) {
         r.line++;
+        if (got < 0) {
+            rc = got == -2 ? fewshot_error_set(FEWSHOT_ENOMEM, "out of memory")
+                           : fewshot_error_set_at(FEWSHOT_EPARSE, path, r.line, 0, "line longer "
+                                                  "than %d MiB: not a demonstrations file",
+                                                  DEMO_LINE_MAX >> 20);
+            break;
+        }
         int complete = len > 0 && line[len - 1] == '\n';
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
@@ -380,18 +388,13 @@ int fewshot_demos_save(const fewshot_demos *ds, const char *path)
     if (!ds || !path)
         return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_demos_save: NULL argument");
     int to_stdout = strcmp(path, "-") == 0;
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 5);
-    if (!tmp)
-        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    memcpy(tmp, path, n), memcpy(tmp + n, ".tmp", 5);
-    FILE *f = to_stdout ? stdout : fopen(tmp, "w");
-    if (!f) {
-        int rc = fewshot_error_set_at(FEWSHOT_EIO, tmp, 0, 0, "cannot write: %s", strerror(errno));
-        free(tmp);
-        return rc;
-    }
+    char *tmp = NULL;
+    FILE *f = stdout;
     int rc;
+    /* a unique temporary file per writer, renamed over path: concurrent writers never share
+     * one, and readers never see half a file */
+    if (!to_stdout && (rc = fewshot__atomic_open(path, &f, &tmp)) != 0)
+        return rc;
     if (!to_stdout && fewshot__demos_binary_name(path)) {
         rc = fewshot__demos_write_binary(ds, f);
     } else {
@@ -402,18 +405,12 @@ int fewshot_demos_save(const fewshot_demos *ds, const char *path)
             rc = write_line(f, transition_json(fewshot_demos_get(ds, i)),
                             JSON_COMPACT | JSON_REAL_PRECISION(17));
     }
-    if (to_stdout) {
-        rc = rc || fflush(f) ? fewshot_error_set(FEWSHOT_EIO, "cannot write to stdout") : 0;
-    } else {
-        if (fclose(f) != 0 && rc == 0)
-            rc = -1;
-        if (rc == 0 && rename(tmp, path) != 0)
-            rc = -1;
-        if (rc) {
-            rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
-            remove(tmp);
-        }
+    if (to_stdout)
+        return rc || fflush(f) ? fewshot_error_set(FEWSHOT_EIO, "cannot write to stdout") : 0;
+    if (rc) {
+        int err = errno ? errno : EIO;
+        fewshot__atomic_abort(f, tmp);
+        return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write: %s", strerror(err));
     }
-    free(tmp);
-    return rc;
+    return fewshot__atomic_commit(f, tmp, path);
 }

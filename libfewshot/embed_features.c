@@ -61,43 +61,12 @@ static int set_dim(features *f, size_t dim)
     return 0;
 }
 
-/* The k-th smallest of v[0..n) (v is reordered): Hoare's selection, expected O(n). */
-static double select_kth(double *v, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double pivot = v[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i] = v[j], v[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return v[k];
-    }
-    return v[k];
-}
-
 /* The q-quantile of v (reordered), interpolating between order statistics. */
 static double quantile(double *v, size_t n, double q)
 {
     double pos = q * (double)(n - 1);
     size_t k = (size_t)pos;
-    double a = select_kth(v, n, k);
+    double a = fewshot__select_kth(v, n, k);
     if (k + 1 >= n || pos == (double)k)
         return a;
     /* the next order statistic is the smallest of the upper part */

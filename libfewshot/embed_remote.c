@@ -14,6 +14,7 @@
 
 #include "fewshot/embed.h"
 #include "fewshot/error.h"
+#include "internal.h"
 #include "retrieval_internal.h"
 
 typedef struct remote {
@@ -126,22 +127,36 @@ done:
 
 /* ---- the default transport: libcurl easy ---- */
 
+/* as the LLM client: no reply of ours is anywhere near this, a runaway server's would be */
+#define MAX_REPLY_BYTES ((size_t)64 << 20)
+
 typedef struct growbuf {
     char *data;
-    size_t len;
+    size_t len, cap;
+    int too_big;
 } growbuf;
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 {
     growbuf *b = ud;
     size_t n = size * nmemb;
-    char *d = realloc(b->data, b->len + n + 1);
-    if (!d)
-        return 0;
-    memcpy(d + b->len, p, n);
+    if (n > MAX_REPLY_BYTES - b->len) {
+        b->too_big = 1;
+        return 0;       /* libcurl stops the transfer */
+    }
+    if (b->len + n + 1 > b->cap) {     /* doubling: a large reply is not copied per chunk */
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return 0;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
     b->len += n;
-    d[b->len] = '\0';
-    b->data = d;
+    b->data[b->len] = '\0';
     return n;
 }
 
@@ -159,7 +174,7 @@ static int curl_post(void *data, const char *url, const char *api_key, const cha
             snprintf(auth, n, "Authorization: Bearer %s", api_key);
         h = curl_slist_append(h, auth);
     }
-    growbuf b = {NULL, 0};
+    growbuf b = {NULL, 0, 0, 0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -169,7 +184,11 @@ static int curl_post(void *data, const char *url, const char *api_key, const cha
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     CURLcode cc = curl_easy_perform(c);
     int rc = 0;
-    if (cc != CURLE_OK) {
+    if (b.too_big) {
+        rc = fewshot_error_set(FEWSHOT_ETRUNCATED, "remote embedder: %s: the reply is larger "
+                               "than %zu MiB; refused", url, MAX_REPLY_BYTES >> 20);
+        free(b.data);
+    } else if (cc != CURLE_OK) {
         rc = fewshot_error_set(cc == CURLE_OPERATION_TIMEDOUT ? FEWSHOT_ETIMEOUT : FEWSHOT_ENET,
                                "remote embedder: %s: %s", url, curl_easy_strerror(cc));
         free(b.data);
@@ -209,10 +228,13 @@ static int request_batch(remote *r, size_t n, const fewshot_embed_input *in, flo
         rc = r->transport(r->transport_data, r->url, key, body, r->timeout_ms, &status, &reply);
     if (rc == 0 && (status < 200 || status > 299)) {
         json_t *doc = json_loads(reply ? reply : "", 0, NULL);
-        const char *msg = json_string_value(json_object_get(json_object_get(doc, "error"),
-                                                            "message"));
+        const char *m = json_string_value(json_object_get(json_object_get(doc, "error"),
+                                                          "message"));
+        char *msg = m ? strdup(m) : NULL;
+        fewshot__redact(msg, key);   /* a 401 may quote the key it was sent */
         rc = fewshot_error_set(FEWSHOT_EHTTP, "remote embedder: HTTP %ld from %s%s%.300s", status,
                                r->url, msg ? ": " : "", msg ? msg : "");
+        free(msg);
         json_decref(doc);
     }
     size_t dim = r->dim;
@@ -221,6 +243,8 @@ static int request_batch(remote *r, size_t n, const fewshot_embed_input *in, flo
     if (rc == 0) {
         r->dim = dim;
         memcpy(out, vectors, n * dim * sizeof *out);
+    } else {
+        fewshot__error_redact(key);
     }
     free(vectors);
     free(reply);

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "fewshot/env.h"
 #include "fewshot/error.h"
 #include "internal.h"
+#include "plugin_guard.h"
 
 struct fewshot_env {
     const fewshot_env_plugin *plugin;
@@ -23,9 +25,59 @@ struct fewshot_env {
     size_t steps;
     size_t n_terms;         /* the plugin's term_names */
     double *terms;          /* term values of a step whose caller wants JSON */
+    int crashed;            /* the signal a plugin call died of; the handle is then dead */
 };
 
+/* A plugin call ended by a signal (plugin_guard.c): the instance's state is unknown, so the
+ * handle is abandoned (destroy() is never called on it) and every later call fails. */
+static int crashed(fewshot_env *env, const char *fn, int sig)
+{
+    if (env)
+        env->crashed = sig;
+    fewshot_error_clear();
+    return fewshot_error_set(FEWSHOT_EPLUGIN, "plugin %s crashed in %s() with signal %d (%s)",
+                             env ? env->plugin->name : "?", fn, sig,
+                             fewshot__guard_signame(sig));
+}
+
+static int dead(const fewshot_env *env)
+{
+    return fewshot_error_set(FEWSHOT_EPLUGIN, "plugin %s: this environment is abandoned: a call "
+                             "crashed with signal %d (%s)", env->plugin->name, env->crashed,
+                             fewshot__guard_signame(env->crashed));
+}
+
+int fewshot__env_crashed(const fewshot_env *env)
+{
+    return env ? env->crashed : 0;
+}
+
+/* the signal the last fewshot_env_new() of this thread died of in create() or spaces() */
+static _Thread_local int create_crash;
+
+int fewshot__env_new_crashed(void)
+{
+    return create_crash;
+}
+
 static const char *const no_policies[] = {NULL};
+static void bury(void *self);
+
+/* Bounds a plugin reports are its word about every vector it will return or accept: NaN or
+ * low > high would make clipping, checks and prompts meaningless. */
+static int check_space(const fewshot_env *env, const fewshot_space *sp, const char *what)
+{
+    for (size_t i = 0; i < sp->dim; i++) {
+        double lo = sp->low ? sp->low[i] : -INFINITY, hi = sp->high ? sp->high[i] : INFINITY;
+        const char *name = fewshot_space_name(sp, i);
+        if (isnan(lo) || isnan(hi) || lo > hi)
+            return fewshot_error_set(FEWSHOT_EPLUGIN, "plugin %s: spaces() reported %s element "
+                                     "%zu%s%s%s with bounds [%g, %g]: expected low <= high, "
+                                     "neither NaN", env->plugin->name, what, i,
+                                     name ? " (" : "", name ? name : "", name ? ")" : "", lo, hi);
+    }
+    return 0;
+}
 
 int fewshot_env_new(fewshot_env **out, const char *name, const json_t *params)
 {
@@ -34,6 +86,7 @@ int fewshot_env_new(fewshot_env **out, const char *name, const json_t *params)
     int rc;
 
     *out = NULL;
+    create_crash = 0;
     if ((rc = fewshot_env_plugin_find(&plugin, name)) != 0)
         return rc;
     if ((rc = fewshot__params_resolve(plugin->name, plugin->params_doc, params, &resolved)) != 0)
@@ -46,21 +99,39 @@ int fewshot_env_new(fewshot_env **out, const char *name, const json_t *params)
     }
     env->plugin = plugin;
     fewshot_error_clear();
-    rc = plugin->create(&env->self, resolved);
+    fewshot__guard_frame g;
+    GUARD_CALL(g, rc = plugin->create(&env->self, resolved));
     json_decref(resolved);
+    if (g.sig) {
+        rc = crashed(env, "create", g.sig);
+        create_crash = g.sig;
+        free(env);      /* what create() had made is lost with it */
+        return rc;
+    }
     if (rc) {
         if (fewshot_error_last()->code == 0)
             fewshot_error_set(rc, "%s: create() failed (%d) without saying why", plugin->name, rc);
         free(env);
         return rc < 0 ? rc : FEWSHOT_EPLUGIN;
     }
-    if ((rc = plugin->spaces(env->self, &env->obs_space, &env->act_space)) != 0)
+    GUARD_CALL(g, rc = plugin->spaces(env->self, &env->obs_space, &env->act_space));
+    if (g.sig) {
+        rc = crashed(env, "spaces", g.sig);
+        create_crash = g.sig;
+        bury(env->self);
+        free(env);
+        return rc;
+    }
+    if (rc)
         goto fail;
     if (env->obs_space.dim == 0 || env->act_space.dim == 0) {
         rc = fewshot_error_set(FEWSHOT_EPLUGIN, "%s: spaces() reported an empty observation or "
                                "action space", plugin->name);
         goto fail;
     }
+    if ((rc = check_space(env, &env->obs_space, "observation")) != 0 ||
+        (rc = check_space(env, &env->act_space, "action")) != 0)
+        goto fail;
     env->obs = calloc(env->obs_space.dim, sizeof *env->obs);
     env->scratch = calloc(env->obs_space.dim, sizeof *env->scratch);
     while (plugin->term_names && plugin->term_names[env->n_terms])
@@ -77,11 +148,35 @@ fail:
     return rc;
 }
 
+/* Instances whose plugin crashed: their state is unknown, so destroy() is never called, but
+ * they stay reachable here (leak checkers see an abandoned instance, not a lost one). */
+static void **graveyard;
+static size_t graveyard_n, graveyard_cap;
+static pthread_mutex_t graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void bury(void *self)
+{
+    pthread_mutex_lock(&graveyard_lock);
+    if (graveyard_n == graveyard_cap) {
+        size_t cap = graveyard_cap ? graveyard_cap * 2 : 16;
+        void **g = realloc(graveyard, cap * sizeof *g);
+        if (g) {
+            graveyard = g;
+            graveyard_cap = cap;
+        }
+    }
+    if (graveyard_n < graveyard_cap)
+        graveyard[graveyard_n++] = self;
+    pthread_mutex_unlock(&graveyard_lock);
+}
+
 void fewshot_env_free(fewshot_env *env)
 {
     if (!env)
         return;
-    if (env->self)
+    if (env->self && env->crashed)
+        bury(env->self);
+    else if (env->self)
         env->plugin->destroy(env->self);
     free(env->obs);
     free(env->scratch);
@@ -147,7 +242,12 @@ int fewshot_env_params(fewshot_env *env, json_t **out)
     if (!env->plugin->params)
         return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the plugin does not report its "
                                  "parameters", env->plugin->name);
-    return env->plugin->params(env->self, out);
+    if (env->crashed)
+        return dead(env);
+    fewshot__guard_frame g;
+    volatile int rc = 0;     /* volatile: set between sigsetjmp and a possible jump */
+    GUARD_CALL(g, rc = env->plugin->params(env->self, out));
+    return g.sig ? crashed(env, "params", g.sig) : rc;
 }
 
 /* A plugin that returns a failure code without a message still gets a useful error. */
@@ -161,7 +261,9 @@ static int plugin_failed(const fewshot_env *env, const char *fn, int rc)
 
 static int check_observation(const fewshot_env *env, const double *obs, const char *fn)
 {
-    if (fewshot_space_check_finite(&env->obs_space, obs, "observation") == 0)
+    fewshot_space bounds = env->obs_space;
+    bounds.integer = 0;     /* observations are checked for range, not integrality */
+    if (fewshot_space_contains(&bounds, obs, "observation") == 0)
         return 0;
     fewshot_error_prefix("%s: %s() returned a bad observation", env->plugin->name, fn);
     return FEWSHOT_EPLUGIN;
@@ -169,8 +271,14 @@ static int check_observation(const fewshot_env *env, const double *obs, const ch
 
 int fewshot_env_reset(fewshot_env *env, uint64_t seed, const json_t *options, double *obs)
 {
+    if (env->crashed)
+        return dead(env);
     fewshot_error_clear();
-    int rc = env->plugin->reset(env->self, seed, options, env->scratch);
+    fewshot__guard_frame g;
+    volatile int rc = 0;     /* volatile: set between sigsetjmp and a possible jump */
+    GUARD_CALL(g, rc = env->plugin->reset(env->self, seed, options, env->scratch));
+    if (g.sig)
+        return crashed(env, "reset", g.sig);
     if (rc)
         return plugin_failed(env, "reset", rc);
     if ((rc = check_observation(env, env->scratch, "reset")) != 0)
@@ -204,6 +312,8 @@ static int step(fewshot_env *env, const double *action, fewshot_step *out, doubl
     fewshot_step step = {0};
     int rc;
 
+    if (env->crashed)
+        return dead(env);
     if (!env->have_obs)
         return fewshot_error_set(FEWSHOT_EINVAL, "%s: step() before reset()", env->plugin->name);
     if (env->finished)
@@ -219,7 +329,11 @@ static int step(fewshot_env *env, const double *action, fewshot_step *out, doubl
     for (size_t i = 0; i < env->n_terms; i++)
         step.term_values[i] = NAN;      /* a term the plugin forgets is refused, not stale */
     fewshot_error_clear();
-    if ((rc = env->plugin->step(env->self, action, &step)) != 0) {
+    fewshot__guard_frame g;
+    GUARD_CALL(g, rc = env->plugin->step(env->self, action, &step));
+    if (g.sig)
+        return crashed(env, "step", g.sig);     /* step.terms may be half made: leaked */
+    if (rc != 0) {
         json_decref(step.terms);
         return plugin_failed(env, "step", rc);
     }
@@ -299,10 +413,19 @@ int fewshot_env_context(fewshot_env *env, const double *obs, json_t **ctx)
     if (!env->plugin->context)
         return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the plugin has no context()",
                                  env->plugin->name);
-    if (!(obs = obs_or_latest(env, obs)))
+    if (env->crashed)
+        return dead(env);
+    const double *volatile o = obs_or_latest(env, obs);
+    if (!o)
         return FEWSHOT_EINVAL;
     fewshot_error_clear();
-    int rc = env->plugin->context(env->self, obs, ctx);
+    fewshot__guard_frame g;
+    volatile int rc = 0;     /* volatile: set between sigsetjmp and a possible jump */
+    GUARD_CALL(g, rc = env->plugin->context(env->self, o, ctx));
+    if (g.sig) {
+        *ctx = NULL;
+        return crashed(env, "context", g.sig);
+    }
     return rc ? plugin_failed(env, "context", rc) : 0;
 }
 
@@ -312,10 +435,17 @@ int fewshot_env_features(fewshot_env *env, const double *obs, float *out, size_t
     if (!env->plugin->features)
         return fewshot_error_set(FEWSHOT_EUNSUPPORTED, "%s: the plugin has no features()",
                                  env->plugin->name);
-    if (!(obs = obs_or_latest(env, obs)))
+    if (env->crashed)
+        return dead(env);
+    const double *volatile o = obs_or_latest(env, obs);
+    if (!o)
         return FEWSHOT_EINVAL;
     fewshot_error_clear();
-    int rc = env->plugin->features(env->self, obs, out, cap, dim);
+    fewshot__guard_frame g;
+    volatile int rc = 0;     /* volatile: set between sigsetjmp and a possible jump */
+    GUARD_CALL(g, rc = env->plugin->features(env->self, o, out, cap, dim));
+    if (g.sig)
+        return crashed(env, "features", g.sig);
     if (rc)
         return plugin_failed(env, "features", rc);
     size_t named = count_names(env->plugin->feature_names);
@@ -355,10 +485,17 @@ int fewshot_env_policy(fewshot_env *env, const char *name, const double *obs, do
         return fewshot_error_set(FEWSHOT_ENOTFOUND, "%s: no policy '%s' (the plugin has: %s)",
                                  env->plugin->name, name, known);
     }
-    if (!(obs = obs_or_latest(env, obs)))
+    if (env->crashed)
+        return dead(env);
+    const double *volatile o = obs_or_latest(env, obs);
+    if (!o)
         return FEWSHOT_EINVAL;
     fewshot_error_clear();
-    int rc = env->plugin->policy(env->self, chosen, obs, action);
+    fewshot__guard_frame g;
+    volatile int rc = 0;     /* volatile: set between sigsetjmp and a possible jump */
+    GUARD_CALL(g, rc = env->plugin->policy(env->self, chosen, o, action));
+    if (g.sig)
+        return crashed(env, "policy", g.sig);
     if (rc)
         return plugin_failed(env, "policy", rc);
     if ((rc = fewshot_space_check_finite(&env->act_space, action, "action")) != 0) {
@@ -370,5 +507,14 @@ int fewshot_env_policy(fewshot_env *env, const char *name, const double *obs, do
 
 const char *fewshot_env_template(fewshot_env *env, const char *component)
 {
-    return env->plugin->template_text ? env->plugin->template_text(env->self, component) : NULL;
+    if (!env->plugin->template_text || env->crashed)
+        return NULL;
+    fewshot__guard_frame g;
+    const char *volatile text = NULL;
+    GUARD_CALL(g, text = env->plugin->template_text(env->self, component));
+    if (g.sig) {
+        crashed(env, "template_text", g.sig);
+        return NULL;
+    }
+    return text;
 }

@@ -68,6 +68,31 @@ static void list_names(const json_t *spec, char *buf, size_t size)
     }
 }
 
+/* A number outside the "min"/"max" a params_doc gives (a target of 1e308 C) is refused here,
+ * before every episode fails with a non-finite reward. */
+static int check_bounds(const char *plugin_name, const char *key, const json_t *p,
+                        const json_t *value)
+{
+    if (!json_is_number(value))
+        return 0;
+    double v = json_number_value(value);
+    const json_t *lo = json_object_get(p, "min"), *hi = json_object_get(p, "max");
+    if ((json_is_number(lo) && v < json_number_value(lo)) ||
+        (json_is_number(hi) && v > json_number_value(hi))) {
+        char range[96];
+        if (json_is_number(lo) && json_is_number(hi))
+            snprintf(range, sizeof range, "from %g to %g", json_number_value(lo),
+                     json_number_value(hi));
+        else if (json_is_number(lo))
+            snprintf(range, sizeof range, "at least %g", json_number_value(lo));
+        else
+            snprintf(range, sizeof range, "at most %g", json_number_value(hi));
+        return fewshot_error_set_path(FEWSHOT_EINVAL, NULL, key, "%s: parameter '%s' must be "
+                                      "%s, not %g", plugin_name, key, range, v);
+    }
+    return 0;
+}
+
 int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
                             const json_t *params, json_t **out)
 {
@@ -108,6 +133,8 @@ int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
                                             fewshot__json_kind(value));
                 goto done;
             }
+            if ((rc = check_bounds(plugin_name, key, p, value)) != 0)
+                goto done;
             json_object_set(resolved, key, value);
         }
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fewshot/error.h"
+#include "internal.h"
 
 #define MESSAGE_MAX 1024
 #define FILE_MAX 512
@@ -165,4 +166,26 @@ int fewshot_error_format(char *buf, size_t size)
     if (e->path[0] && n < sizeof where)
         snprintf(where + n, sizeof where - n, "%s: ", e->path);
     return snprintf(buf, size, "%s%s", where, e->message);
+}
+
+/* A server may quote the credential it was sent (a 401 "invalid key sk-..."); such text reaches
+ * error messages, logs and results.sqlite, so every copy of a server's words is masked first.
+ * Here with the error record, so anything that reports errors can mask them. */
+void fewshot__redact(char *s, const char *secret)
+{
+    if (!s || !secret)
+        return;
+    size_t n = strlen(secret);
+    if (n < 4)          /* too short to tell apart from ordinary words */
+        return;
+    char *hit;
+    while ((hit = strstr(s, secret)) != NULL)
+        memset(hit, '*', n);
+}
+
+void fewshot__error_redact(const char *secret)
+{
+    fewshot__redact(last.message, secret);
+    fewshot__redact(last.file, secret);
+    fewshot__redact(last.path, secret);
 }

@@ -23,6 +23,40 @@ FEWSHOT_HIDDEN int fewshot__json_type_matches(const json_t *v, const char *type)
  * the kind of a JSON value as error messages name it. */
 FEWSHOT_HIDDEN const char *fewshot__json_kind(const json_t *v);
 
+/* Overwrite every occurrence of secret in s with '*' (secrets under 4 characters are left:
+ * they would mask ordinary text). For messages copied from a server. */
+FEWSHOT_HIDDEN void fewshot__redact(char *s, const char *secret);
+
+/* Reorder v[0..n) (n > 0) so that v[k] is its k-th smallest value, smaller or equal ones
+ * before it and larger or equal ones after; returns v[k]. Expected linear time. */
+FEWSHOT_HIDDEN double fewshot__select_kth(double *v, size_t n, size_t k);
+/* The same on this thread's last error (message, file and JSON path): for errors built from
+ * a server's reply, such as a parser's "invalid token near '...'". */
+FEWSHOT_HIDDEN void fewshot__error_redact(const char *secret);
+
+#include <stdio.h>
+/* Atomic file writes (atomic_file.c): open a unique temporary file beside path, write to *f,
+ * then commit (flush, fsync, rename over path) or abort (remove it). Commit and abort free
+ * tmp and close f. dump_json writes a whole JSON document that way. */
+FEWSHOT_HIDDEN int fewshot__atomic_open(const char *path, FILE **f, char **tmp);
+FEWSHOT_HIDDEN int fewshot__atomic_commit(FILE *f, char *tmp, const char *path);
+FEWSHOT_HIDDEN void fewshot__atomic_abort(FILE *f, char *tmp);
+FEWSHOT_HIDDEN int fewshot__atomic_dump_json(const json_t *doc, const char *path, size_t flags,
+                                             const char *what);
+
+/* Read one line (with its '\n', if any) into *line, growing it up to max bytes: 1 a line,
+ * 0 end of file, -1 the line is longer than max (nothing sensible is that long), -2 out of
+ * memory. *len is the length (NUL bytes included). For readers of outside input. */
+FEWSHOT_HIDDEN int fewshot__read_line(FILE *f, char **line, size_t *cap, size_t max,
+                                      size_t *len);
+
+struct fewshot_env;
+/* The signal a plugin call of env died of (plugin_guard.c), or 0: a crashed handle is never
+ * reused. */
+FEWSHOT_HIDDEN int fewshot__env_crashed(const struct fewshot_env *env);
+/* The signal this thread's last fewshot_env_new() died of (create or spaces), or 0. */
+FEWSHOT_HIDDEN int fewshot__env_new_crashed(void);
+
 /* A growable text buffer, always NUL-terminated once written to. */
 typedef struct fewshot__jbuf {
     char *data;

@@ -521,3 +521,10 @@ void fewshot_llm_get_stats(const fewshot_llm *llm, fewshot_llm_stats *out)
 {
     *out = llm->stats;
 }
+
+uint64_t fewshot_llm_cache_errors(const fewshot_llm *llm, const char **first)
+{
+    if (first)
+        *first = llm && llm->cache_errors ? llm->cache_error : "";
+    return llm ? llm->cache_errors : 0;
+}

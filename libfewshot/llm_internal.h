@@ -135,6 +135,8 @@ struct fewshot_llm {
     fewshot_cache *cache;
     int own_cache;
     int cache_mode;
+    uint64_t cache_errors;      /* replies the cache failed to store */
+    char cache_error[512];      /* the first such failure (fewshot_llm_cache_errors) */
     fewshot_llm_price *prices;
     size_t n_prices;
     json_t *extra;

@@ -60,8 +60,10 @@ static double next_unit(uint64_t *s)
 double llm_backoff(const llm_retry_policy *p, unsigned int attempt, double retry_after,
                    uint64_t *rng)
 {
+    /* the server's Retry-After wins over our backoff, but not over max_wait: a hostile or
+     * confused server cannot park a request for an hour (fewshot-llm(5)) */
     if (retry_after >= 0)
-        return retry_after;
+        return retry_after < p->cap ? retry_after : p->cap;
     double base = p->initial * ldexp(1.0, (int)(attempt > 30 ? 30 : attempt) - 1);
     if (base > p->cap)
         base = p->cap;

@@ -360,10 +360,14 @@ static void attempt_done(fewshot_llm *llm, llm_req *q, CURLcode result)
         llm_bucket_adjust(&llm->tpm, q->est_tokens - used);
     q->reply->status = 0;
     q->reply->error = "";
-    if (q->cache_store && llm->cache && llm->cache_mode == FEWSHOT_LLM_CACHE_READWRITE)
+    if (q->cache_store && llm->cache && llm->cache_mode == FEWSHOT_LLM_CACHE_READWRITE &&
         fewshot_cache_put(llm->cache, q->key, llm_endpoint_path(q->endpoint), q->model,
                           q->reply->body, q->reply->usage.prompt_tokens,
-                          q->reply->usage.completion_tokens, now - q->t_start);
+                          q->reply->usage.completion_tokens, now - q->t_start) != 0) {
+        /* the reply itself is fine; the caller learns from the stats that it was not kept */
+        if (llm->cache_errors++ == 0)
+            fewshot_error_format(llm->cache_error, sizeof llm->cache_error);
+    }
     llm_finish(llm, q);
 }
 

@@ -63,6 +63,28 @@ static const char *choice_text(const json_t *c)
     return t;
 }
 
+/* A server's token count, trusted only inside [0, LLM_MAX_TOKENS]: sums of a few of them then
+ * cannot overflow, and a hostile 9223372036854775807 or -1 is an error, not a huge cost.
+ * Returns NULL when the count is fine (absent or null counts as 0), else what is wrong. */
+#define LLM_MAX_TOKENS 1000000000
+static const char *usage_count(const json_t *usage, const char *name, uint64_t *out)
+{
+    json_t *v = json_object_get(usage, name);
+    *out = 0;
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > LLM_MAX_TOKENS) {
+        if (strcmp(name, "prompt_tokens") == 0)
+            return "$.usage.prompt_tokens: expected an integer from 0 to 1000000000";
+        if (strcmp(name, "completion_tokens") == 0)
+            return "$.usage.completion_tokens: expected an integer from 0 to 1000000000";
+        return "$.usage.total_tokens: expected an integer from 0 to 1000000000";
+    }
+    *out = (uint64_t)json_integer_value(v);
+    return NULL;
+}
+
 /* Prompt tokens served from the server's prefix cache, where the server says. */
 static uint64_t cached_tokens(const json_t *body, const json_t *usage)
 {
@@ -73,7 +95,8 @@ static uint64_t cached_tokens(const json_t *body, const json_t *usage)
     if (!json_is_integer(v))
         v = json_object_get(body, "tokens_cached");
     json_int_t n = json_integer_value(v);
-    return n > 0 ? (uint64_t)n : 0;
+    /* a count, like the others, trusted only up to LLM_MAX_TOKENS (sums must not overflow) */
+    return n > 0 && n <= LLM_MAX_TOKENS ? (uint64_t)n : 0;
 }
 
 int llm_reply_read(fewshot_llm *llm, fewshot_llm_reply *pub, json_t *body, const char **why)
@@ -87,10 +110,10 @@ int llm_reply_read(fewshot_llm *llm, fewshot_llm_reply *pub, json_t *body, const
         return FEWSHOT_EPARSE;
     }
     json_t *usage = json_object_get(body, "usage");
-    r->pub.usage.prompt_tokens = (uint64_t)json_integer_value(json_object_get(usage, "prompt_tokens"));
-    r->pub.usage.completion_tokens =
-        (uint64_t)json_integer_value(json_object_get(usage, "completion_tokens"));
-    r->pub.usage.total_tokens = (uint64_t)json_integer_value(json_object_get(usage, "total_tokens"));
+    if ((*why = usage_count(usage, "prompt_tokens", &r->pub.usage.prompt_tokens)) ||
+        (*why = usage_count(usage, "completion_tokens", &r->pub.usage.completion_tokens)) ||
+        (*why = usage_count(usage, "total_tokens", &r->pub.usage.total_tokens)))
+        return FEWSHOT_EPARSE;
     if (!r->pub.usage.total_tokens)
         r->pub.usage.total_tokens = r->pub.usage.prompt_tokens + r->pub.usage.completion_tokens;
     r->pub.usage.calls = 1;

@@ -18,9 +18,7 @@
 #include "fewshot/error.h"
 #include "internal.h"
 
-#ifndef FEWSHOT_PLUGINDIR
-#define FEWSHOT_PLUGINDIR "/usr/local/lib/libfewshot/plugins"
-#endif
+#include "paths.h"     /* FEWSHOT_PLUGINDIR, generated from configure's directories */
 
 typedef struct registered {
     const fewshot_env_plugin *plugin;
@@ -204,6 +202,16 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+static int is_elf(const char *path)
+{
+    unsigned char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(magic, 1, sizeof magic, f) : 0;
+    if (f)
+        fclose(f);
+    return got == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+}
+
 /* Open a module file and register its table. Must hold the lock. */
 static int load_file_locked(const char *path, const char *expect_name, registered **out)
 {
@@ -211,9 +219,18 @@ static int load_file_locked(const char *path, const char *expect_name, registere
         return fewshot_error_set(FEWSHOT_ENOTFOUND, "%s: no such plugin file", path);
     dlerror();
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!handle)
-        return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: cannot load plugin: %s (try `ldd %s` "
-                                 "to see which library is missing)", path, dlerror(), path);
+    if (!handle) {
+        const char *why = dlerror();
+        if (!is_elf(path))      /* ldd would not help: this is no shared object at all */
+            return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: cannot load plugin: not a shared "
+                                     "library (no ELF header); build plugins with `cc -shared "
+                                     "-fPIC` or libtool -module (see fewshot-plugin(7))", path);
+        if (why && strstr(why, "cannot open shared object file"))
+            return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: cannot load plugin: %s (try `ldd %s` "
+                                     "to see which library is missing)", path, why, path);
+        return fewshot_error_set(FEWSHOT_EPLUGIN, "%s: cannot load plugin: %s", path,
+                                 why ? why : "unknown dlopen error");
+    }
     fewshot_env_plugin_entry_fn entry;
     *(void **)&entry = dlsym(handle, FEWSHOT_ENV_PLUGIN_ENTRY);
     if (!entry) {

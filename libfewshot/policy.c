@@ -12,7 +12,10 @@
 #include "fewshot/error.h"
 #include "fewshot/policy.h"
 #include "fewshot/rng.h"
+#include "internal.h"
 #include "policy_mlp.h"
+
+#define ACTION_LINE_MAX (1 << 20)  /* a CSV row of actions; /dev/zero must not fill memory */
 
 typedef enum { POLICY_ZERO, POLICY_RANDOM, POLICY_CONST, POLICY_FILE, POLICY_PLUGIN,
                POLICY_MLP } kind;
@@ -128,8 +131,17 @@ static int load_file(fewshot_policy *pol, const char *path, size_t dim)
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
         goto done;
     }
-    while (getline(&line, &line_cap, f) != -1) {
+    size_t len;
+    int got;
+    while ((got = fewshot__read_line(f, &line, &line_cap, ACTION_LINE_MAX, &len)) != 0) {
         lineno++;
+        if (got < 0) {
+            rc = got == -2 ? fewshot_error_set(FEWSHOT_ENOMEM, "out of memory")
+                           : fewshot_error_set_at(FEWSHOT_EPARSE, path, (int)lineno, 0,
+                                                  "line longer than %d bytes: not an action "
+                                                  "file", ACTION_LINE_MAX);
+            goto done;
+        }
         if (is_blank_or_comment(line))
             continue;
         size_t n = split_fields(line, fields, dim + 1);

@@ -799,7 +799,8 @@ static void csv_write(FILE *f, const json_t *headers, const json_t *cells)
     }
 }
 
-static FILE *open_output(const fewshot__report *rp, const char *name, char **path_out)
+/* Create NAME in the output directory; *path_out (when not NULL) gets its path to free. */
+FILE *fewshot__rep_open(const fewshot__report *rp, const char *name, char **path_out)
 {
     char *path = malloc(strlen(rp->out_dir) + strlen(name) + 2);
     if (!path) {
@@ -819,7 +820,10 @@ static FILE *open_output(const fewshot__report *rp, const char *name, char **pat
         free(path);
         return NULL;
     }
-    *path_out = path;
+    if (path_out)
+        *path_out = path;
+    else
+        free(path);
     return f;
 }
 
@@ -838,7 +842,7 @@ static int write_csv(const fewshot__report *rp, const json_t *headers, const jso
     if (rp->out_dir != rp->dir && mkdir(rp->out_dir, 0777) != 0 && errno != EEXIST)
         return fewshot_error_set_at(FEWSHOT_EIO, rp->out_dir, 0, 0, "cannot create the output "
                                     "directory: %s", strerror(errno));
-    FILE *f = open_output(rp, "summary.csv", &path);
+    FILE *f = fewshot__rep_open(rp, "summary.csv", &path);
     if (!f)
         return fewshot_error_last()->code;
     csv_write(f, headers, cells);

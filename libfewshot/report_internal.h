@@ -109,6 +109,10 @@ typedef struct fewshot__report {
 } fewshot__report;
 
 FEWSHOT_HIDDEN const char *fewshot__rep_arm_name(const fewshot__report *rp, size_t a);
+/* Create NAME in the report's output directory for writing, or NULL with the error set (a
+ * read-only run directory suggests -o DIR); *path_out, when not NULL, gets its path. */
+FEWSHOT_HIDDEN FILE *fewshot__rep_open(const fewshot__report *rp, const char *name,
+                                       char **path_out);
 FEWSHOT_HIDDEN const char *fewshot__rep_scenario_name(const fewshot__report *rp, size_t s);
 
 /* Plot data and scripts into rp->out_dir, rendered when gnuplot is found. */

@@ -46,21 +46,6 @@ static void safe_name(const char *in, char *out, size_t size)
         out[0] = '_';
 }
 
-static FILE *open_in(const fewshot__report *rp, const char *name)
-{
-    char *path = malloc(strlen(rp->out_dir) + strlen(name) + 2);
-    if (!path) {
-        fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-        return NULL;
-    }
-    sprintf(path, "%s/%s", rp->out_dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write: %s", strerror(errno));
-    free(path);
-    return f;
-}
-
 static double or_zero(double v)
 {
     return isfinite(v) ? v : 0.0;
@@ -91,7 +76,7 @@ static void scenario_array(FILE *gp, const fewshot__report *rp)
 /* Per-scenario blocks of (arm index, value, CI half-width) for the rows of each scenario. */
 static int per_scenario(fewshot__report *rp, const char *file, int diff)
 {
-    FILE *dat = open_in(rp, file);
+    FILE *dat = fewshot__rep_open(rp, file, NULL);
     if (!dat)
         return fewshot_error_last()->code;
     fprintf(dat, "# arm_index %s episodes_or_pairs (arm and scenario names: the .gp file)\n",
@@ -118,7 +103,7 @@ static int per_scenario(fewshot__report *rp, const char *file, int diff)
 static int plot_arms(fewshot__report *rp, json_t *scripts)
 {
     int rc = per_scenario(rp, "arms.dat", 0);
-    FILE *gp = rc ? NULL : open_in(rp, "arms.gp");
+    FILE *gp = rc ? NULL : fewshot__rep_open(rp, "arms.gp", NULL);
     if (!gp)
         return rc ? rc : fewshot_error_last()->code;
     fputs("# Mean episode reward per arm with 95% confidence intervals, one colour per\n"
@@ -145,7 +130,7 @@ static int plot_diffs(fewshot__report *rp, json_t *scripts)
     if (!any)           /* nothing but the reference ran */
         return 0;
     int rc = per_scenario(rp, "diffs.dat", 1);
-    FILE *gp = rc ? NULL : open_in(rp, "diffs.gp");
+    FILE *gp = rc ? NULL : fewshot__rep_open(rp, "diffs.gp", NULL);
     if (!gp)
         return rc ? rc : fewshot_error_last()->code;
     fputs("# Paired difference of each arm's episode reward to the reference arm's (same\n"
@@ -180,7 +165,7 @@ static int plot_scores(fewshot__report *rp, json_t *scripts)
         any |= aggregate_row(rp, &rp->rows[i]) && isfinite(rp->rows[i].score_mean.value);
     if (!any)
         return 0;
-    FILE *dat = open_in(rp, "scores.dat");
+    FILE *dat = fewshot__rep_open(rp, "scores.dat", NULL);
     if (!dat)
         return fewshot_error_last()->code;
     fputs("# arm_index mean low high iqm low high median low high (normalized scores)\n", dat);
@@ -196,7 +181,7 @@ static int plot_scores(fewshot__report *rp, json_t *scripts)
         fputc('\n', dat);
     }
     fclose(dat);
-    FILE *gp = open_in(rp, "scores.gp");
+    FILE *gp = fewshot__rep_open(rp, "scores.gp", NULL);
     if (!gp)
         return fewshot_error_last()->code;
     fputs("# Aggregate normalized scores per arm (mean, IQM, median over all scenarios' episodes)\n"
@@ -235,7 +220,7 @@ static int plot_profile(fewshot__report *rp, json_t *scripts)
             raw = 0;
     if (raw && rp->n_scen != 1)
         return 0;
-    FILE *dat = open_in(rp, "profile.dat");
+    FILE *dat = fewshot__rep_open(rp, "profile.dat", NULL);
     if (!dat)
         return fewshot_error_last()->code;
     double *v = malloc((rp->n_eps + 1) * sizeof *v);
@@ -267,7 +252,7 @@ static int plot_profile(fewshot__report *rp, json_t *scripts)
     }
     free(v);
     fclose(dat);
-    FILE *gp = open_in(rp, "profile.gp");
+    FILE *gp = fewshot__rep_open(rp, "profile.gp", NULL);
     if (!gp) {
         json_decref(arms);
         return fewshot_error_last()->code;
@@ -373,7 +358,7 @@ static void gp_names(FILE *gp, const char *array, char **names, size_t n)
 static int write_trace_data(fewshot__report *rp, const char *name, const json_t *steps,
                             size_t no, size_t na)
 {
-    FILE *dat = open_in(rp, name);
+    FILE *dat = fewshot__rep_open(rp, name, NULL);
     if (!dat)
         return fewshot_error_last()->code;
     fprintf(dat, "# step, %zu observation elements, %zu action elements, reward "
@@ -450,7 +435,7 @@ static int plot_trace(fewshot__report *rp, const fewshot__rep_episode *e, const 
     json_decref(steps);
     trace_env te;
     trace_env_init(rp, (size_t)e->scenario_index, no, na, &te);
-    FILE *gp = open_in(rp, gpname);
+    FILE *gp = fewshot__rep_open(rp, gpname, NULL);
     if (!gp) {
         trace_env_free(&te);
         return fewshot_error_last()->code;

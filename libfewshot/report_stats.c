@@ -50,51 +50,6 @@ static size_t total(const fewshot__strata *s)
     return n;
 }
 
-static void swap(double *a, double *b)
-{
-    double t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Reorder v so that v[k] is its k-th smallest value, smaller ones before it and larger
- * ones after (Hoare's selection): linear on average, where sorting every resample cost
- * most of a report's time. */
-static void select_kth(double *v, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (hi > lo) {
-        size_t mid = lo + (hi - lo) / 2;       /* median of three as the pivot */
-        if (v[mid] < v[lo])
-            swap(&v[mid], &v[lo]);
-        if (v[hi] < v[lo])
-            swap(&v[hi], &v[lo]);
-        if (v[hi] < v[mid])
-            swap(&v[hi], &v[mid]);
-        double pivot = v[mid];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                swap(&v[i], &v[j]);
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return;
-    }
-}
-
 /* A statistic of one pooled sample v[0..n-1] (reordered in place). */
 static double pooled(fewshot__stat stat, double *v, size_t n)
 {
@@ -107,7 +62,7 @@ static double pooled(fewshot__stat stat, double *v, size_t n)
         return sum / (double)n;
     }
     if (stat == FEWSHOT__STAT_MEDIAN) {
-        select_kth(v, n, n / 2);
+        fewshot__select_kth(v, n, n / 2);
         if (n % 2)
             return v[n / 2];
         double below = v[0];
@@ -117,8 +72,8 @@ static double pooled(fewshot__stat stat, double *v, size_t n)
     }
     /* IQM: order statistics cut .. n-cut-1 gathered at positions cut .. n-cut-1 */
     size_t cut = n / 4;
-    select_kth(v, n, cut);
-    select_kth(v + cut, n - cut, n - 2 * cut - 1);
+    fewshot__select_kth(v, n, cut);
+    fewshot__select_kth(v + cut, n - cut, n - 2 * cut - 1);
     for (size_t i = cut; i < n - cut; i++)
         sum += v[i];
     return sum / (double)(n - 2 * cut);

@@ -76,7 +76,7 @@ static int make_dir(const char *dir)
     char *copy = strdup(dir);
     if (!copy)
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    for (char *p = copy + 1; *p; p++) {
+    for (char *p = copy + (*copy != 0); *p; p++) {   /* "" has no second byte */
         if (*p != '/')
             continue;
         *p = '\0';
@@ -89,9 +89,12 @@ static int make_dir(const char *dir)
         *p = '/';
     }
     int rc = 0;
+    struct stat sb;
     if (mkdir(copy, 0777) != 0 && errno != EEXIST)
         rc = fewshot_error_set_at(FEWSHOT_EIO, copy, 0, 0, "cannot create directory: %s",
                                   strerror(errno));
+    else if (stat(copy, &sb) != 0 || !S_ISDIR(sb.st_mode))   /* EEXIST: maybe a file */
+        rc = fewshot_error_set_at(FEWSHOT_EINVAL, copy, 0, 0, "not a directory");
     free(copy);
     return rc;
 }
@@ -139,6 +142,19 @@ json_t *fewshot__results_meta(fewshot__results *r, const char *key)
     return out;
 }
 
+/* Is there a row for key, whatever its value? (A value that does not parse is not absent.) */
+static int meta_present(fewshot__results *r, const char *key)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(r->db, "SELECT 1 FROM run WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
 int fewshot__results_set_meta(fewshot__results *r, const char *key, const json_t *value)
 {
     sqlite3_stmt *st;
@@ -181,6 +197,8 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
     struct stat sb;
     int rc;
     *out = NULL;
+    if (!dir || !*dir)
+        return fewshot_error_set(FEWSHOT_EINVAL, "the run directory name is empty");
     fewshot__results *r = calloc(1, sizeof *r);
     if (!r)
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
@@ -213,11 +231,14 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
         fewshot__results_close(r);
         return rc;
     }
+    /* the run directory may come from anyone: its recorded hash must be a hash */
     json_t *stored = fewshot__results_meta(r, "config_hash");
-    if (stored && !json_is_string(stored)) {
+    if ((stored && !json_is_string(stored)) || (!stored && meta_present(r, "config_hash"))) {
+        rc = fewshot_error_set_at(FEWSHOT_EPARSE, r->path, 0, 0, "the run table's config_hash "
+                                  "is not a string (%s): not a results database written by "
+                                  "fewshot sweep", stored ? fewshot__json_kind(stored) :
+                                  "not even JSON");
         json_decref(stored);
-        rc = fewshot_error_set_at(FEWSHOT_EINVAL, r->path, 0, 0, "run.config_hash is not a "
-                                  "string; not a results database written by fewshot sweep");
         fewshot__results_close(r);
         return rc;
     }
@@ -383,10 +404,15 @@ int fewshot__results_finished(fewshot__results *r, json_t **out)
     if (sqlite3_prepare_v2(r->db, "SELECT id FROM episodes WHERE status = 'ok'", -1, &st,
                            NULL) != SQLITE_OK)
         return db_error(r, "cannot read episodes");
-    while (sqlite3_step(st) == SQLITE_ROW)
-        json_object_set_new(*out, (const char *)sqlite3_column_text(st, 0), json_true());
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (id)     /* a NULL id is no episode of ours: it cannot match the plan */
+            json_object_set_new(*out, id, json_true());
+    }
+    int rc = step == SQLITE_DONE ? 0 : db_error(r, "cannot read episodes");
     sqlite3_finalize(st);
-    return 0;
+    return rc;
 }
 
 /* Bind a JSON member: text for strings, numbers as numbers, objects/arrays as JSON text. */

@@ -68,4 +68,9 @@ FEWSHOT_HIDDEN int fewshot__results_steps(fewshot__results *r, const char *episo
 FEWSHOT_HIDDEN int fewshot__results_import(fewshot__results *r, const char *dir,
                                            size_t *copied);
 
+/* Take the run directory's lock (RUN_DIR/lock, flock) for this process: FEWSHOT_EAGAIN
+ * naming the holder's pid when another sweep has it. Release with fewshot__run_unlock. */
+FEWSHOT_HIDDEN int fewshot__run_lock(const char *dir, int *fd);
+FEWSHOT_HIDDEN void fewshot__run_unlock(int fd);
+
 #endif

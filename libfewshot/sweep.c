@@ -17,16 +17,19 @@
 #include "fewshot/plugin.h"
 #include "fewshot/sweep.h"
 #include "fewshot/version.h"
+#include "plugin_guard.h"
 #include "results.h"
 #include "sweep_internal.h"
 
 int fewshot_sweep_options_init(fewshot_sweep_options *opts, unsigned int version)
 {
-    if (version != FEWSHOT_SWEEP_OPTIONS_VERSION)
-        return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_sweep_options version %u, expected %u",
-                                 version, FEWSHOT_SWEEP_OPTIONS_VERSION);
+    if (version < 1 || version > FEWSHOT_SWEEP_OPTIONS_VERSION)
+        return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_sweep_options version %u, expected 1 "
+                                 "to %u", version, FEWSHOT_SWEEP_OPTIONS_VERSION);
     fewshot_sweep_options init = FEWSHOT_SWEEP_OPTIONS_INIT;
-    *opts = init;
+    init.version = version;
+    /* a version 1 struct ends before cancel: write no further than the caller's struct */
+    memcpy(opts, &init, version == 1 ? offsetof(fewshot_sweep_options, cancel) : sizeof init);
     return 0;
 }
 
@@ -151,6 +154,7 @@ typedef struct sweep {
     const fewshot_sweep_options *opts;
     fewshot_sweep_result *res;
     fewshot__results *db;
+    int lock;                   /* RUN_DIR/lock held while the sweep runs, or -1 */
     fewshot__sweep_arm *arms;   /* per arm: blocker, shared resources */
     size_t n_arms;
     json_t **pool;              /* per scenario: a JSON array of idle env handles (as ints) */
@@ -160,7 +164,71 @@ typedef struct sweep {
     json_int_t max_steps;
     size_t total, done;
     double started, last_progress;
+    const volatile int *cancel;  /* options.cancel (version 2), or NULL */
+    int interrupted;            /* stopped through cancel */
+    size_t dropped;             /* episodes in flight when it stopped */
 } sweep;
+
+/* A plugin's parameter error names the parameter only ("buildng"); say where in the config
+ * it came from: $.env.params.KEY, or the scenario's own params. */
+static void blame_param(const fewshot_config *cfg, size_t scenario, const char *name)
+{
+    const fewshot_error *e = fewshot_error_last();
+    if (!e->path[0] || e->path[0] == '$' || e->file[0]) {
+        fewshot_error_prefix("scenario %s", name);
+        return;
+    }
+    const json_t *doc = fewshot_config_json(cfg);
+    char key[256], path[320], msg[1024];
+    snprintf(key, sizeof key, "%s", e->path);
+    snprintf(msg, sizeof msg, "%s", e->message);
+    const json_t *scenarios = json_object_get(doc, "scenarios");
+    const json_t *own = json_object_get(json_array_get(scenarios, scenario), "params");
+    if (json_object_get(own, key) && json_array_size(scenarios) > scenario &&
+        !json_object_get(json_object_get(json_object_get(doc, "env"), "params"), key))
+        snprintf(path, sizeof path, "$.scenarios[%zu].params.%s", scenario, key);
+    else
+        snprintf(path, sizeof path, "$.env.params.%s", key);
+    fewshot_error_set_path(e->code, fewshot_config_file(cfg), path, "scenario %s: %s", name, msg);
+}
+
+/* episodes.steps longer than the plugin's own episode (its parameter with "role":
+ * "episode_length" in params_doc) would silently run the shorter one: refuse it. */
+static int check_steps(sweep *sw, size_t scenario, fewshot_env *env)
+{
+    if (sw->max_steps <= 0)
+        return 0;
+    const fewshot_env_plugin *p = fewshot_env_plugin_of(env);
+    json_t *doc = p->params_doc ? json_loads(p->params_doc, 0, NULL) : NULL, *resolved = NULL;
+    const json_t *sc = json_array_get(fewshot_config_scenarios(sw->cfg), scenario);
+    const char *key;
+    json_t *spec;
+    int rc = 0;
+    json_object_foreach(json_object_get(doc, "params"), key, spec) {
+        if (!json_is_string(json_object_get(spec, "role")) ||
+            strcmp(json_string_value(json_object_get(spec, "role")), "episode_length") != 0)
+            continue;
+        if (!resolved &&
+            fewshot__params_resolve(p->name, p->params_doc, json_object_get(sc, "params"),
+                                    &resolved) != 0)
+            break;
+        json_int_t length = json_integer_value(json_object_get(resolved, key));
+        if (length > 0 && sw->max_steps > length)
+            rc = fewshot_error_set_path(FEWSHOT_EINVAL, fewshot_config_file(sw->cfg),
+                                        "$.episodes.steps", "%" JSON_INTEGER_FORMAT " steps, but "
+                                        "an episode of %s in scenario %s ends after %"
+                                        JSON_INTEGER_FORMAT " (its parameter %s): lower "
+                                        "episodes.steps or raise env.params.%s", sw->max_steps,
+                                        p->name, json_string_value(json_object_get(sc, "name")),
+                                        length, key, key);
+        break;
+    }
+    if (rc == 0)
+        fewshot_error_clear();  /* a failed resolve here was already reported by create */
+    json_decref(resolved);
+    json_decref(doc);
+    return rc;
+}
 
 static int env_take(sweep *sw, size_t scenario, fewshot_env **out)
 {
@@ -176,13 +244,15 @@ static int env_take(sweep *sw, size_t scenario, fewshot_env **out)
     int rc = fewshot_env_new(out, json_string_value(json_object_get(env, "plugin")),
                              json_object_get(sc, "params"));
     if (rc)
-        fewshot_error_prefix("scenario %s", json_string_value(json_object_get(sc, "name")));
+        blame_param(sw->cfg, scenario, json_string_value(json_object_get(sc, "name")));
     return rc;
 }
 
 static void env_give(sweep *sw, size_t scenario, fewshot_env *env)
 {
-    if (env)
+    if (fewshot__env_crashed(env))
+        fewshot_env_free(env);      /* a crashed handle is never reused */
+    else if (env)
         json_array_append_new(sw->pool[scenario], json_integer((json_int_t)(uintptr_t)env));
 }
 
@@ -404,8 +474,13 @@ static int start_episode(sweep *sw, slot *s, const json_t *plan)
     s->started = now_seconds();
     s->steps = json_array();
     s->terms = json_object();
-    if ((rc = env_take(sw, sc, &s->env)) != 0)
-        return rc;      /* a plugin that will not load stops the sweep */
+    if ((rc = env_take(sw, sc, &s->env)) != 0) {
+        /* a plugin that will not load stops the sweep (every scenario was created once
+         * before the run); one that crashes in create() fails this episode only */
+        if (fewshot__env_new_crashed())
+            return fail_episode(sw, s);
+        return rc;
+    }
     s->obs_dim = fewshot_env_obs_space(s->env)->dim;
     s->act_dim = fewshot_env_act_space(s->env)->dim;
     s->obs = calloc(s->obs_dim + 1, sizeof *s->obs);
@@ -515,6 +590,7 @@ static void sweep_cleanup(sweep *sw)
         fewshot__sweep_arm_clear(&sw->arms[i]);
     free(sw->arms);
     fewshot__results_close(sw->db);
+    fewshot__run_unlock(sw->lock);
 }
 
 static unsigned int default_jobs(const fewshot_config *cfg)
@@ -660,8 +736,24 @@ static int check_arms(sweep *sw, int baselines)
     for (size_t a = 0; rc == 0 && a < sw->n_arms; a++) {
         const char *kind = json_string_value(json_object_get(sw->arms[a].arm, "kind"));
         fewshot_agent *agent;
+        if (sw->arms[a].blocker && !baselines) {
+            /* skipped for lack of a key or endpoint, but its llm section must still be right */
+            rc = fewshot_llm_config_check(json_object_get(sw->arms[a].arm, "llm"),
+                                          fewshot_config_file(sw->cfg));
+            if (rc)
+                fewshot_error_prefix("arm %s",
+                                     json_string_value(json_object_get(sw->arms[a].arm, "name")));
+            continue;
+        }
         if (sw->arms[a].blocker || (strcmp(kind, "policy") == 0) != baselines)
             continue;
+        sw->arms[a].dry_run = sw->opts->dry_run;
+        if (sw->cancel && *sw->cancel) {
+            sw->interrupted = 1;
+            rc = fewshot_error_set(FEWSHOT_EUSER, "interrupted while preparing the arms; "
+                                   "nothing ran");
+            break;
+        }
         rc = fewshot__sweep_arm_prepare(sw->arms, a, env,
                                         sw->opts->dry_run ? NULL : sw->opts->run_dir);
         if (rc == 0 && (rc = fewshot__sweep_agent(&sw->arms[a], env, 0, &agent)) != 0)
@@ -705,23 +797,31 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
 {
     fewshot_sweep_result dummy;
     sweep sw = {0};
+    sw.lock = -1;
     json_t *plan = NULL, *finished = NULL;
     int rc;
     if (!result)
         result = &dummy;
     memset(result, 0, sizeof *result);
-    if (!opts || opts->version != FEWSHOT_SWEEP_OPTIONS_VERSION)
+    if (!opts || opts->version < 1 || opts->version > FEWSHOT_SWEEP_OPTIONS_VERSION)
         return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_sweep_options: wrong version");
     if (!opts->run_dir && !opts->dry_run)
         return fewshot_error_set(FEWSHOT_EINVAL, "a sweep needs a run directory");
     sw.cfg = cfg;
     sw.opts = opts;
+    sw.cancel = opts->version >= 2 ? opts->cancel : NULL;  /* version 1 has no such field */
     sw.res = result;
     sw.started = now_seconds();
+    /* a crashing plugin fails its episode, not the sweep; FEWSHOT_PLUGIN_GUARD=0 lets it
+     * crash the process (a core dump to debug the plugin with) */
+    const char *guard = getenv("FEWSHOT_PLUGIN_GUARD");
+    int guarded = !(guard && strcmp(guard, "0") == 0);
+    if (guarded)
+        fewshot__guard_enable();
     sw.max_steps = json_integer_value(json_object_get(
         json_object_get(fewshot_config_json(cfg), "episodes"), "steps"));
     if ((rc = fewshot_sweep_plan(cfg, opts->shard_index, opts->shard_count, &plan)) != 0)
-        return rc;
+        goto done;
     const json_t *arms = fewshot_config_arms(cfg);
     sw.n_arms = json_array_size(arms);
     sw.arms = calloc(sw.n_arms, sizeof *sw.arms);
@@ -746,13 +846,17 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         fewshot_env *env;
         if ((rc = env_take(&sw, i, &env)) != 0)
             goto done;
+        rc = check_steps(&sw, i, env);
         env_give(&sw, i, env);
+        if (rc)
+            goto done;
     }
     if ((rc = check_arms(&sw, 1)) != 0)
         goto done;
     if (opts->run_dir && !opts->dry_run) {
         if ((rc = fewshot__results_open(&sw.db, opts->run_dir, 1, fewshot_config_hash(cfg),
-                                        fewshot_config_json(cfg))) != 0)
+                                        fewshot_config_json(cfg))) != 0 ||
+            (rc = fewshot__run_lock(opts->run_dir, &sw.lock)) != 0)
             goto done;
         char *path = malloc(strlen(opts->run_dir) + 16);
         sprintf(path, "%s/config.json", opts->run_dir);
@@ -761,13 +865,15 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
         if (rc || (rc = fewshot__results_finished(sw.db, &finished)) != 0)
             goto done;
     } else if (opts->run_dir) {
+        /* a dry run reads RUN_DIR if there is one: a missing one is a new run, anything
+         * else wrong with it (corrupt, another config's) is said, not counted as empty */
         if (fewshot__results_open(&sw.db, opts->run_dir, 0, fewshot_config_hash(cfg),
                                   fewshot_config_json(cfg)) == 0)
-            fewshot__results_finished(sw.db, &finished);
-        else if (fewshot_error_last()->code == FEWSHOT_EMISMATCH)
-            rc = fewshot_error_last()->code;
-        else
+            rc = fewshot__results_finished(sw.db, &finished);
+        else if (fewshot_error_last()->code == FEWSHOT_ENOTFOUND)
             fewshot_error_clear();
+        else if ((rc = fewshot_error_last()->code) != 0)
+            goto done;      /* no plan printed with a count that would be wrong */
     }
     /* then the arms with demonstrations, retrieval and an LLM client */
     if (rc == 0 && (rc = check_arms(&sw, 0)) != 0)
@@ -825,6 +931,11 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     progress(&sw, 1);
     while (rc == 0 && (next < n_todo || active > 0)) {
         int busy = 0;
+        if (sw.cancel && *sw.cancel) {
+            sw.interrupted = 1;
+            sw.dropped = active;
+            break;
+        }
         for (size_t k = 0; k < sw.n_slots && rc == 0; k++) {
             slot *s = &sw.slots[k];
             while (!s->plan && next < n_todo) {
@@ -851,6 +962,23 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
     if (opts->progress)
         fputc('\n', opts->progress);
     result->stopped = stopped;
+    /* replies the cache could not keep (a full disk): the results are fine, but a rerun
+     * would pay for them again, so the sweep says so and does not claim success */
+    for (size_t a = 0; a < sw.n_arms; a++) {
+        const char *why;
+        uint64_t lost = sw.arms[a].own_llm ? fewshot_llm_cache_errors(sw.arms[a].llm, &why) : 0;
+        if (lost && opts->log)
+            fprintf(opts->log, "fewshot: arm %s: %llu replies could not be stored in the LLM "
+                    "cache: %s\n", json_string_value(json_object_get(sw.arms[a].arm, "name")),
+                    (unsigned long long)lost, why);
+        if (lost && rc == 0)
+            rc = fewshot_error_set(FEWSHOT_ERROR, "the LLM cache could not store %llu replies",
+                                   (unsigned long long)lost);
+    }
+    if (rc == 0 && sw.interrupted)
+        rc = fewshot_error_set(FEWSHOT_EUSER, "interrupted: %zu episodes finished and committed "
+                               "in this run, %zu in flight dropped, %zu not started",
+                               result->ran + result->failed, sw.dropped, n_todo - next);
     if (rc == 0)
         rc = check_parse_failures(&sw);
     if (rc == 0 && (result->failed || stopped))
@@ -860,6 +988,8 @@ int fewshot_sweep_run(const fewshot_config *cfg, const fewshot_sweep_options *op
 done:
     result->seconds = now_seconds() - sw.started;
     sweep_cleanup(&sw);
+    if (guarded)
+        fewshot__guard_disable();
     json_decref(plan);
     json_decref(finished);
     return rc;
@@ -894,6 +1024,9 @@ int fewshot_sweep_merge(const char *const *dirs, size_t n, const char *out_dir, 
     }
     if (rc == 0)
         rc = fewshot__results_open(&out, out_dir, 1, hash, config);
+    int lock = -1;
+    if (rc == 0)
+        rc = fewshot__run_lock(out_dir, &lock);   /* no sweep may write there meanwhile */
     for (size_t i = 0; i < n && rc == 0; i++) {
         size_t c = 0;
         rc = fewshot__results_import(out, dirs[i], &c);
@@ -902,14 +1035,14 @@ int fewshot_sweep_merge(const char *const *dirs, size_t n, const char *out_dir, 
     if (rc == 0) {
         char *path = malloc(strlen(out_dir) + 16);
         sprintf(path, "%s/config.json", out_dir);
-        if (json_dump_file(config, path, JSON_INDENT(2) | JSON_SORT_KEYS |
-                                             JSON_REAL_PRECISION(17)) != 0)
-            rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write the config");
+        rc = fewshot__atomic_dump_json(config, path, JSON_INDENT(2) | JSON_SORT_KEYS |
+                                       JSON_REAL_PRECISION(17), "the config");
         free(path);
     }
     if (copied)
         *copied = total;
     fewshot__results_close(out);
+    fewshot__run_unlock(lock);
     json_decref(config);
     free(hash);
     return rc;

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "agent_internal.h"
+#include "fewshot/embed.h"
 #include "fewshot/error.h"
 #include "fewshot/policy.h"
 #include "fewshot/sweep.h"
@@ -62,13 +63,12 @@ static json_t *generation_spec(const fewshot_config *cfg, const json_t *demos)
 static void record_dataset(const char *run_dir, const char *arm, const char *id,
                            const char *path, size_t transitions)
 {
-    char *file = malloc(strlen(run_dir) + 16), *tmp = malloc(strlen(run_dir) + 20);
-    if (!file || !tmp) {
-        free(file), free(tmp);
+    char *file = malloc(strlen(run_dir) + 16);
+    if (!file)
         return;
-    }
     sprintf(file, "%s/demos.json", run_dir);
-    sprintf(tmp, "%s/demos.json.tmp", run_dir);
+    /* the run directory may come from anyone: take what is there only where it has the
+     * expected shape */
     json_t *doc = json_load_file(file, 0, NULL);
     if (!json_is_object(doc)) {
         json_decref(doc);
@@ -78,7 +78,7 @@ static void record_dataset(const char *run_dir, const char *arm, const char *id,
     if (!json_is_object(sets))
         json_object_set_new(doc, "datasets", sets = json_object());
     json_t *entry = json_object_get(sets, id);
-    if (!entry) {
+    if (!json_is_object(entry) || !json_is_array(json_object_get(entry, "arms"))) {
         json_object_set_new(sets, id, entry = json_pack("{s:s?, s:I, s:[]}", "path", path,
                                                         "transitions",
                                                         (json_int_t)transitions, "arms"));
@@ -88,13 +88,14 @@ static void record_dataset(const char *run_dir, const char *arm, const char *id,
     json_t *a;
     int known = 0;
     json_array_foreach(arms, i, a)
-        known |= strcmp(json_string_value(a), arm) == 0;
+        known |= json_is_string(a) && strcmp(json_string_value(a), arm) == 0;
     if (!known)
         json_array_append_new(arms, json_string(arm));
-    if (json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) == 0)
-        rename(tmp, file);
+    /* a note for people and tools, not needed to resume: a failed write is not fatal */
+    if (fewshot__atomic_dump_json(doc, file, JSON_INDENT(2) | JSON_SORT_KEYS, "demos.json"))
+        fewshot_error_clear();
     json_decref(doc);
-    free(file), free(tmp);
+    free(file);
 }
 
 static void short_hash(const json_t *v, char out[17])
@@ -155,6 +156,63 @@ static int generate(const json_t *spec, const char *run_dir, const char *arm,
     return 0;
 }
 
+/* Demonstrations of another plugin have other observations: say so with both names rather
+ * than fail later on a dimension. */
+static int same_plugin(const fewshot_demos *ds, const char *file, fewshot_env *env)
+{
+    const char *theirs = json_string_value(json_object_get(fewshot_demos_header(ds), "plugin"));
+    const char *ours = fewshot_env_plugin_of(env)->name;
+    if (!theirs || strcmp(theirs, ours) == 0)
+        return 0;
+    return fewshot_error_set_at(FEWSHOT_EMISMATCH, file, 0, 0, "demonstrations of plugin %s, "
+                                "but the config's environment is %s (env.plugin): point "
+                                "demos.file at demonstrations of %s, or let the sweep generate "
+                                "them (demos: {\"episodes\": N})", theirs, ours, ours);
+}
+
+/* The dataset spec generates, when the shared store already holds it (read only). */
+static int stored_dataset(const json_t *spec, fewshot_demos **out)
+{
+    fewshot_demos_generate_options go = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
+    char *id = NULL, *dir = NULL, *path = NULL;
+    struct stat sb;
+    int rc = FEWSHOT_ENOTFOUND;
+    spec_options(spec, &go);
+    if (fewshot_demos_id(&go, &id) == 0 && fewshot_demos_store_dir(&dir) == 0 &&
+        (path = malloc(strlen(dir) + strlen(go.env) + strlen(id) + 8)) != NULL) {
+        sprintf(path, "%s/%s-%s.fsdb", dir, go.env, id);    /* as fewshot_demos_obtain names it */
+        if (stat(path, &sb) == 0)
+            rc = fewshot_demos_load(out, path);
+    }
+    if (rc)
+        fewshot_error_clear();
+    free(id), free(dir), free(path);
+    return rc;
+}
+
+static int is_remote(const json_t *arm)
+{
+    const char *kind = json_string_value(json_object_get(json_object_get(arm, "embedding"),
+                                                         "kind"));
+    return kind && strcmp(kind, "remote") == 0;
+}
+
+static int check_remote_embedder(const json_t *emb)
+{
+    fewshot_embedder_options eo = FEWSHOT_EMBEDDER_OPTIONS_INIT;
+    eo.kind = "remote";
+    eo.base_url = json_string_value(json_object_get(emb, "base_url"));
+    eo.model = json_string_value(json_object_get(emb, "model"));
+    eo.api_key_env = json_string_value(json_object_get(emb, "api_key_env"));
+    fewshot_embedder *e;
+    int rc = fewshot_embedder_new(&e, &eo);   /* stores settings; sends nothing */
+    if (rc == 0)
+        fewshot_embedder_free(e);
+    else
+        fewshot_error_prefix("embedding");
+    return rc;
+}
+
 int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *env,
                                const char *run_dir)
 {
@@ -173,13 +231,34 @@ int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *
             json_equal(json_object_get(arms[j].arm, "demos"), (json_t *)demos))
             arm->demos = arms[j].demos;
     }
-    if (!arm->demos && spec) {
+    if (!arm->demos && spec && arm->dry_run && stored_dataset(spec, &arm->demos) == 0) {
+        arm->own_demos = 1;     /* already generated: read from the store, nothing written */
+    } else if (!arm->demos && spec && arm->dry_run) {
+        /* a dry run generates a token set in memory (one episode of at most two steps), not
+         * through the shared store: the plugin, parameters and policy are checked and the
+         * agent gets demonstrations to be built with, at no real cost and writing nothing */
+        json_t *small = json_deep_copy(spec);
+        json_object_set_new(small, "episodes", json_integer(1));
+        if (json_integer_value(json_object_get(small, "steps")) > 2)
+            json_object_set_new(small, "steps", json_integer(2));
+        fewshot_demos_generate_options go = FEWSHOT_DEMOS_GENERATE_OPTIONS_INIT;
+        spec_options(small, &go);
+        if ((rc = fewshot_demos_new(&arm->demos, NULL)) == 0 &&
+            (rc = fewshot_demos_generate(arm->demos, &go)) != 0)
+            fewshot_error_prefix("generating demonstrations (%s, policy %s)", go.env,
+                                 go.policy ? go.policy : "expert");
+        arm->own_demos = 1;
+        json_decref(small);
+    } else if (!arm->demos && spec) {
         rc = generate(spec, run_dir, json_string_value(json_object_get(arm->arm, "name")),
                       &arm->demos, &arm->demos_file);
         arm->own_demos = 1;
     } else if (!arm->demos && json_object_get(demos, "file")) {
-        rc = fewshot_demos_load(&arm->demos, json_string_value(json_object_get(demos, "file")));
+        const char *file = json_string_value(json_object_get(demos, "file"));
+        rc = fewshot_demos_load(&arm->demos, file);
         arm->own_demos = 1;
+        if (rc == 0)
+            rc = same_plugin(arm->demos, file, env);
     }
     json_decref(spec);
     /* retrieval: shared when every section it depends on agrees */
@@ -193,15 +272,31 @@ int fewshot__sweep_arm_prepare(fewshot__sweep_arm *arms, size_t i, fewshot_env *
                        json_object_get(arm->arm, "prompt")))
             arm->ret = fewshot__retriever_ref(arms[j].ret);
     }
-    if (rc == 0 && !arm->ret)
+    if (rc == 0 && !arm->ret && arm->dry_run && is_remote(arm->arm)) {
+        /* a dry run calls no endpoint: the embedder's settings are checked, and the rest of
+         * retrieval is built over no demonstrations (nothing to embed) */
+        rc = check_remote_embedder(json_object_get(arm->arm, "embedding"));
+        if (rc == 0)
+            rc = fewshot__retriever_new(&arm->ret, env, arm->arm, NULL);
+    } else if (rc == 0 && !arm->ret) {
         rc = fewshot__retriever_new(&arm->ret, env, arm->arm, arm->demos);
+    }
     /* the LLM client */
     if (rc == 0 && strcmp(kind, "llm") == 0 && !arm->no_llm) {
         const json_t *llm = json_object_get(arm->arm, "llm");
         for (size_t j = 0; j < i && !arm->llm; j++)
             if (arms[j].llm && json_equal(json_object_get(arms[j].arm, "llm"), (json_t *)llm))
                 arm->llm = arms[j].llm;
-        if (!arm->llm) {
+        if (!arm->llm && arm->dry_run) {
+            /* the same client without its cache: a dry run creates no cache file */
+            json_t *copy = json_deep_copy(llm);
+            rc = fewshot_llm_config_check(llm, NULL);
+            json_object_del(copy, "cache");
+            if (rc == 0)
+                rc = fewshot_llm_new_from_config(&arm->llm, copy, NULL);
+            json_decref(copy);
+            arm->own_llm = rc == 0;
+        } else if (!arm->llm) {
             rc = fewshot_llm_new_from_config(&arm->llm, llm, NULL);
             arm->own_llm = rc == 0;
         }

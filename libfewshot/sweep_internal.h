@@ -20,6 +20,7 @@ typedef struct fewshot__sweep_arm {
     char *blocker;                  /* why it is skipped, or NULL */
     int prepared;
     int no_llm;                     /* do not make an LLM client (printing prompts) */
+    int dry_run;                    /* check only: no generation, no remote call, no cache */
     int failed_in_row, succeeded, stopped;  /* stop an arm whose first episodes all fail */
     long long decisions, parse_failures;    /* LLM decisions this run, for the failure guard */
     fewshot_llm *llm;               /* the LLM client (shared by arms with equal llm sections) */

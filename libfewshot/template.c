@@ -533,6 +533,8 @@ void fewshot_template_free(fewshot_template *tpl)
 
 /* ------------------------------------------------------------------ partials */
 
+#define TEMPLATE_FILE_MAX (64 << 20)
+
 static int read_file(const char *path, char **text, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -545,8 +547,13 @@ static int read_file(const char *path, char **text, size_t *len)
     char chunk[4096];
     size_t n;
     int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        rc = fewshot_text_buf_append(&buf, chunk, n);
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (buf.len + n > TEMPLATE_FILE_MAX)     /* /dev/zero must not fill memory */
+            rc = fewshot_error_set(FEWSHOT_ERANGE, "%s: larger than %d MiB: not a template",
+                                   path, TEMPLATE_FILE_MAX >> 20);
+        else
+            rc = fewshot_text_buf_append(&buf, chunk, n);
+    }
     if (rc == 0 && ferror(f))
         rc = fewshot_error_set(FEWSHOT_EIO, "%s: read error", path);
     fclose(f);

@@ -59,7 +59,11 @@ int cli_parse_assignment(json_t *obj, const char *text, const char *flag)
         json_t *child = json_object_get(parent, part);
         if (!json_is_object(child)) {
             child = json_object();
-            json_object_set_new(parent, part, child);
+            if (json_object_set_new(parent, part, child) != 0) {    /* not UTF-8: freed */
+                free(key);
+                json_decref(value);
+                return cli_usage_error("%s %s: the key is not valid UTF-8", flag, text);
+            }
         }
         parent = child;
         part = next;
@@ -69,9 +73,9 @@ int cli_parse_assignment(json_t *obj, const char *text, const char *flag)
         json_decref(value);
         return cli_usage_error("%s %s: empty key", flag, text);
     }
-    json_object_set_new(parent, part, value);
+    int bad = json_object_set_new(parent, part, value) != 0;
     free(key);
-    return 0;
+    return bad ? cli_usage_error("%s %s: the key is not valid UTF-8", flag, text) : 0;
 }
 
 int cli_parse_u64(const char *text, const char *flag, uint64_t *out)

@@ -81,6 +81,11 @@ static char *read_stdin(void)
     size_t n;
     while (buf && (n = fread(buf + len, 1, cap - len - 1, stdin)) > 0) {
         len += n;
+        if (len > ((size_t)64 << 20)) {     /* a prompt, not /dev/zero */
+            free(buf);
+            fprintf(stderr, "fewshot: standard input is larger than 64 MiB\n");
+            return NULL;
+        }
         if (cap - len < 2) {
             char *b = realloc(buf, cap *= 2);
             if (!b) {
@@ -355,6 +360,11 @@ int cli_llm(int argc, char **argv)
                             "(finish_reason \"length\")\n");
     }
     rc = EXIT_OK;
+    const char *why;
+    if (fewshot_llm_cache_errors(llm, &why)) {  /* the answer is printed, but was not kept */
+        fprintf(stderr, "fewshot: the reply could not be stored in the cache: %s\n", why);
+        rc = EXIT_FAILED;
+    }
 out:
     fewshot_llm_reply_free(reply);
     fewshot_llm_free(llm);

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (cli_is_help(cmd) || strcmp(cmd, "help") == 0) {
-        if (argc >= 3 && strcmp(cmd, "help") == 0) {
+        if (argc >= 3 && strcmp(cmd, "help") == 0 && strcmp(argv[2], "help") != 0) {
             const cli_command *c = find_command(argv[2]);
             if (!c)
                 return cli_usage_error("help: unknown command '%s'", argv[2]);

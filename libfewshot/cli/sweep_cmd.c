@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,6 +80,62 @@ static char *default_run_dir(const fewshot_config *cfg, const char *path)
     return out;
 }
 
+/* SIGINT, SIGTERM, SIGHUP: the first asks the sweep to stop cleanly (finished episodes are
+ * committed already; those in flight are dropped), a second one ends the process at once. */
+static volatile int stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    if (stop_signal) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+}
+
+static void catch_stop_signals(int on)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on ? on_stop_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    static int ignored[3];      /* nohup(1), or a background job: leave those alone */
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        if (on && sigaction(sigs[i], NULL, &old) == 0)
+            ignored[i] = old.sa_handler == SIG_IGN;
+        if (!ignored[i])
+            sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* The command line again, quoted for a POSIX shell, to say how to resume. */
+static void print_command(FILE *out, int argc, char **argv)
+{
+    fputs("fewshot", out);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int plain = *a != '\0';
+        for (const char *p = a; *p; p++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=:,+-@%",
+                        *p))
+                plain = 0;
+        if (plain) {
+            fprintf(out, " %s", a);
+            continue;
+        }
+        fputs(" '", out);
+        for (const char *p = a; *p; p++)
+            if (*p == '\'')
+                fputs("'\\''", out);
+            else
+                fputc(*p, out);
+        fputc('\'', out);
+    }
+}
+
 static const struct option sweep_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"shard", required_argument, NULL, 'S'},
@@ -112,6 +170,10 @@ int cli_sweep(int argc, char **argv)
     size_t n_sets = 0;
     int report = 1, c, status = EXIT_OK;
     uint64_t jobs;
+    /* getopt reorders argv; the resume hint repeats the command as it was typed */
+    char **typed = calloc((size_t)argc + 1, sizeof *typed);
+    if (typed)
+        memcpy(typed, argv, (size_t)argc * sizeof *argv);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:j:h", sweep_options, NULL)) != -1) {
@@ -119,13 +181,13 @@ int cli_sweep(int argc, char **argv)
         case 'o': out_dir = optarg; break;
         case 'S':
             if (parse_shard(optarg, &opts.shard_index, &opts.shard_count)) {
-                free(sets);
+                free(sets), free(typed);
                 return EXIT_USAGE;
             }
             break;
         case 'j':
             if (cli_parse_u64(optarg, "--jobs", &jobs) || jobs == 0 || jobs > 100000) {
-                free(sets);
+                free(sets), free(typed);
                 return jobs == 0 ? cli_usage_error("--jobs: expected 1 to 100000") : EXIT_USAGE;
             }
             opts.jobs = (unsigned int)jobs;
@@ -135,10 +197,10 @@ int cli_sweep(int argc, char **argv)
         case 'R': report = 0; break;
         case 'h':
             cli_sweep_usage(stdout);
-            free(sets);
+            free(sets), free(typed);
             return EXIT_OK;
         default:
-            free(sets);
+            free(sets), free(typed);
             return cli_usage_error("sweep: unknown option or missing value '%s'",
                                    argv[optind - 1]);
         }
@@ -146,16 +208,16 @@ int cli_sweep(int argc, char **argv)
     if (optind < argc)
         path = argv[optind++];
     if (optind < argc) {
-        free(sets);
+        free(sets), free(typed);
         return cli_usage_error("sweep: unexpected argument '%s'", argv[optind]);
     }
     if (!path) {
-        free(sets);
+        free(sets), free(typed);
         return cli_usage_error("sweep: missing CONFIG (see fewshot-config(5))");
     }
     fewshot_config *cfg;
     if ((status = cli_load_config(path, sets, n_sets, &cfg)) != 0) {
-        free(sets);
+        free(sets), free(typed);
         return status;
     }
     free(sets);
@@ -164,10 +226,28 @@ int cli_sweep(int argc, char **argv)
     opts.log = opts.dry_run ? stdout : stderr;
     opts.progress = !opts.dry_run && isatty(fileno(stderr)) ? stderr : NULL;
     fewshot_sweep_result res;
+    opts.cancel = &stop_signal;
+    if (!opts.dry_run)
+        catch_stop_signals(1);
     int rc = fewshot_sweep_run(cfg, &opts, &res);
-    if (rc && rc != FEWSHOT_ERROR) {
+    if (!opts.dry_run)
+        catch_stop_signals(0);
+    if (rc == FEWSHOT_EUSER && stop_signal) {
+        /* documented in fewshot-sweep(1): 128 + the signal, as a shell reports it */
+        int sig = stop_signal ? stop_signal : SIGINT;
+        if (opts.progress)
+            fputs("\r\033[K", opts.progress);
+        fprintf(stderr, "fewshot: %s: %s (%s); %zu episodes run, %zu already done, %zu failed\n",
+                dir, fewshot_error_last()->message, strsignal(sig), res.ran, res.already_done,
+                res.failed);
+        fprintf(stderr, "fewshot: resume with: ");
+        print_command(stderr, argc, typed ? typed : argv);
+        fputc('\n', stderr);
+        status = 128 + sig;
+    } else if (rc && rc != FEWSHOT_ERROR) {
         cli_error_last();
-        status = cli_exit_for(rc);
+        /* another sweep holds RUN_DIR: nothing ran, as for a configuration error */
+        status = rc == FEWSHOT_EAGAIN ? EXIT_USAGE : cli_exit_for(rc);
     } else if (!opts.dry_run) {
         fprintf(stderr, "fewshot: %s: %zu episodes run, %zu already done, %zu failed, "
                 "%zu skipped (%.1f s)\n", dir, res.ran, res.already_done, res.failed,
@@ -189,6 +269,7 @@ int cli_sweep(int argc, char **argv)
         }
     }
     free(dir);
+    free(typed);
     fewshot_config_free(cfg);
     return status;
 }
@@ -222,7 +303,7 @@ int cli_merge(int argc, char **argv)
                                  out_dir, &copied);
     if (rc) {
         cli_error_last();
-        return cli_exit_for(rc);
+        return rc == FEWSHOT_EAGAIN ? EXIT_USAGE : cli_exit_for(rc);
     }
     fprintf(stderr, "fewshot: merged %zu episodes into %s\n", copied, out_dir);
     fewshot_report_options ropts = FEWSHOT_REPORT_OPTIONS_INIT;

@@ -28,11 +28,17 @@ static int slurp(FILE *f, const char *name, char **text, size_t *len)
     fewshot_text_buf buf = FEWSHOT_TEXT_BUF_INIT;
     char chunk[8192];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (buf.len + n > ((size_t)64 << 20)) {    /* /dev/zero must not fill memory */
+            fewshot_text_buf_free(&buf);
+            fewshot_error_set(FEWSHOT_ERANGE, "%s: larger than 64 MiB", name);
+            return -1;
+        }
         if (fewshot_text_buf_append(&buf, chunk, n)) {
             fewshot_text_buf_free(&buf);
             return -1;
         }
+    }
     if (ferror(f)) {
         fewshot_text_buf_free(&buf);
         fewshot_error_set(FEWSHOT_EIO, "%s: read error", name);

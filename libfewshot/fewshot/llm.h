@@ -245,6 +245,11 @@ typedef struct fewshot_llm_stats {
 
 FEWSHOT_EXTERN(void) fewshot_llm_get_stats(const fewshot_llm *llm, fewshot_llm_stats *out);
 
+/* Replies the cache failed to store (a full disk, ...); *first (may be NULL) gets the first
+ * such error, or "", valid while the client lives. A separate call, not a stats field, so
+ * fewshot_llm_stats keeps its size for callers built against it. */
+FEWSHOT_EXTERN(uint64_t) fewshot_llm_cache_errors(const fewshot_llm *llm, const char **first);
+
 /* The cost of a usage under the client's prices for model (0 when it has none). */
 FEWSHOT_EXTERN(double) fewshot_llm_cost(const fewshot_llm *llm, const char *model,
                                         uint64_t prompt_tokens, uint64_t completion_tokens);

@@ -34,10 +34,18 @@ typedef struct fewshot_sweep_options {
     int dry_run;                /* plan and check only: nothing is run or written */
     FILE *progress;             /* a terminal for the progress line, or NULL */
     FILE *log;                  /* messages (skipped arms, failures), or NULL */
+    /* Version 2 and later. When non-NULL and *cancel turns nonzero (a signal handler sets
+     * it), the sweep starts nothing new, drops the episodes in flight (they run again on
+     * resume; every finished one is already committed) and returns FEWSHOT_EUSER, its
+     * message saying how many episodes were kept, dropped and not started. */
+    const volatile int *cancel;
 } fewshot_sweep_options;
 
-#define FEWSHOT_SWEEP_OPTIONS_VERSION 1
-#define FEWSHOT_SWEEP_OPTIONS_INIT {FEWSHOT_SWEEP_OPTIONS_VERSION, NULL, 0, 0, 0, 0, NULL, NULL}
+/* Version 1 (without cancel) is still accepted by fewshot_sweep_options_init and
+ * fewshot_sweep_run, so callers built against it keep working. */
+#define FEWSHOT_SWEEP_OPTIONS_VERSION 2
+#define FEWSHOT_SWEEP_OPTIONS_INIT {FEWSHOT_SWEEP_OPTIONS_VERSION, NULL, 0, 0, 0, 0, NULL, NULL, \
+                                    NULL}
 
 FEWSHOT_EXTERN(int) fewshot_sweep_options_init(fewshot_sweep_options *opts,
                                                unsigned int version);

@@ -817,6 +817,9 @@ static const char *hvac_template(void *self, const char *component)
 
 #define P(name, type, def, doc) "\"" name "\": {\"type\": \"" type "\", \"default\": " def \
                                 ", \"doc\": \"" doc "\"}"
+/* the same with the bounds the library checks before create() (fewshot-plugin(7)) */
+#define PB(name, type, def, lo, hi, doc) "\"" name "\": {\"type\": \"" type "\", \"default\": " \
+                                def ", \"min\": " lo ", \"max\": " hi ", \"doc\": \"" doc "\"}"
 
 static const fewshot_env_plugin hvac_plugin = {
     .abi = FEWSHOT_PLUGIN_ABI,
@@ -839,24 +842,24 @@ static const fewshot_env_plugin hvac_plugin = {
         P("city", "string", "null",
           "ground temperature table (Tucson, Buffalo, ...); default: the condition's city, or "
           "the EPW file's ground temperatures") ","
-        P("target", "number", "22", "target temperature, C") ","
-        P("alpha", "number", "1", "weight of comfort in the paper reward") ","
+        PB("target", "number", "22", "-50", "60", "target temperature, C") ","
+        PB("alpha", "number", "1", "0", "1e9", "weight of comfort in the paper reward") ","
         P("reward", "string", "\"paper\"",
           "paper: (1 - sum|a|/n) + alpha (1 - sum (t-T)^2/(T n)); bear: -(0.024 |a| + 0.999 "
           "|t-T|)") ","
-        P("max_power", "number", "8000", "HVAC power per zone at |a| = 1, W") ","
-        P("time_step", "number", "3600", "seconds per step") ","
-        P("start_day", "integer", "1", "day of the year the episode starts (1 = Jan 1)") ","
-        P("start_hour", "integer", "0", "hour of the day the episode starts (0-23)") ","
-        P("episode_length", "integer", "24", "steps per episode") ","
+        PB("max_power", "number", "8000", "0", "1e9", "HVAC power per zone at |a| = 1, W") ","
+        PB("time_step", "number", "3600", "1", "86400", "seconds per step") ","
+        PB("start_day", "integer", "1", "1", "366", "day of the year the episode starts (1 = Jan 1)") ","
+        PB("start_hour", "integer", "0", "0", "23", "hour of the day the episode starts (0-23)") ","
+        PB("episode_length", "integer", "24, \"role\": \"episode_length\"", "1", "1000000", "steps per episode") ","
         P("initial", "any", "\"target\"",
           "initial zone temperatures: target, a number, a list per zone, or "
           "{\\\"uniform\\\": [low, high]} drawn with the reset seed") ","
-        P("occupancy", "number", "0", "occupants per zone (BEAR's full_occ); 0: no occupant "
+        PB("occupancy", "number", "0", "0", "1e6", "occupants per zone (BEAR's full_occ); 0: no occupant "
           "heat") ","
-        P("activity", "number", "120", "occupant activity, W per person") ","
+        PB("activity", "number", "120", "0", "1e6", "occupant activity, W per person") ","
         P("seed", "integer", "0", "seed of the synthetic weather year (weather_source synthetic)") ","
-        P("horizon", "integer", "6", "MPC horizon, steps") ","
+        PB("horizon", "integer", "6", "1", "1000", "MPC horizon, steps") ","
         P("mpc_solver", "string", "\"active-set\"",
           "MPC QP solver: active-set (coordinate descent and Newton steps) or fista") ","
         P("thermostat_gain", "number", "0.5",

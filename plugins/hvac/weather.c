@@ -94,9 +94,16 @@ static int next_line(epw *e)
     for (;;) {
         if (!gzgets(e->f, e->line + n, (int)(e->cap - n)))
             break;
-        n += strlen(e->line + n);
+        size_t got = strlen(e->line + n);
+        n += got;
         if (n > 0 && e->line[n - 1] == '\n')
             break;
+        if (n + 1 < e->cap && !gzeof(e->f)) {
+            /* gzgets stopped short of the buffer, not at a newline or the end: a NUL byte */
+            e->failed = fewshot_error_set_at(FEWSHOT_EPARSE, e->path, e->lineno + 1, 0, "a NUL "
+                                             "byte: not an EPW weather file (which is text)");
+            return 0;
+        }
         if (n + 1 < e->cap)      /* short read without a newline: the last line */
             break;
         if (e->cap > EPW_LINE_MAX) {

@@ -17,8 +17,9 @@
 #include "fewshot/error.h"
 #include "weather.h"
 
+#include "paths.h"     /* FEWSHOT_WEATHERDIR, generated from configure's directories */
 #ifndef HVAC_WEATHERDIR
-#define HVAC_WEATHERDIR "/usr/local/share/libfewshot/weather"
+#define HVAC_WEATHERDIR FEWSHOT_WEATHERDIR
 #endif
 
 /* Idle years (no environment holds them) kept for the next environment; about 0.15 MB each. */

@@ -509,7 +509,8 @@ static const fewshot_env_plugin inventory_plugin = {
     .version = "1.0",
     .params_doc =
         "{\"params\": {"
-        "\"periods\": {\"type\": \"integer\", \"default\": 30, \"doc\": \"periods per episode\"},"
+        "\"periods\": {\"type\": \"integer\", \"default\": 30, \"role\": \"episode_length\","
+        " \"doc\": \"periods per episode\"},"
         "\"initial_inventory\": {\"type\": \"array\", \"default\": [100, 100, 200],"
         " \"doc\": \"on-hand units per ordering stage (retailer first; OR-Gym I0)\"},"
         "\"price\": {\"type\": \"number\", \"default\": 2, \"doc\": \"retail price (p)\"},"

@@ -506,7 +506,7 @@ static const fewshot_env_plugin trading_plugin = {
         "\"prices\": {\"type\": \"string\", \"default\": \"gbm\","
         " \"doc\": \"gbm (seeded generator) or a CSV file date,asset,open,high,low,close,volume\"},"
         "\"assets\": {\"type\": \"integer\", \"default\": 3, \"doc\": \"assets of the generator\"},"
-        "\"days\": {\"type\": \"integer\", \"default\": 250,"
+        "\"days\": {\"type\": \"integer\", \"default\": 250, \"role\": \"episode_length\","
         " \"doc\": \"trading days per episode (CSV: at most its dates - 1; 0 = all)\"},"
         "\"hmax\": {\"type\": \"integer\", \"default\": 100, \"doc\": \"max shares per trade\"},"
         "\"initial_cash\": {\"type\": \"number\", \"default\": 1000000, \"doc\": \"cash at start\"},"

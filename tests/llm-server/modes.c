@@ -459,6 +459,17 @@ static int m_json(const spec *s, const request *q, reply *r)
     return 0;
 }
 
+/* echo, with usage.prompt_tokens set to the spec's tokens (a server lying about counts) */
+static int m_usage(const spec *s, const request *q, reply *r)
+{
+    if (m_echo(s, q, r) != 0)
+        return -1;
+    json_t *u = json_object_get(r->body, "usage");
+    json_object_set_new(u, "prompt_tokens", json_integer((json_int_t)s->tokens));
+    json_object_set_new(u, "total_tokens", json_integer((json_int_t)s->tokens));
+    return 0;
+}
+
 const mode modes[] = {
     {"strict", "OpenAI's checks (chat models on chat/completions only, messages required, "
                "no unknown fields), then a controller or demonstration reply with "
@@ -474,6 +485,7 @@ const mode modes[] = {
     {"truncated", "Content-Length for the whole body, then half of it and a closed connection", m_truncated},
     {"reset", "close the connection without answering", m_reset},
     {"hang", "never answer", m_hang},
+    {"usage", "like echo, claiming usage.prompt_tokens = the spec's tokens", m_usage},
     {"status", "HTTP error `code` (default 500) with optional Retry-After", m_status},
     {NULL, NULL, NULL},
 };

@@ -25,6 +25,7 @@ typedef struct spec {
     int retry_after_ms;    /* < 0: no header */
     double gain;           /* controller mode: action = gain * (target - room), clamped */
     int dim;               /* embedding dimension */
+    long long tokens;      /* usage mode: the prompt_tokens claimed */
 } spec;
 
 typedef struct request {

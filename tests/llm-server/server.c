@@ -38,7 +38,7 @@ typedef int MHD_RESULT;
 typedef enum MHD_Result MHD_RESULT;
 #endif
 
-static spec defaults = {"echo", "echo", -1, 0, 500, -1, -1, 0.5, 8};
+static spec defaults = {"echo", "echo", -1, 0, 500, -1, -1, 0.5, 8, 0};
 static const char *key_env;
 static FILE *log_file;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -100,6 +100,8 @@ static int parse_spec(const char *text, spec *s)
             s->gain = atof(v);
         else if (strcmp(kv, "dim") == 0)
             s->dim = atoi(v);
+        else if (strcmp(kv, "tokens") == 0)
+            s->tokens = strtoll(v, NULL, 10);
         else
             return -1;
     }
@@ -236,10 +238,12 @@ static char *to_sse(const request *q, json_t *doc, size_t *len)
     size_t cap = 4096, n = 0;
     char *out = malloc(cap);
     out[0] = '\0';
+/* doc_ is evaluated once: it owns what it packs (packing it twice leaked every event) */
 #define EMIT(doc_)                                                                 \
     do {                                                                           \
-        char *s_ = json_dumps((doc_), JSON_COMPACT);                               \
-        json_decref(doc_);                                                         \
+        json_t *d_ = (doc_);                                                       \
+        char *s_ = d_ ? json_dumps(d_, JSON_COMPACT) : strdup("{}");               \
+        json_decref(d_);                                                           \
         size_t m_ = strlen(s_) + 16;                                               \
         while (n + m_ >= cap)                                                      \
             out = realloc(out, cap *= 2);                                          \
@@ -247,7 +251,8 @@ static char *to_sse(const request *q, json_t *doc, size_t *len)
         free(s_);                                                                  \
     } while (0)
     size_t tl = text ? strlen(text) : 0;
-    for (size_t i = 0; i < tl || i == 0; i += 3) {
+    /* no choice at all (mode=empty): no content events, only usage and [DONE] */
+    for (size_t i = 0; c0 && (i < tl || i == 0); i += 3) {
         char piece[4] = {0};
         if (tl)
             memcpy(piece, text + i, tl - i < 3 ? tl - i : 3);
@@ -258,13 +263,13 @@ static char *to_sse(const request *q, json_t *doc, size_t *len)
             json_object_set_new(choice, "text", json_string(piece));
         json_object_set_new(choice, "finish_reason",
                             i + 3 >= tl && finish ? json_string(finish) : json_null());
-        EMIT(json_pack("{s:s,s:s,s:O,s:[o]}", "id", "cmpl-test", "object",
+        EMIT(json_pack("{s:s,s:s,s:O*,s:[o]}", "id", "cmpl-test", "object",
                        chat ? "chat.completion.chunk" : "text_completion", "model",
                        json_object_get(doc, "model"), "choices", choice));
         if (!tl)
             break;
     }
-    EMIT(json_pack("{s:s,s:[],s:O}", "id", "cmpl-test", "choices", "usage",
+    EMIT(json_pack("{s:s,s:[],s:O*}", "id", "cmpl-test", "choices", "usage",
                    json_object_get(doc, "usage")));
 #undef EMIT
     while (n + 16 >= cap)
@@ -407,7 +412,11 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url,
         free(t);
         json_decref(line);
     }
-    if (strcmp(s.mode, "leak") == 0) {
+    /* which mode: fail=N switches to `then` after N requests under this spec (leak too) */
+    const char *mode_name = s.mode;
+    if (s.fail >= 0 && count_spec(spec_text) > s.fail)
+        mode_name = s.then[0] ? s.then : "echo";
+    if (strcmp(mode_name, "leak") == 0) {
         /* like OpenAI's 401: the message quotes the key the client presented */
         const char *b = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "api-key");
@@ -443,10 +452,6 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url,
         return send_json(c, 400, json_pack("{s:{s:s}}", "error", "message",
                                            "expected a POST with a JSON body"), -1, -1);
     }
-    /* which mode: fail=N switches to `then` after N requests under this spec */
-    const char *mode_name = s.mode;
-    if (s.fail >= 0 && count_spec(spec_text) > s.fail)
-        mode_name = s.then[0] ? s.then : "echo";
     if (strcmp(q.endpoint, "embeddings") == 0 && (strcmp(mode_name, "echo") == 0
                                                   || strcmp(mode_name, "controller") == 0)) {
         atomic_fetch_add(&n_embeddings, 1);

@@ -158,7 +158,8 @@ static const fewshot_env_plugin room_plugin = {
                   "\"tau\": {\"type\": \"number\", \"default\": 4, \"doc\": \"time constant, h\"},"
                   "\"gain\": {\"type\": \"number\", \"default\": 10, \"doc\": \"C/h at a=1\"},"
                   "\"initial\": {\"type\": \"number\", \"default\": 15, \"doc\": \"start C\"},"
-                  "\"horizon\": {\"type\": \"integer\", \"default\": 24, \"doc\": \"steps\"}}}",
+                  "\"horizon\": {\"type\": \"integer\", \"default\": 24, \"role\": \"episode_length\","
+                  " \"doc\": \"steps\"}}}",
     .create = room_create,
     .destroy = room_destroy,
     .spaces = room_spaces,

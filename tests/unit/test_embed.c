@@ -211,6 +211,47 @@ static void test_remote_recorded(void **state)
     assert_string_equal(fewshot_error_last()->path, "$.data[1].index");
 }
 
+/* A server that quotes the key in its error (HTTP 401) or in a malformed body: the message
+ * we keep holds the key masked, never in clear. */
+static void test_remote_redacts_key(void **state)
+{
+    char dir[] = "/tmp/fewshot-embed-XXXXXX", file[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/reply.json", dir);
+    const char *bodies[] = {"{\"error\": {\"message\": \"Incorrect API key: sk-canary-9876\"}}",
+                            "sk-canary-9876 is not JSON"};
+    long statuses[] = {401, 200};
+    for (int t = 0; t < 2; t++) {
+        FILE *f = fopen(file, "w");
+        assert_non_null(f);
+        fputs(bodies[t], f);
+        fclose(f);
+        replay r = {file, statuses[t], NULL, NULL, NULL, 0};
+        fewshot_embedder_options o = FEWSHOT_EMBEDDER_OPTIONS_INIT;
+        o.kind = "remote";
+        o.base_url = "http://127.0.0.1:9/v1";
+        o.model = "m";
+        o.api_key_env = "FEWSHOT_TEST_EMBED_KEY";
+        o.transport = replay_post;
+        o.transport_data = &r;
+        setenv("FEWSHOT_TEST_EMBED_KEY", "sk-canary-9876", 1);
+        fewshot_embedder *e;
+        assert_int_equal(fewshot_embedder_new(&e, &o), 0);
+        fewshot_embed_input in = {NULL, 0, "x"};
+        float v[8];
+        assert_true(fewshot_embedder_embed(e, 1, &in, v) < 0);
+        char buf[2048];
+        fewshot_error_format(buf, sizeof buf);
+        assert_null(strstr(buf, "canary"));
+        if (t == 0)
+            assert_non_null(strstr(buf, "Incorrect API key: ****"));
+        fewshot_embedder_free(e);
+        free(r.url), free(r.body), free(r.key);
+    }
+    unlink(file);
+    rmdir(dir);
+}
+
 static void test_remote_unreachable(void **state)
 {
     /* the default transport (libcurl): a closed port is a clear network error */
@@ -342,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_features_standardized),
         cmocka_unit_test(test_text_hash),
         cmocka_unit_test(test_remote_recorded),
+        cmocka_unit_test(test_remote_redacts_key),
         cmocka_unit_test(test_remote_unreachable),
         cmocka_unit_test(test_identity_and_index),
         cmocka_unit_test(test_custom_table),

@@ -267,6 +267,30 @@ static void test_no_retry_4xx(void **state)
     fewshot_llm_free(llm);
 }
 
+/* Token counts are the server's word: out of [0, 1e9] they are a malformed reply (once
+ * INT64_MAX overflowed the sums into a negative count). */
+static void test_usage_bounds(void **state)
+{
+    const char *specs[] = {"mode=usage,tokens=9223372036854775807", "mode=usage,tokens=-5"};
+    for (int i = 0; i < 2; i++) {
+        fewshot_llm_options o = FEWSHOT_LLM_OPTIONS_INIT;
+        o.max_retries = -1;
+        fewshot_llm *llm = client(specs[i], &o);
+        fewshot_llm_reply *r = chat(llm, "a");
+        assert_int_equal(r->status, FEWSHOT_EPARSE);
+        assert_non_null(strstr(r->error, "$.usage.prompt_tokens: expected an integer from 0"));
+        assert_int_equal(r->usage.prompt_tokens, 0);
+        fewshot_llm_reply_free(r);
+        fewshot_llm_free(llm);
+    }
+    fewshot_llm *llm = client("mode=usage,tokens=1000", NULL);
+    fewshot_llm_reply *r = chat(llm, "a");
+    assert_int_equal(r->status, 0);
+    assert_int_equal(r->usage.prompt_tokens, 1000);
+    fewshot_llm_reply_free(r);
+    fewshot_llm_free(llm);
+}
+
 static void test_timeout_and_budget(void **state)
 {
     fewshot_llm_options o = FEWSHOT_LLM_OPTIONS_INIT;
@@ -876,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_key_redacted),
         cmocka_unit_test(test_cost_and_usage_sum),
+        cmocka_unit_test(test_usage_bounds),
         cmocka_unit_test(test_cached_tokens),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_bad_arguments),

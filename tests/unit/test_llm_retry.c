@@ -60,8 +60,10 @@ static void test_backoff(void **state)
     /* jitter: not all the same */
     double a = llm_backoff(&p, 3, -1, &rng), b = llm_backoff(&p, 3, -1, &rng);
     assert_true(a != b);
-    /* Retry-After wins, even beyond the cap */
-    assert_true(llm_backoff(&p, 1, 7.0, &rng) == 7.0);
+    /* Retry-After wins over the backoff, up to the cap (max_wait) */
+    assert_true(llm_backoff(&p, 1, 3.0, &rng) == 3.0);
+    assert_true(llm_backoff(&p, 1, 7.0, &rng) == 4.0);
+    assert_true(llm_backoff(&p, 1, 45.0, &rng) == 4.0);
     /* seeded: reproducible */
     uint64_t r1 = 9, r2 = 9;
     assert_true(llm_backoff(&p, 2, -1, &r1) == llm_backoff(&p, 2, -1, &r2));

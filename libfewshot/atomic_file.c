@@ -1,0 +1,97 @@
+/*
+ * Files written whole or not at all. Each writer gets its own temporary file beside the target
+ * (mkstemp: PATH.XXXXXX, so concurrent writers never share one), writes, flushes, syncs and
+ * renames it over the target; readers see the old file or the new one, never a half-written
+ * one, and a full disk leaves the old file in place. Every error names the step that failed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fewshot/error.h"
+#include "internal.h"
+
+int fewshot__atomic_open(const char *path, FILE **f, char **tmp)
+{
+    *f = NULL;
+    size_t n = strlen(path);
+    if (!(*tmp = malloc(n + sizeof ".XXXXXX")))
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    memcpy(*tmp, path, n);
+    memcpy(*tmp + n, ".XXXXXX", sizeof ".XXXXXX");
+    int fd = mkstemp(*tmp);
+    if (fd < 0) {
+        int rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot create a temporary file "
+                                      "beside it: %s", strerror(errno));
+        free(*tmp);
+        *tmp = NULL;
+        return rc;
+    }
+    /* mkstemp makes it 0600; give it what a plain fopen would (0666 less the umask) */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0 || !(*f = fdopen(fd, "w"))) {
+        int rc = fewshot_error_set_at(FEWSHOT_EIO, *tmp, 0, 0, "cannot open: %s", strerror(errno));
+        close(fd);
+        unlink(*tmp);
+        free(*tmp);
+        *tmp = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+void fewshot__atomic_abort(FILE *f, char *tmp)
+{
+    if (f)
+        fclose(f);
+    if (tmp) {
+        unlink(tmp);
+        free(tmp);
+    }
+}
+
+int fewshot__atomic_commit(FILE *f, char *tmp, const char *path)
+{
+    const char *step = NULL;
+    int err = 0;
+    if (ferror(f))
+        step = "cannot write", err = errno ? errno : EIO;
+    else if (fflush(f) != 0)
+        step = "cannot write", err = errno;
+    else if (fsync(fileno(f)) != 0 && errno != EINVAL)
+        step = "cannot sync", err = errno;
+    if (fclose(f) != 0 && !step)
+        step = "cannot close", err = errno;
+    if (!step && rename(tmp, path) != 0)
+        step = "cannot rename the temporary file over it", err = errno;
+    int rc = 0;
+    if (step) {
+        rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "%s: %s", step, strerror(err));
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+int fewshot__atomic_dump_json(const json_t *doc, const char *path, size_t flags,
+                              const char *what)
+{
+    FILE *f;
+    char *tmp;
+    int rc = fewshot__atomic_open(path, &f, &tmp);
+    if (rc)
+        return rc;
+    if (json_dumpf(doc, f, flags) != 0 || fputc('\n', f) == EOF) {
+        int err = errno ? errno : EIO;
+        fewshot__atomic_abort(f, tmp);
+        return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot write %s: %s", what,
+                                    strerror(err));
+    }
+    return fewshot__atomic_commit(f, tmp, path);
+}
