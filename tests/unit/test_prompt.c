@@ -258,7 +258,10 @@ static void test_paper_prompt(fixture *f)
     static const char *const parts[] = {
         "You control the heating of one room. Keep it close to 22 degrees.\n\n",
         "You are now heating the building. Actions are a list of integers from 0 to 100",
-        "\n\nFor your reference, 3 demonstrations are provided below. The greater the reward a "
+        /* the default (cache) order's header counts the dataset's demonstrations; the paper's
+         * "3 demonstrations are provided below." is demo_order "paper" */
+        "\n\nFor your reference, 2 demonstrations are provided below, followed by steps taken "
+        "earlier in this episode. The greater the reward a "
         "demonstration achieves, the more effective it is.\nDemonstration 1:\nDescription: The "
         "following is the state of a building of type OfficeMedium located in Buffalo, where the "
         "climate is Cool and Humid. Room 1: ",
