@@ -32,7 +32,7 @@ cat > loop.json <<JSON
              "templates": {"state": "{{#rooms}}{{name}}: {{temperature}} degrees Celsius\n{{/rooms}}Outside Temperature: {{outdoor_temperature}} degrees Celsius.\nTarget Temperature: {{target}} degrees Celsius."}},
   "llm": {"base_url": "$url", "model": "test-controller", "temperature": 0,
           "cache": {"path": "$TMP/cache.sqlite"}},
-  "arms": [{"name": "llm"}, {"name": "llm-chat", "prompt": {"style": "chat"}}],
+  "arms": [{"name": "llm", "prompt": {"style": "completion"}}, {"name": "llm-chat", "prompt": {"style": "chat"}}],
   "baselines": ["zero", "expert", "knn-imitation"],
   "design": {"reference": "zero"},
   "episodes": {"seeds": [1, 2, 3]}
