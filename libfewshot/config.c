@@ -848,7 +848,8 @@ static int check_factors(const fewshot_config *cfg, const json_t *factors, int *
         const char *last = strrchr(key, '.') + 1;
         json_object_foreach((json_t *)factors, key2, value2) {
             (void)value2;
-            if (key2 != key && strcmp(strrchr(key2, '.') + 1, last) == 0)
+            const char *dot2 = strrchr(key2, '.');     /* key2 may not be checked yet */
+            if (key2 != key && dot2 && strcmp(dot2 + 1, last) == 0)
                 *short_names = 0;
         }
     }
