@@ -18,7 +18,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fewshot/demo.h"
 #include "fewshot/error.h"
@@ -181,9 +183,23 @@ static int take(reader *r, void *out, size_t n)
     return 0;
 }
 
+/* Whether n more bytes can be in the file: sizes come from the file itself, so a corrupt
+ * one must not make us allocate gigabytes before the read finds it truncated. Streams that
+ * are not regular files pass (the caps below still hold). */
+static int fits(const reader *r, size_t n)
+{
+    struct stat st;
+    off_t at = ftello(r->f);
+    if (at < 0 || fstat(fileno(r->f), &st) != 0 || !S_ISREG(st.st_mode))
+        return 1;
+    return st.st_size >= at && (uintmax_t)(st.st_size - at) >= (uintmax_t)n;
+}
+
 /* n bytes of text into the scratch buffer, NUL-terminated. */
 static int take_text(reader *r, size_t n)
 {
+    if (!fits(r, n))
+        return truncated(r);
     if (n >= r->text_cap) {
         if (n > ((size_t)1 << 31))
             return fewshot_error_set_at(FEWSHOT_EPARSE, r->path, 0, 0, "binary demonstrations: "
@@ -272,6 +288,8 @@ static int read_transition(reader *r, fewshot_demos *ds, json_t *scen, json_t *s
                                     "not in the tables, or has impossible dimensions", r->item);
     size_t nd = 2 * (size_t)x.obs_dim + x.act_dim;
     size_t need = nd * sizeof(double) + x.features_dim * sizeof(float);
+    if (!fits(r, need))
+        return truncated(r);
     if (need > *cap * sizeof(double)) {
         size_t ncap = need / sizeof(double) + 1;
         double *nb = realloc(*buf, ncap * sizeof *nb);
