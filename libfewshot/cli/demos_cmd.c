@@ -331,22 +331,32 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* One line per stored dataset: its file, size, and what the header says. */
-static int demos_list(int argc, char **argv)
+/* The shared start of `demos list` and `demos clear`: no arguments but --help, then the
+ * store's directory. Returns an exit status to end with, or -1 with *dir set (to free). */
+static int store_command(const char *name, int argc, char **argv, char **dir)
 {
     if (argc > 1) {
         if (cli_is_help(argv[1])) {
             cli_demos_usage(stdout);
             return EXIT_OK;
         }
-        return cli_usage_error("demos list: no arguments expected");
+        return cli_usage_error("demos %s: no arguments expected", name);
     }
-    char *dir;
-    int rc = fewshot_demos_store_dir(&dir);
+    int rc = fewshot_demos_store_dir(dir);
     if (rc) {
         cli_error_last();
         return cli_exit_for(rc);
     }
+    return -1;
+}
+
+/* One line per stored dataset: its file, size, and what the header says. */
+static int demos_list(int argc, char **argv)
+{
+    char *dir;
+    int status = store_command("list", argc, argv, &dir);
+    if (status >= 0)
+        return status;
     DIR *d = opendir(dir);
     struct dirent *e;
     char **names = NULL;
@@ -390,19 +400,10 @@ static int demos_list(int argc, char **argv)
 /* Delete the store's datasets, locks and leftover temporary files. */
 static int demos_clear(int argc, char **argv)
 {
-    if (argc > 1) {
-        if (cli_is_help(argv[1])) {
-            cli_demos_usage(stdout);
-            return EXIT_OK;
-        }
-        return cli_usage_error("demos clear: no arguments expected");
-    }
     char *dir;
-    int rc = fewshot_demos_store_dir(&dir);
-    if (rc) {
-        cli_error_last();
-        return cli_exit_for(rc);
-    }
+    int status = store_command("clear", argc, argv, &dir);
+    if (status >= 0)
+        return status;
     DIR *d = opendir(dir);
     struct dirent *e;
     size_t removed = 0;
