@@ -59,6 +59,8 @@ struct fewshot_agent {
     /* the LLM */
     fewshot_llm *llm;
     int own_llm;
+    /* consecutive prompts share most of their text: hashed from where they differ */
+    fewshot__digest *prompt_digest, *key_digest;
     json_t *llm_config;
     json_t *input;                  /* what was sent: messages (chat) or the prompt string */
     int style;
@@ -212,6 +214,8 @@ void fewshot_agent_free(fewshot_agent *agent)
     fewshot_demos_free(agent->own_demos);
     if (agent->own_llm)
         fewshot_llm_free(agent->llm);
+    fewshot__digest_free(agent->prompt_digest);
+    fewshot__digest_free(agent->key_digest);
     json_decref(agent->llm_config);
     json_decref(agent->hist_ctx);
     json_decref(agent->hist_next);
@@ -276,17 +280,24 @@ static int source_of(const char *role)
     return FEWSHOT_DEMO_EXPERT;
 }
 
-static void hash_text(const char *text, char out[65])
+/* The prompt_hash: the SHA-256 of the prompt text, from where it differs from the last. */
+static void hash_text(fewshot_agent *a, const char *text, char out[65])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    static const char hex[] = "0123456789abcdef";
-    EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < len && i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
+    if (!a->prompt_digest && (fewshot__digest_new(&a->prompt_digest) != 0 ||
+                              fewshot__digest_new(&a->key_digest) != 0))
+        fewshot_error_clear();  /* without one, hashed in one pass (the client keys its own) */
+    if (!a->prompt_digest || fewshot__digest_text(a->prompt_digest, text, strlen(text), out)) {
+        fewshot_error_clear();
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        static const char hex[] = "0123456789abcdef";
+        EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
+        for (unsigned int i = 0; i < len && i < 32; i++) {
+            out[2 * i] = hex[md[i] >> 4];
+            out[2 * i + 1] = hex[md[i] & 15];
+        }
+        out[64] = '\0';
     }
-    out[64] = '\0';
 }
 
 /* ---------------------------------------------------------------- measuring retrieval */
@@ -589,7 +600,8 @@ static int submit(fewshot_agent *a)
     }
     const fewshot_llm_params *params = fewshot_llm_default_params(a->llm);
     int endpoint = a->style == FEWSHOT_PROMPT_CHAT ? FEWSHOT_LLM_CHAT : FEWSHOT_LLM_COMPLETION;
-    int rc = fewshot_llm_submit(a->llm, endpoint, a->input, params, a, NULL);
+    int rc = fewshot__llm_submit_keyed(a->llm, endpoint, a->input, params, a, NULL,
+                                       a->key_digest);
     if (rc == 0)
         a->waiting = 1;
     return rc;
@@ -605,7 +617,7 @@ static int start_llm(fewshot_agent *a, const double *obs)
         return rc;
     }
     char hash[65];
-    hash_text(po.text ? po.text : "", hash);
+    hash_text(a, po.text ? po.text : "", hash);
     a->style = po.style;
     a->input = po.style == FEWSHOT_PROMPT_CHAT
                    ? json_incref(po.messages)

@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "fewshot/cache.h"
@@ -277,7 +276,7 @@ const char *const fewshot__cache_skip[] = {"stream", "stream_options", NULL};
  * digest in pieces so the request text is neither copied nor serialized again. */
 int fewshot__cache_key_text(const char *endpoint, size_t endpoint_len, const char *req,
                             size_t req_len, const json_t *body, unsigned int sample,
-                            char key[65])
+                            fewshot__digest *dg, char key[65])
 {
     fewshot__jbuf head = {0};
     char tail[32];
@@ -293,23 +292,20 @@ int fewshot__cache_key_text(const char *endpoint, size_t endpoint_len, const cha
         fewshot__jbuf_free(&head);
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-             EVP_DigestUpdate(ctx, head.data, head.len) && EVP_DigestUpdate(ctx, req, req_len) &&
-             EVP_DigestUpdate(ctx, tail, strlen(tail)) && EVP_DigestFinal_ex(ctx, md, &len);
-    EVP_MD_CTX_free(ctx);
-    fewshot__jbuf_free(&head);
-    if (!ok || len != 32)
-        return fewshot_error_set(FEWSHOT_ERROR, "SHA-256 failed");
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < 32; i++) {
-        key[2 * i] = hex[md[i] >> 4];
-        key[2 * i + 1] = hex[md[i] & 15];
+    const char *part[3] = {head.data, req, tail};
+    size_t len[3] = {head.len, req_len, strlen(tail)};
+    int rc;
+    if (dg) {
+        rc = fewshot__digest_parts(dg, part, len, 3, key);
+    } else {
+        fewshot__digest *once = NULL;
+        rc = fewshot__digest_new(&once);
+        if (rc == 0)
+            rc = fewshot__digest_parts(once, part, len, 3, key);
+        fewshot__digest_free(once);
     }
-    key[64] = '\0';
-    return 0;
+    fewshot__jbuf_free(&head);
+    return rc;
 }
 
 int fewshot_cache_key(const char *endpoint, const json_t *body, unsigned int sample,
@@ -324,7 +320,7 @@ int fewshot_cache_key(const char *endpoint, const json_t *body, unsigned int sam
         return fewshot_error_set(FEWSHOT_ENOMEM, "cache key: cannot serialize the request");
     }
     int rc = fewshot__cache_key_text(endpoint, strlen(endpoint), req.data, req.len, body, sample,
-                                     key);
+                                     NULL, key);
     fewshot__jbuf_free(&req);
     return rc;
 }

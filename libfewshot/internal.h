@@ -5,6 +5,7 @@
 #define FEWSHOT_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #define FEWSHOT_HIDDEN __attribute__((visibility("hidden")))
@@ -79,12 +80,37 @@ FEWSHOT_HIDDEN int fewshot__utf8_valid(const char *s, size_t n);
 /* json_stringn(s, n) at the cost of fewshot__utf8_valid: NULL when s is not valid UTF-8. */
 FEWSHOT_HIDDEN json_t *fewshot__json_text(const char *s, size_t n);
 
+/* SHA-256 in lower-case hex of texts that share a prefix with the one hashed before
+ * (llm_digest.c): each keeps the last input and its hash state every 1 KB, so an episode's
+ * next prompt is hashed from where it starts to differ. Not thread-safe: one per episode. */
+typedef struct fewshot__digest fewshot__digest;
+FEWSHOT_HIDDEN int fewshot__digest_new(fewshot__digest **out);
+FEWSHOT_HIDDEN void fewshot__digest_free(fewshot__digest *d);
+/* The digest of the n pieces one after the other (as if concatenated). */
+FEWSHOT_HIDDEN int fewshot__digest_parts(fewshot__digest *d, const char *const *part,
+                                         const size_t *len, size_t n, char hex[65]);
+FEWSHOT_HIDDEN int fewshot__digest_text(fewshot__digest *d, const char *s, size_t n,
+                                        char hex[65]);
+
 /* The LLM cache key (cache.c) of a request whose canonical text is given: req is
  * fewshot__json_canon(body, sorted, without "stream" and "stream_options"). The same key as
- * fewshot_cache_key() of that body, without serializing it again. */
+ * fewshot_cache_key() of that body, without serializing it again; dg (may be NULL) hashes it
+ * from where it differs from the last request dg saw. */
 FEWSHOT_HIDDEN int fewshot__cache_key_text(const char *endpoint, size_t endpoint_len,
                                            const char *req, size_t req_len, const json_t *body,
-                                           unsigned int sample, char key[65]);
+                                           unsigned int sample, struct fewshot__digest *dg,
+                                           char key[65]);
 FEWSHOT_HIDDEN extern const char *const fewshot__cache_skip[];
+
+/* fewshot_llm_submit() whose cache key is hashed by key_digest (NULL: the client's own), so
+ * a caller that submits a stream of similar requests (an agent's episode) keeps their shared
+ * prefix hashed once. */
+struct fewshot_llm;
+struct fewshot_llm_params;
+FEWSHOT_HIDDEN int fewshot__llm_submit_keyed(struct fewshot_llm *llm, int endpoint,
+                                             const json_t *input,
+                                             const struct fewshot_llm_params *params,
+                                             void *user, uint64_t *id,
+                                             fewshot__digest *key_digest);
 
 #endif

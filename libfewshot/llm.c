@@ -213,6 +213,7 @@ void fewshot_llm_free(fewshot_llm *llm)
     json_decref(llm->extra);
     json_decref(llm->defaults_store);
     free(llm->default_stop);
+    fewshot__digest_free(llm->key_digest);
     if (llm->own_cache)
         fewshot_cache_free(llm->cache);
     free(llm->base_url);
@@ -294,6 +295,13 @@ static int try_cache(fewshot_llm *llm, llm_req *q)
 int fewshot_llm_submit(fewshot_llm *llm, int endpoint, const json_t *input,
                        const fewshot_llm_params *params, void *user, uint64_t *id)
 {
+    return fewshot__llm_submit_keyed(llm, endpoint, input, params, user, id, NULL);
+}
+
+int fewshot__llm_submit_keyed(fewshot_llm *llm, int endpoint, const json_t *input,
+                              const fewshot_llm_params *params, void *user, uint64_t *id,
+                              fewshot__digest *key_digest)
+{
     const fewshot_llm_params *p = params ? params : &llm->defaults;
     if (p->version != FEWSHOT_LLM_PARAMS_VERSION)
         return fewshot_error_set(FEWSHOT_EINVAL, "fewshot_llm_params version %u is not %d "
@@ -340,8 +348,11 @@ int fewshot_llm_submit(fewshot_llm *llm, int endpoint, const json_t *input,
      * not the query string, where some providers carry credentials. */
     if (have_text && q->url && llm->cache && llm->cache_mode != FEWSHOT_LLM_CACHE_OFF &&
         !p->no_cache) {
+        if (!key_digest && !llm->key_digest && fewshot__digest_new(&llm->key_digest) != 0)
+            fewshot_error_clear();  /* hashed in one pass instead */
         int krc = fewshot__cache_key_text(q->url, strcspn(q->url, "?"), text.data, text.len,
-                                          body, p->sample, q->key);
+                                          body, p->sample,
+                                          key_digest ? key_digest : llm->key_digest, q->key);
         if (krc == 0 && try_cache(llm, q)) {
             fewshot__jbuf_free(&text);
             json_decref(body);

@@ -154,6 +154,7 @@ struct fewshot_llm {
     fewshot_llm_params defaults;
     json_t *defaults_store; /* keeps the strings and JSON the defaults point into */
     const char **default_stop;
+    fewshot__digest *key_digest;    /* cache keys of requests submitted without their own */
 };
 
 FEWSHOT_HIDDEN double llm_now(void);
