@@ -3,8 +3,8 @@
  * JSON_SORT_KEYS]) writes, for the LLM request path: the cache key hashes the sorted text of
  * every request and the same text is the body sent, and jansson's dumper spends about 130
  * instructions per byte on a 13 KB prompt (a callback and a UTF-8 decode per character).
- * Strings are copied in runs between the bytes that need escaping; numbers, booleans and null
- * are few, so jansson writes them and their text stays its own.
+ * Strings are copied in runs between the bytes that need escaping; numbers are written as
+ * jansson writes them (the tests compare the two on random values of every magnitude).
  */
 #include "config.h"
 
@@ -117,14 +117,65 @@ static int add_string(fewshot__jbuf *b, const char *s, size_t n)
     return 0;
 }
 
+/* A real as jansson writes it (precision 17, its default): "%.17g" with the locale's decimal
+ * point made '.', ".0" added when the text would read back as an integer, and the exponent
+ * without '+' or leading zeros. The only byte of "%.17g" outside "+-0123456789e" is the
+ * decimal point, whatever the locale. */
+static size_t real_text(char *out, size_t size, double d)
+{
+    int n = snprintf(out, size, "%.17g", d);
+    if (n < 0 || (size_t)n >= size - 3)
+        return 0;
+    size_t len = (size_t)n;
+    int point = 0;
+    char *e = NULL;
+    for (size_t i = 0; i < len; i++) {
+        char c = out[i];
+        if (c == 'e')
+            e = out + i;
+        else if (c != '+' && c != '-' && (c < '0' || c > '9')) {
+            out[i] = '.';
+            point = 1;
+        }
+    }
+    if (!point && !e) {
+        memcpy(out + len, ".0", 3);
+        return len + 2;
+    }
+    if (e) {
+        char *from = e + 1, *to = e + 1;
+        if (*from == '+')
+            from++;
+        else if (*from == '-')
+            from = ++to;
+        while (*from == '0' && from[1])
+            from++;
+        if (from != to) {
+            memmove(to, from, (size_t)(out + len - from) + 1);
+            len -= (size_t)(from - to);
+        }
+    }
+    return len;
+}
+
 static int add_scalar(fewshot__jbuf *b, const json_t *v)
 {
-    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    if (!text)
-        return -1;
-    int rc = fewshot__jbuf_add(b, text, strlen(text));
-    free(text);
-    return rc;
+    char text[64];
+    size_t n;
+    switch (json_typeof(v)) {
+    case JSON_INTEGER:
+        n = (size_t)snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        if ((n = real_text(text, sizeof text, json_real_value(v))) == 0)
+            return -1;
+        break;
+    case JSON_TRUE: return fewshot__jbuf_add(b, "true", 4);
+    case JSON_FALSE: return fewshot__jbuf_add(b, "false", 5);
+    case JSON_NULL: return fewshot__jbuf_add(b, "null", 4);
+    default: return -1;
+    }
+    return fewshot__jbuf_add(b, text, n);
 }
 
 typedef struct key_ref {

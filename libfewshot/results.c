@@ -429,8 +429,15 @@ static void bind_json(sqlite3_stmt *st, int idx, const json_t *v)
     } else if (json_is_boolean(v)) {
         sqlite3_bind_int(st, idx, json_is_true(v));
     } else {
-        char *text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
-        sqlite3_bind_text(st, idx, text, -1, free);
+        /* json_dumps(v, JSON_COMPACT) byte for byte (reals with 17 digits), written directly */
+        fewshot__jbuf text = {0};
+        if (fewshot__json_canon(&text, v, 0, NULL) == 0 && text.data)
+            sqlite3_bind_text(st, idx, text.data, (int)text.len, free);
+        else {
+            fewshot__jbuf_free(&text);
+            sqlite3_bind_text(st, idx, json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17)), -1,
+                              free);
+        }
     }
 }
 

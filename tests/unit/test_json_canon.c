@@ -127,6 +127,38 @@ static void test_random(void **state)
     }
 }
 
+/* numbers of every magnitude, as bit patterns and as round values: the formatting of reals
+ * (".0" added, the exponent's '+' and zeros dropped) and of integers at their limits */
+static void test_numbers(void **state)
+{
+    (void)state;
+    json_t *a = json_array();
+    static const double fixed[] = {0.0, -0.0, 1.0, -1.0, 0.1, 1e15, 1e16, 1e17, 1e21, 1e22,
+                                   1e-5, 1e-4, 1e-300, 5e-324, 1.7976931348623157e308, 123.0,
+                                   2.5e-7, -9.999999999999999e22, 4294967296.0, 1e100, 1e-100};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        json_array_append_new(a, json_real(fixed[i]));
+    for (int i = 0; i < 20000; i++) {
+        uint64_t bits = next();
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        if (i % 2)
+            d = (double)(int64_t)(next() % 2000001 - 1000000) * 1e-6 *
+                (double)(next() % 2 ? 1 : 1e12);
+        json_t *r = json_real(d);   /* NULL for NaN and the infinities */
+        if (r)
+            json_array_append_new(a, r);
+    }
+    static const json_int_t ints[] = {0, 1, -1, INT64_MAX, INT64_MIN, 1000000, -999999999999};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        json_array_append_new(a, json_integer(ints[i]));
+    json_array_append_new(a, json_true());
+    json_array_append_new(a, json_false());
+    json_array_append_new(a, json_null());
+    same(a, 0, NULL);
+    json_decref(a);
+}
+
 static void test_long_prompt(void **state)
 {
     (void)state;
@@ -186,6 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixed),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_long_prompt),
         cmocka_unit_test(test_utf8),
     };
