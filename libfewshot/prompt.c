@@ -69,6 +69,41 @@ typedef struct demo_entry {
     json_t *item;
 } demo_entry;
 
+/* The marks of the last text counted for one block: where some scanning steps of it started
+ * and the tokens before each, so the next, mostly the same, is counted from where it differs. */
+#define TOKEN_MARK 256
+typedef struct token_memo {
+    char *text;
+    size_t len, cap;
+    size_t *at, *count;
+    size_t n, capn;
+} token_memo;
+
+static int memo_mark(token_memo *m, size_t at, size_t tokens)
+{
+    if (m->n == m->capn) {
+        size_t cap = m->capn ? 2 * m->capn : 64;
+        size_t *a = realloc(m->at, cap * sizeof *a);
+        if (a)
+            m->at = a;
+        size_t *c = a ? realloc(m->count, cap * sizeof *c) : NULL;
+        if (!c)
+            return -1;
+        m->count = c;
+        m->capn = cap;
+    }
+    m->at[m->n] = at;
+    m->count[m->n++] = tokens;
+    return 0;
+}
+
+static void memo_free(token_memo *m)
+{
+    free(m->text);
+    free(m->at);
+    free(m->count);
+}
+
 struct fewshot_prompt {
     fewshot_template *t[T_COUNT];   /* NULL: dropped or absent */
     int demo_order;                 /* FEWSHOT_PROMPT_ORDER_CACHE or _PAPER */
@@ -85,6 +120,7 @@ struct fewshot_prompt {
     int integer_space;
     fewshot_text_buf scratch;
     fewshot_text_buf sys, user, all;    /* reused from build to build */
+    struct token_memo *tokens;          /* per block, B_COUNT of them (NULL: none) */
 };
 
 const char *fewshot_demo_source_name(int source)
@@ -134,6 +170,9 @@ void fewshot_prompt_free(fewshot_prompt *p)
     fewshot_text_buf_free(&p->sys);
     fewshot_text_buf_free(&p->user);
     fewshot_text_buf_free(&p->all);
+    for (int b = 0; p->tokens && b < B_COUNT; b++)
+        memo_free(&p->tokens[b]);
+    free(p->tokens);
     free(p);
 }
 
@@ -450,18 +489,28 @@ static void token_classes(void)
     }
 }
 
-size_t fewshot_prompt_tokens(const char *text, size_t len)
+/* Count the tokens of base[from, len) on top of tokens, the count of what comes before from
+ * (a step's start). With a memo, the position and count at a step's start are kept every
+ * TOKEN_MARK bytes or so. */
+static size_t scan_tokens(const char *text, size_t from, size_t len, size_t tokens,
+                          token_memo *m)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, token_classes);
-    const unsigned char *s = (const unsigned char *)text, *end = s + len;
-    size_t tokens = 0;
+    const unsigned char *base = (const unsigned char *)text, *s = base + from, *end = base + len;
+    const unsigned char *mark = m ? s + TOKEN_MARK : end;
     /* the shape of o200k/cl100k pre-tokenization: a word takes the blank before it, digits
      * go in groups of three and never take a blank (so " 21" is two tokens), a run of
      * punctuation is one token together with the newlines after it (".\n"), a run of
      * newlines one; calibrated on shipped prompts (tests/unit/test_tokens.c) */
     while (s < end) {
         const unsigned char *start = s;
+        if (s >= mark) {
+            if (memo_mark(m, (size_t)(s - base), tokens) == 0)
+                mark = s + TOKEN_MARK;
+            else
+                mark = end;     /* no memory: the rest is counted, not marked */
+        }
         switch (token_class[*s]) {
         case 0:
             while (s < end && token_class[*s] == 0)
@@ -500,6 +549,48 @@ size_t fewshot_prompt_tokens(const char *text, size_t len)
         }
     }
     return tokens;
+}
+
+size_t fewshot_prompt_tokens(const char *text, size_t len)
+{
+    return scan_tokens(text, 0, len, 0, NULL);
+}
+
+/* The length of the prefix a and b (n bytes each) share. */
+static size_t same_bytes(const char *a, const char *b, size_t n)
+{
+    size_t i = 0;
+    while (i + 256 <= n && memcmp(a + i, b + i, 256) == 0)
+        i += 256;
+    while (i + 16 <= n && memcmp(a + i, b + i, 16) == 0)
+        i += 16;
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* fewshot_prompt_tokens(s, len), counted from the last mark of m's text inside the prefix s
+ * shares with it: the count before a step's start depends only on the bytes up to that start,
+ * itself included, so a mark strictly inside the shared prefix holds for s too. */
+static size_t memo_tokens(token_memo *m, const char *s, size_t len)
+{
+    size_t shared = same_bytes(m->text ? m->text : "", s, m->len < len ? m->len : len);
+    if (len + 1 > m->cap) {
+        char *t = realloc(m->text, len + 1);
+        if (!t) {
+            m->len = m->n = 0;
+            return fewshot_prompt_tokens(s, len);
+        }
+        m->text = t;
+        m->cap = len + 1;
+    }
+    size_t k = m->n;
+    while (k > 0 && m->at[k - 1] >= shared)
+        k--;
+    m->n = k;
+    memcpy(m->text + shared, s + shared, len - shared);
+    m->len = len;
+    return scan_tokens(s, k ? m->at[k - 1] : 0, len, k ? m->count[k - 1] : 0, m);
 }
 
 /* ------------------------------------------------------------------ build */
@@ -888,7 +979,10 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
         }
         const char *s = json_string_value(text);
         size_t len = json_string_length(text);
-        size_t tokens = fewshot_prompt_tokens(s, len);
+        if (!p->tokens)
+            p->tokens = calloc(B_COUNT, sizeof *p->tokens);
+        size_t tokens = p->tokens ? memo_tokens(&p->tokens[b], s, len)
+                                  : fewshot_prompt_tokens(s, len);
         total += tokens;
         nsep += prev >= 0;
         json_t *c = json_pack("{s:s, s:O, s:I}", "name", bnames[b], "text", text, "tokens",

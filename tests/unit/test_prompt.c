@@ -370,6 +370,74 @@ static void test_demo_cache(fixture *f)
     fewshot_prompt_free(fresh);
 }
 
+/* Each block's token count is kept with its text and the next text, sharing a prefix of any
+ * length with it, is counted from where they differ: the counts are fewshot_prompt_tokens()
+ * of each component's text, build after build, on random texts of every token class. */
+static unsigned long long token_rng = 0x2545f4914f6cdd1dULL;
+static size_t pick(size_t n)
+{
+    token_rng ^= token_rng << 13;
+    token_rng ^= token_rng >> 7;
+    token_rng ^= token_rng << 17;
+    return n ? (size_t)(token_rng % n) : 0;
+}
+
+static void test_token_memo(fixture *f)
+{
+    json_t *spec = json_pack("{s:{s:s, s:s}}", "templates", "objective", "{{{x}}}",
+                             "instruction", "Fixed instruction.\n{{{x}}}");
+    fewshot_prompt_options o = FEWSHOT_PROMPT_OPTIONS_INIT;
+    o.spec = spec;
+    fewshot_prompt *p;
+    CHECK(fewshot_prompt_new(&p, f->env, &o) == 0, "prompt");
+    json_decref(spec);
+    static const char *const pieces[] = {"Room ", "12", "3456", " ", "  ", "\n", "\n\n", "\r\n",
+                                         ".", ".\n", ", ", "-", "\t", "\xc3\xa9",
+                                         "\xf0\x9f\x98\x80", "abcdefghijklmnopqrstu", "A", "ok"};
+    enum { CAP = 6000 };
+    char *text = calloc(1, CAP + 64);
+    size_t len = 0;
+    for (int round = 0; round < 400; round++) {
+        /* keep a prefix (often all, or near a 256-byte mark), then add pieces */
+        size_t r = pick(4);
+        len = r == 0 ? len : r == 1 ? pick(len + 1)
+                    : len > 256 ? (pick(len / 256) * 256 + pick(3) + 255) % (len + 1) : len;
+        while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+            len--;  /* not inside a character */
+        size_t add = pick(5) == 0 ? 0 : pick(300);
+        for (size_t i = 0; i < add && len < CAP; i++) {
+            const char *piece = pieces[pick(sizeof pieces / sizeof pieces[0])];
+            size_t n = strlen(piece);
+            if (len + n > CAP)
+                break;
+            memcpy(text + len, piece, n);
+            len += n;
+        }
+        text[len] = '\0';
+        json_t *extra = json_pack("{s:s}", "x", text);
+        fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
+        in.context = f->ctx[pick(4)];
+        in.demos = f->demos;
+        in.n_demos = pick(4);
+        in.extra = extra;
+        fewshot_prompt_output out = FEWSHOT_PROMPT_OUTPUT_INIT;
+        CHECK(extra && fewshot_prompt_build(p, &in, &out) == 0, "round %d: build", round);
+        size_t i;
+        json_t *c;
+        json_array_foreach(out.components, i, c) {
+            const char *t = json_string_value(json_object_get(c, "text"));
+            size_t want = t ? fewshot_prompt_tokens(t, strlen(t)) : 0;
+            size_t got = (size_t)json_integer_value(json_object_get(c, "tokens"));
+            CHECK(got == want, "round %d, %s: %zu tokens, counted alone %zu", round,
+                  json_string_value(json_object_get(c, "name")), got, want);
+        }
+        fewshot_prompt_output_clear(&out);
+        json_decref(extra);
+    }
+    free(text);
+    fewshot_prompt_free(p);
+}
+
 static void test_ablations(fixture *f)
 {
     fewshot_prompt_output out = FEWSHOT_PROMPT_OUTPUT_INIT;
@@ -497,6 +565,7 @@ int main(void)
     setup(&f);
     test_paper_prompt(&f);
     test_demo_cache(&f);
+    test_token_memo(&f);
     test_ablations(&f);
     test_demo_action_dim(&f);
     test_errors(&f);
