@@ -754,9 +754,20 @@ static int emit_value(render *r, const json_t *v, int escape)
     case JSON_STRING:
         return escape ? emit_escaped(r, json_string_value(v), json_string_length(v))
                       : emit(r, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER:
-        snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return emit(r, tmp, strlen(tmp));
+    case JSON_INTEGER: {
+        /* what "%" JSON_INTEGER_FORMAT prints, without printf (rooms, steps and indices are
+         * integers: a prompt has hundreds) */
+        json_int_t x = json_integer_value(v);
+        unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+        char *end = tmp + sizeof tmp, *p = end;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (x < 0)
+            *--p = '-';
+        return emit(r, p, (size_t)(end - p));
+    }
     case JSON_REAL:
         if (r->numbers)
             fewshot_text_number(tmp, sizeof tmp, json_real_value(v), r->numbers);
