@@ -342,18 +342,20 @@ static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const 
     return 0;
 }
 
-/* The plugin's params_doc number `key`, or dflt. */
-static double plugin_number(fewshot_env *env, const char *key, double dflt)
+/* The plugin's params_doc (parsed from its text: read once per prompt), or NULL. */
+static json_t *plugin_doc(fewshot_env *env)
 {
     json_t *doc = NULL;
-    double v = dflt;
-    if (env && fewshot_env_plugin_params_doc(fewshot_env_plugin_of(env), &doc) == 0) {
-        json_t *s = json_object_get(doc, key);
-        if (json_is_number(s) && json_number_value(s) >= 0)
-            v = json_number_value(s);
-    }
-    json_decref(doc);
-    return v;
+    if (env && fewshot_env_plugin_params_doc(fewshot_env_plugin_of(env), &doc) != 0)
+        doc = NULL;
+    return doc;
+}
+
+/* The params_doc number `key`, or dflt. */
+static double plugin_number(const json_t *doc, const char *key, double dflt)
+{
+    json_t *s = json_object_get(doc, key);
+    return json_is_number(s) && json_number_value(s) >= 0 ? json_number_value(s) : dflt;
 }
 
 int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_prompt_options *opts)
@@ -379,9 +381,11 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
     p->style = FEWSHOT_PROMPT_CHAT;
     p->separator = strdup("\n\n");
     p->numbers = (fewshot_text_options)FEWSHOT_TEXT_OPTIONS_INIT;
-    double scale = o.action_scale > 0 ? o.action_scale : plugin_number(env, "action_scale", 1);
+    json_t *doc = plugin_doc(env);
+    double scale = o.action_scale > 0 ? o.action_scale : plugin_number(doc, "action_scale", 1);
     p->numbers.action_scale = scale > 0 ? scale : 1;
-    p->numbers.reward_digits = (int)plugin_number(env, "reward_digits", 3);
+    p->numbers.reward_digits = (int)plugin_number(doc, "reward_digits", 3);
+    json_decref(doc);
     p->dim = act->dim;
     p->integer_space = act->integer;
     p->low = malloc((act->dim + 1) * sizeof *p->low);
