@@ -55,9 +55,9 @@ static const unsigned char needs_escape[256] = {
     1 /* \ */,
 };
 
-/* Bytes at the start of s that need no escape, counted eight at a time (the last few and
- * the word holding the first escaped byte are left to the byte loop): a word has a byte below
- * 0x20, a '"' or a '\\' exactly when one of these zero-byte tests fires. */
+/* Bytes at the start of s (n bytes) that need no escape, eight at a time: a word has a byte
+ * below 0x20, a '"' or a '\\' exactly when one of these zero-byte tests fires, and the lowest
+ * byte that fires is the first such byte (a test can misfire only above a byte that fires). */
 static size_t plain_run(const char *s, size_t n)
 {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
@@ -66,11 +66,18 @@ static size_t plain_run(const char *s, size_t n)
         uint64_t w;
         memcpy(&w, s + i, 8);
         uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
-        uint64_t hit = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
-                       ((slash - ones) & ~slash);
-        if (hit & highs)
+        uint64_t hit = (((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+                        ((slash - ones) & ~slash)) & highs;
+        if (hit) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return i + (size_t)__builtin_ctzll(hit) / 8;
+#else
             break;
+#endif
+        }
     }
+    while (i < n && !needs_escape[(unsigned char)s[i]])
+        i++;
     return i;
 }
 
@@ -83,15 +90,7 @@ static int add_string(fewshot__jbuf *b, const char *s, size_t n)
     *o++ = '"';
     size_t i = 0;
     while (i < n) {
-        size_t j = i;
-        for (;;) {
-            j += plain_run(s + j, n - j);
-            size_t end = n - j > 8 ? j + 8 : n;
-            while (j < end && !needs_escape[(unsigned char)s[j]])
-                j++;
-            if (j < end || j == n)
-                break; /* an escaped byte at j, or the end */
-        }
+        size_t j = i + plain_run(s + i, n - i);
         memcpy(o, s + i, j - i);
         o += j - i;
         if (j == n)
