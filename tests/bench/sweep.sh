@@ -70,8 +70,9 @@ awk -v f="$q_first" -v c="$q_cached" 'BEGIN {
 # scenarios x 24 steps each), so setup (weather, demonstrations, MPC) cancels out. Callgrind
 # instruction counts are load-independent; CPU seconds are printed beside them. Under
 # valgrind OpenSSL cannot use the SHA extensions, so its two SHA-256 passes over each prompt
-# (the results' prompt_hash, the cache key) count about 0.4M instructions each; natively they
-# take about 7 us each (openssl speed sha256).
+# (the results' prompt_hash, the cache key) count about 0.4M instructions each for the whole
+# 13 KB, natively about 7 us each (openssl speed sha256); both resume from the state kept at
+# the prefix the episode's last prompt shares (llm_digest.c), about 0.17M each here.
 paper="$top_srcdir/examples/configs/paper.json"
 set_paper="--set llm.base_url=$url --set llm.api_key_env= --set llm.cache={\"path\":\"$TMP/pcache.sqlite\"} --set design.reference=same-building --set arms=[{\"name\":\"same-building\"}] --set baselines=[] --jobs 1 --no-report"
 set_zero="--set design.reference=zero --set arms=[] --set baselines=[\"zero\"] --jobs 1 --no-report"
@@ -115,13 +116,14 @@ if command -v valgrind > /dev/null 2>&1; then
         if (l / z > 5) print "WARNING: an LLM decision costs more than 5 zero-action steps" }'
     if command -v callgrind_annotate > /dev/null 2>&1; then
         printf '  of a decision:'
-        for f in :fewshot_prompt_build :fewshot_llm_submit :EVP_Digest :fewshot_env_policy \
-                 :fewshot__retriever_state_text :fewshot__results_store; do
+        for f in :fewshot_prompt_build :fewshot__llm_submit_keyed :fewshot__digest_text \
+                 :fewshot_env_policy :fewshot__retriever_state_text :fewshot__results_store; do
             awk -v a="$(incl cl1 "$f")" -v b="$(incl cl3 "$f")" -v n=$n_paper -v f="$f" \
                 'BEGIN {printf " %s %.2fM", substr(f, 2), ((b + 0) - (a + 0)) / n / 1e6}'
         done
         echo
-        echo "  (fewshot_llm_submit: serialize, cache key, lookup; EVP_Digest: the prompt_hash;"
+        echo "  (fewshot__llm_submit_keyed, the agent's fewshot_llm_submit: serialize, cache key, lookup;"
+        echo "   fewshot__digest_text: the prompt_hash, hashed from where the episode's last prompt differs;"
         echo "   fewshot_env_policy and fewshot__retriever_state_text: the retrieval measures' expert"
         echo "   action and demonstration texts; result storage is per step, shared with the zero arm)"
     fi
