@@ -502,18 +502,18 @@ static size_t scan_tokens(const char *text, size_t from, size_t len, size_t toke
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, token_classes);
     const unsigned char *base = (const unsigned char *)text, *s = base + from, *end = base + len;
-    const unsigned char *mark = m ? s + TOKEN_MARK : end;
+    size_t mark = m ? from + TOKEN_MARK : len;     /* where the next mark is due */
     /* the shape of o200k/cl100k pre-tokenization: a word takes the blank before it, digits
      * go in groups of three and never take a blank (so " 21" is two tokens), a run of
      * punctuation is one token together with the newlines after it (".\n"), a run of
      * newlines one; calibrated on shipped prompts (tests/unit/test_tokens.c) */
     while (s < end) {
         const unsigned char *start = s;
-        if (s >= mark) {
+        if ((size_t)(s - base) >= mark) {
             if (memo_mark(m, (size_t)(s - base), tokens) == 0)
-                mark = s + TOKEN_MARK;
+                mark = (size_t)(s - base) + TOKEN_MARK;
             else
-                mark = end;     /* no memory: the rest is counted, not marked */
+                mark = len;     /* no memory: the rest is counted, not marked */
         }
         switch (token_class[*s]) {
         case 0:

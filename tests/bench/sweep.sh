@@ -146,7 +146,7 @@ if command -v valgrind > /dev/null 2>&1 && command -v callgrind_annotate > /dev/
     total() { callgrind_annotate "$TMP/$1.cg" 2>/dev/null |
               awk '/PROGRAM TOTALS/ {gsub(/,/, "", $1); print $1; exit}'; }
     awk -v a="$(total qa)" -v b="$(total qb)" -v w="$(share ':load_weather')" \
-        -v d="$(share ':fewshot_demos_generate')" -v l="$(share ':fewshot_llm_submit')" \
+        -v d="$(share ':fewshot_demos_generate')" -v l="$(share ':fewshot__llm_submit_keyed')" \
         -v s="$(share ':fewshot__results_store')" -v e="$(share ':fewshot_env_policy')" 'BEGIN {
         printf "  callgrind: first run %.0fM instructions, cached rerun %.0fM (%.2fx); of the rerun:\n", a / 1e6, b / 1e6, b / a
         printf "    weather (loaded or generated) %.0f%%, demonstrations %.0f%%, LLM client %.0f%%, result storage %.0f%%,\n",
