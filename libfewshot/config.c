@@ -92,7 +92,7 @@ static const field selection_fields[] = {
     {"representative", T_STRING, "\"nearest\"", NULL, "nearest|best", 0, 0},
     {"history", T_INTEGER, "0", NULL, NULL, 0, 1},
     {"history_order", T_STRING, "\"recent\"", NULL, "recent|best", 0, 0},
-    {"history_window", T_STRING, NULL, NULL, "block|sliding", 0, 0},
+    {"history_window", T_STRING, NULL, NULL, "block|sliding|restart", 0, 0},
     {"stick", T_NUMBER, NULL, NULL, NULL, 0, 1},
     {"random", T_INTEGER, "0", NULL, NULL, 0, 1},
     {"reward_lambda", T_NUMBER, NULL, NULL, NULL, 0, 1},
@@ -117,6 +117,7 @@ static const field prompt_fields[] = {
     {"separator", T_STRING, NULL, NULL, NULL, 0, 0},
     {"action_scale", T_NUMBER, NULL, NULL, NULL, 0, 0},
     {"demo_order", T_STRING, NULL, NULL, "cache|paper", 0, 0},
+    {"history_layout", T_STRING, NULL, NULL, "turns|demonstrations", 0, 0},
     {"reward_digits", T_INTEGER, NULL, NULL, NULL, 0, 1},
     END
 };
