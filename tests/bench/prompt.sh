@@ -20,12 +20,15 @@ awk -v c="$c" -v k="$cold" -v p="$py" 'BEGIN {
         p / c, p / k, (c <= 40 && p / c >= 10 ? "met" : "missed") }'
 echo "prefix-cacheable share of an episode's prompt tokens, paper.json (same-building, winter):"
 export XDG_CACHE_HOME="$tmp/cache"
-# the default (cache order, selection.stick 2, block history), the paper's arm (its order,
-# pure knn, sliding history), and each default change alone
+# the default (cache order, history as turns, selection.stick 2, block history), the paper's
+# arm (its order, history as demonstrations, pure knn, sliding history), the restarting
+# window, and each default change alone
 arm_sets() {
     case $1 in
     default) ;;
-    paper) echo "--set prompt.demo_order=paper --set selection.stick=1 --set selection.history_window=sliding" ;;
+    paper) echo "--set prompt.demo_order=paper --set prompt.history_layout=demonstrations --set selection.stick=1 --set selection.history_window=sliding" ;;
+    restart) echo "--set selection.history_window=restart" ;;
+    demos) echo "--set prompt.history_layout=demonstrations" ;;
     stick1) echo "--set selection.stick=1" ;;
     sliding) echo "--set selection.history_window=sliding" ;;
     esac
@@ -34,7 +37,7 @@ arm_sets() {
 # stand-in set, whose few demonstrations inflate the share
 "$top_builddir/fewshot" demos generate "$top_srcdir/examples/configs/paper.json" \
     --arm same-building > /dev/null
-for arm in default paper stick1 sliding; do
+for arm in default paper restart stick1 sliding; do
     share=$("$top_builddir/fewshot" sweep "$top_srcdir/examples/configs/paper.json" --dry-run \
         --set llm.api_key_env= --set llm.base_url=http://127.0.0.1:9/v1 $(arm_sets $arm) |
         sed -n 's/^  same-building .*max [0-9]*, \([0-9]*\)% a prefix.*/\1/p')
@@ -46,7 +49,7 @@ done
 SERVER=$top_builddir/tests/llm-server/llm-server
 if [ -x "$SERVER" ] && command -v sqlite3 > /dev/null 2>&1; then
     echo "cached_tokens / prompt_tokens reported by the strict server, paper.json same-building:"
-    for order in default paper; do
+    for order in default restart demos paper; do
         "$SERVER" --mode strict --port-file "$tmp/port-$order" --lifetime 300 > /dev/null &
         pid=$!
         while [ ! -s "$tmp/port-$order" ]; do sleep 0.01; done
