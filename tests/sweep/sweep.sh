@@ -139,6 +139,20 @@ expect_status 0 "partial merge" -- run_fewshot merge shard1 -o partial
 expect_status 0 "complete a partial merge" -- run_fewshot sweep base.json -o partial --no-report
 run_fewshot report partial --episodes > partial.csv
 cmp -s episodes.csv partial.csv && pass || fail "completed partial merge differs"
+# the datasets the shards' arms used (demos.json) merge too, as the unsharded run noted them
+cat > demos.json.cfg <<'JSON'
+{"name": "note", "env": {"plugin": "room", "params": {"horizon": 6}},
+ "demos": {"episodes": 2, "steps": 6, "seed": 5},
+ "scenarios": [{"name": "cold", "params": {"outdoor": 0}},
+               {"name": "warm", "params": {"outdoor": 30}}],
+ "arms": [], "baselines": ["zero", "knn-imitation"], "design": {"reference": "zero"},
+ "episodes": {"seeds": [1, 2]}}
+JSON
+run_fewshot sweep demos.json.cfg -o note-all --no-report 2>/dev/null
+for i in 1 2; do run_fewshot sweep demos.json.cfg --shard $i/2 -o note$i --no-report 2>/dev/null; done
+expect_status 0 "merge shards with datasets" -- run_fewshot merge note1 note2 -o note-merged
+[ -s note-all/demos.json ] && cmp -s note-all/demos.json note-merged/demos.json && pass ||
+    fail "merged demos.json differs from the unsharded run's: $(cat note-merged/demos.json)"
 run_fewshot sweep base.json --set 'episodes.seeds=[9]' -o other --no-report 2>/dev/null
 expect_status 2 "merge mismatched configs" -- run_fewshot merge shard1 other -o merged2
 expect_grep 'other: this run was made by a different config' "$TMP/err" "merge mismatch message"
