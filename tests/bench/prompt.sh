@@ -49,19 +49,22 @@ done
 SERVER=$top_builddir/tests/llm-server/llm-server
 if [ -x "$SERVER" ] && command -v sqlite3 > /dev/null 2>&1; then
     echo "cached_tokens / prompt_tokens reported by the strict server, paper.json same-building:"
-    # the server answers as its proportional controller; "default-imitate" as a controller
-    # that copies the demonstration nearest the state (controls better, so its states move
-    # through the dataset and the nearest neighbours change more often)
-    for order in default restart demos paper default-imitate; do
-        answer=
-        case $order in *-imitate) answer="--answer imitate" ;; esac
+    # the server answers as its proportional controller; "-imitate" as a controller that
+    # copies the demonstration nearest the state (controls better, so its states move
+    # through the dataset and the nearest neighbours change more often); "-5seeds" the
+    # config's 5 seeds per scenario in one sweep, whose episodes share prefixes too
+    for order in default restart demos paper default-imitate default-5seeds \
+                 default-imitate-5seeds; do
+        answer= seeds='[1]'
+        case $order in *-imitate*) answer="--answer imitate" ;; esac
+        case $order in *-5seeds) seeds='[1,2,3,4,5]' ;; esac
         "$SERVER" --mode strict $answer --port-file "$tmp/port-$order" --lifetime 300 > /dev/null &
         pid=$!
         while [ ! -s "$tmp/port-$order" ]; do sleep 0.01; done
         "$top_builddir/fewshot" sweep "$top_srcdir/examples/configs/paper.json" -o "$tmp/run-$order" \
             --no-report --set "llm.base_url=http://127.0.0.1:$(cat "$tmp/port-$order")/v1" \
-            --set llm.api_key_env= --set llm.cache.mode=off --set 'episodes.seeds=[1]' \
-            $(arm_sets ${order%-imitate}) --set 'arms=[{"name": "same-building"}]' \
+            --set llm.api_key_env= --set llm.cache.mode=off --set "episodes.seeds=$seeds" \
+            $(arm_sets ${order%%-*}) --set 'arms=[{"name": "same-building"}]' \
             --set 'baselines=[]' > /dev/null 2>&1 || true
         kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
         sqlite3 "$tmp/run-$order/results.sqlite" "SELECT printf('  %s: %.1f%% (%d of %d)', '$order', 100.0 * sum(cached_tokens) / sum(prompt_tokens), sum(cached_tokens), sum(prompt_tokens)) FROM episodes"
