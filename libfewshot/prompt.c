@@ -173,6 +173,17 @@ static int block_of(const char *s)
     return find_name(bnames, B_COUNT, s);
 }
 
+/* *out = va or vb when v is the string a or b; -1 otherwise. */
+static int choose(const json_t *v, const char *a, int va, const char *b, int vb, int *out)
+{
+    const char *s = json_string_value(v);
+    if (s && (strcmp(s, a) == 0 || strcmp(s, b) == 0)) {
+        *out = strcmp(s, a) == 0 ? va : vb;
+        return 0;
+    }
+    return -1;
+}
+
 static int parse_numbers(fewshot_prompt *p, const json_t *v, const fewshot_prompt_options *o,
                          const char *path)
 {
@@ -261,12 +272,8 @@ static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const 
             if (rc)
                 return rc;
         } else if (strcmp(key, "style") == 0) {
-            const char *s = json_string_value(v);
-            if (s && strcmp(s, "chat") == 0)
-                p->style = FEWSHOT_PROMPT_CHAT;
-            else if (s && strcmp(s, "completion") == 0)
-                p->style = FEWSHOT_PROMPT_COMPLETION;
-            else
+            if (choose(v, "chat", FEWSHOT_PROMPT_CHAT, "completion", FEWSHOT_PROMPT_COMPLETION,
+                       &p->style))
                 return spec_error(o, path, key, -1, "expected \"chat\" or \"completion\"");
         } else if (strcmp(key, "system") == 0) {
             size_t i;
@@ -283,20 +290,12 @@ static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const 
                 p->in_system[b] = 1;
             }
         } else if (strcmp(key, "demo_order") == 0) {
-            const char *s = json_string_value(v);
-            if (s && strcmp(s, "cache") == 0)
-                p->demo_order = FEWSHOT_PROMPT_ORDER_CACHE;
-            else if (s && strcmp(s, "paper") == 0)
-                p->demo_order = FEWSHOT_PROMPT_ORDER_PAPER;
-            else
+            if (choose(v, "cache", FEWSHOT_PROMPT_ORDER_CACHE, "paper",
+                       FEWSHOT_PROMPT_ORDER_PAPER, &p->demo_order))
                 return spec_error(o, path, key, -1, "expected \"cache\" or \"paper\"");
         } else if (strcmp(key, "history_layout") == 0) {
-            const char *s = json_string_value(v);
-            if (s && strcmp(s, "turns") == 0)
-                p->history_layout = FEWSHOT_PROMPT_HISTORY_TURNS;
-            else if (s && strcmp(s, "demonstrations") == 0)
-                p->history_layout = FEWSHOT_PROMPT_HISTORY_DEMONSTRATIONS;
-            else
+            if (choose(v, "turns", FEWSHOT_PROMPT_HISTORY_TURNS, "demonstrations",
+                       FEWSHOT_PROMPT_HISTORY_DEMONSTRATIONS, &p->history_layout))
                 return spec_error(o, path, key, -1,
                                   "expected \"turns\" or \"demonstrations\"");
         } else if (strcmp(key, "reward_digits") == 0) {

@@ -183,8 +183,10 @@ static json_t *paper_spec(void)
     return spec;
 }
 
-/* Build with spec merged over the paper's; returns 0 or the error code. */
-static int build(fixture *f, const json_t *arm, fewshot_prompt_output *out, size_t ndemos)
+/* Build one prompt over the paper's spec with arm merged in, for context ctx; returns 0 or
+ * the error code. */
+static int build_at(fixture *f, const json_t *arm, const json_t *ctx,
+                    const fewshot_prompt_demo *demos, size_t n, fewshot_prompt_output *out)
 {
     json_t *base = paper_spec(), *spec;
     fewshot_prompt_spec_merge(&spec, base, arm);
@@ -200,13 +202,19 @@ static int build(fixture *f, const json_t *arm, fewshot_prompt_output *out, size
     if (rc)
         return rc;
     fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
-    in.context = f->ctx[3];
-    in.demos = f->demos;
-    in.n_demos = ndemos;
+    in.context = ctx;
+    in.demos = demos;
+    in.n_demos = n;
     in.extra = f->meta;
     rc = fewshot_prompt_build(p, &in, out);
     fewshot_prompt_free(p);
     return rc;
+}
+
+/* The fixture's current state with its first ndemos demonstrations. */
+static int build(fixture *f, const json_t *arm, fewshot_prompt_output *out, size_t ndemos)
+{
+    return build_at(f, arm, f->ctx[3], f->demos, ndemos, out);
 }
 
 static char *slurp(const char *path)
@@ -328,31 +336,6 @@ static void test_paper_prompt(fixture *f)
     CHECK(strncmp(json_string_value(json_object_get(json_array_get(out.messages, 1), "content")),
                   "For your reference", 18) == 0, "user starts with the demonstrations");
     fewshot_prompt_output_clear(&out);
-}
-
-/* Build one prompt over the paper's spec with arm merged in, for context ctx. */
-static int build_at(fixture *f, const json_t *arm, const json_t *ctx,
-                    const fewshot_prompt_demo *demos, size_t n, fewshot_prompt_output *out)
-{
-    json_t *base = paper_spec(), *spec;
-    fewshot_prompt_spec_merge(&spec, base, arm);
-    json_decref(base);
-    fewshot_prompt_options o = FEWSHOT_PROMPT_OPTIONS_INIT;
-    o.spec = spec;
-    o.action_scale = 100;
-    fewshot_prompt *p;
-    int rc = fewshot_prompt_new(&p, f->env, &o);
-    json_decref(spec);
-    if (rc)
-        return rc;
-    fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
-    in.context = ctx;
-    in.demos = demos;
-    in.n_demos = n;
-    in.extra = f->meta;
-    rc = fewshot_prompt_build(p, &in, out);
-    fewshot_prompt_free(p);
-    return rc;
 }
 
 static const char *content(const json_t *messages, size_t i)
