@@ -120,6 +120,21 @@ expect_status 2 "other config, dry run" -- run_fewshot sweep base.json -o run --
 # execution-only LLM settings may change between runs; what a reply depends on may not
 expect_status 0 "rerun with other LLM limits" -- run_fewshot sweep base.json -o run --set llm.concurrency=2 --set llm.rpm=60 --set llm.api_key_env=OTHER_KEY
 expect_grep '0 episodes run, 32 already done' "$TMP/err" "execution settings keep the run's identity"
+# so may the report's settings; a run recorded under another hash of the same identity (made
+# before a setting stopped counting) resumes and takes this config's record
+expect_status 0 "rerun with other report settings" -- run_fewshot sweep base.json -o run \
+    --set report.plots=false --no-report
+expect_grep '0 episodes run, 32 already done' "$TMP/err" "report settings keep the run's identity"
+if command -v sqlite3 > /dev/null 2>&1; then
+    hash=$(sqlite3 run/results.sqlite "SELECT value FROM run WHERE key = 'config_hash'")
+    sqlite3 run/results.sqlite \
+        "UPDATE run SET value = '\"$(printf '%064d' 0)\"' WHERE key = 'config_hash'"
+    expect_status 0 "rerun of a run recorded under an older hash" -- run_fewshot sweep \
+        base.json -o run --no-report
+    expect_grep '0 episodes run, 32 already done' "$TMP/err" "the same identity resumes"
+    [ "$(sqlite3 run/results.sqlite "SELECT value FROM run WHERE key = 'config_hash'")" = \
+      "$hash" ] && pass || fail "the run did not take this config's hash"
+fi
 expect_status 2 "other temperature" -- run_fewshot sweep base.json -o run --set llm.temperature=0.7
 expect_grep 'differing sections: llm' "$TMP/err" "a result-changing LLM setting is refused"
 
