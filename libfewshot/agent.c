@@ -46,6 +46,9 @@ struct fewshot_agent {
     json_t *hist_ctx, *hist_next;   /* contexts of this episode's transitions, by step */
     float *query;
     float *hist_vec;                /* query vectors of this episode's steps, by step */
+    unsigned char (*hist_digest)[FEWSHOT__STATE_DIGEST];  /* their state texts' digests, */
+    unsigned char *hist_digest_made;    /* made when first shown (the measures' distinctness) */
+    size_t hist_digest_cap;
     size_t hist_vec_n, hist_vec_cap;
     int query_ok;                   /* query holds the state being decided */
     json_t *ctx;                    /* raw context of the state being decided */
@@ -219,6 +222,8 @@ void fewshot_agent_free(fewshot_agent *agent)
     free(agent->next_obs);
     free(agent->query);
     free(agent->hist_vec);
+    free(agent->hist_digest);
+    free(agent->hist_digest_made);
     free(agent->action);
     free(agent->last);
     free(agent->expert);
@@ -244,6 +249,8 @@ int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
     json_decref(agent->next_ctx);
     agent->next_ctx = NULL;
     agent->hist_vec_n = 0;
+    if (agent->hist_digest_made)
+        memset(agent->hist_digest_made, 0, agent->hist_digest_cap);
     /* history keys are step numbers: the next episode's steps are other transitions */
     if (agent->prompt)
         fewshot_prompt_reset(agent->prompt);
@@ -299,6 +306,8 @@ typedef struct shown {
     size_t obs_dim;
     const float *vec;               /* its embedding, or NULL */
     const json_t *context;          /* its state's raw context, or NULL */
+    int history;                    /* from this episode's steps (else the dataset) */
+    size_t item;                    /* its step, or its dataset index */
 } shown;
 
 /* The bytes of n doubles in hex, appended at out (2 * 8 * n characters). */
@@ -313,8 +322,49 @@ static char *hex_doubles(char *out, const double *v, size_t n)
     return out;
 }
 
+/* Room for the state digest of this episode's step (flags of new slots cleared). */
+static int hist_digest_slot(fewshot_agent *a, size_t step)
+{
+    if (step < a->hist_digest_cap)
+        return 0;
+    size_t cap = a->hist_digest_cap ? 2 * a->hist_digest_cap : 64;
+    while (cap <= step)
+        cap *= 2;
+    void *md = realloc(a->hist_digest, cap * sizeof *a->hist_digest);
+    if (!md)
+        return -1;
+    a->hist_digest = md;
+    unsigned char *made = realloc(a->hist_digest_made, cap);
+    if (!made)
+        return -1;
+    memset(made + a->hist_digest_cap, 0, cap - a->hist_digest_cap);
+    a->hist_digest_made = made;
+    a->hist_digest_cap = cap;
+    return 0;
+}
+
+/* The digest of a shown demonstration's state text: made once per dataset item (in the
+ * retriever) or per step of this episode (here), since the same states are shown again for
+ * many consecutive decisions and rendering their texts cost more than the rest of the
+ * measures. */
+static void state_digest(fewshot_agent *a, const shown *s, unsigned char *md)
+{
+    if (!s->history && s->context && fewshot__retriever_item_digest(a->ret, s->item, md) == 0)
+        return;
+    if (s->history && s->context && hist_digest_slot(a, s->item) == 0) {
+        if (!a->hist_digest_made[s->item]) {
+            fewshot__retriever_state_digest(a->ret, s->context, a->hist_digest[s->item]);
+            a->hist_digest_made[s->item] = 1;
+        }
+        memcpy(md, a->hist_digest[s->item], FEWSHOT__STATE_DIGEST);
+        return;
+    }
+    fewshot__retriever_state_digest(a->ret, s->context, md);
+}
+
 /* What makes two shown demonstrations the same: in a prompt, the state text and the actions
- * as shown; for knn-imitation, which shows no text, the exact state and action. */
+ * as shown (the text by its SHA-256); for knn-imitation, which shows no text, the exact state
+ * and action. */
 static char *shown_key(fewshot_agent *a, const shown *s)
 {
     if (!a->prompt) {
@@ -326,16 +376,21 @@ static char *shown_key(fewshot_agent *a, const shown *s)
         }
         return key;
     }
-    char *state = NULL, *acts = NULL, *key = NULL;
-    if (s->context && fewshot__retriever_state_text(a->ret, s->context, &state) != 0)
-        state = NULL;
+    unsigned char md[FEWSHOT__STATE_DIGEST];
+    char *acts = NULL, *key = NULL;
+    state_digest(a, s, md);
     if (fewshot_text_actions(NULL, &acts, s->action, s->act_dim,
                              fewshot_prompt_text_options(a->prompt)) == 0) {
-        size_t n = (state ? strlen(state) : 0) + strlen(acts) + 2;
-        if ((key = malloc(n)) != NULL)
-            snprintf(key, n, "%s\n%s", state ? state : "", acts);
+        size_t n = 2 * sizeof md + strlen(acts) + 2;
+        if ((key = malloc(n)) != NULL) {
+            static const char digits[] = "0123456789abcdef";
+            for (size_t i = 0; i < sizeof md; i++) {
+                key[2 * i] = digits[md[i] >> 4];
+                key[2 * i + 1] = digits[md[i] & 15];
+            }
+            snprintf(key + 2 * sizeof md, n - 2 * sizeof md, "\n%s", acts);
+        }
     }
-    free(state);
     free(acts);
     fewshot_error_clear();
     return key;
@@ -466,6 +521,7 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             sh[i].vec = item_vector(a, p->origin, p->item);
             snprintf(id, sizeof id, "demo:%zu", p->item);
             pd[i].key = (uint64_t)p->item + 1;
+            sh[i].item = p->item;
             if (d && (!pd[i].context || !pd[i].next_context)) {
                 rc = fewshot_error_last()->code;    /* the context's own error */
                 if (rc >= 0)
@@ -481,6 +537,8 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             sh[i].vec = item_vector(a, p->origin, step);
             snprintf(id, sizeof id, "step:%zu", step);
             pd[i].key = (uint64_t)step + 1;
+            sh[i].history = 1;
+            sh[i].item = step;
         }
         if (!d || !pd[i].context) {
             rc = fewshot_error_set(FEWSHOT_ERROR, "selection returned an unknown item");
@@ -672,7 +730,7 @@ static int start_knn(fewshot_agent *a, const double *obs)
         for (size_t j = 0; j < a->act_dim; j++)
             a->action[j] += w[i] / wsum * fitted[j];
         sh[i] = (shown){d->action, d->act_dim, d->obs, d->obs_dim,
-                        item_vector(a, FEWSHOT_ORIGIN_DATASET, item), NULL};
+                        item_vector(a, FEWSHOT_ORIGIN_DATASET, item), NULL, 0, item};
         char id[64];
         snprintf(id, sizeof id, "demo:%zu", item);
         json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "id", id, "selector",
