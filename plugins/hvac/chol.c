@@ -3,19 +3,15 @@
  *
  * Left-looking by columns: column j of L starts as A's column j and receives the updates
  * - L_jk * (column k) for k = 0, 1, ..., j - 1 in that order, the same subtractions the
- * row-oriented loop makes for each element, so vectorizing across the rows of a column
- * changes no rounding. x86-64 always has SSE2; elsewhere the scalar loops do the same
- * arithmetic.
+ * row-oriented loop makes for each element, so running them on two (SSE2, NEON) or four
+ * (AVX2) rows of a column at once changes no rounding. No FMA anywhere: a fused
+ * multiply-add rounds once and would change the bits.
  */
 #include "config.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "chol.h"
 
@@ -24,11 +20,15 @@ int hvac_chol_init(hvac_chol *c, const double *A, size_t d)
     memset(c, 0, sizeof *c);
     c->A = A;
     c->d = d;
-    c->L = malloc((d * d + 1) * sizeof *c->L);
-    c->idx = malloc((d + 1) * sizeof *c->idx);
-    if (!c->L || !c->idx) {
-        hvac_chol_free(c);
-        return -1;
+    c->stride = d + 4;
+    for (int k = 0; k < HVAC_CHOL_SLOTS; k++) {
+        hvac_chol_slot *s = &c->slot[k];
+        s->L = calloc(c->stride * d + 1, sizeof *s->L);
+        s->idx = malloc((d + 1) * sizeof *s->idx);
+        if (!s->L || !s->idx) {
+            hvac_chol_free(c);
+            return -1;
+        }
     }
     return 0;
 }
@@ -37,80 +37,136 @@ void hvac_chol_free(hvac_chol *c)
 {
     if (!c)
         return;
-    free(c->L);
-    free(c->idx);
+    for (int k = 0; k < HVAC_CHOL_SLOTS; k++) {
+        free(c->slot[k].L);
+        free(c->slot[k].idx);
+    }
     memset(c, 0, sizeof *c);
 }
 
-void hvac_axpy(double *y, double alpha, const double *x, size_t n)
+/* ---------------------------------------------------------------- kernels */
+
+/* Two doubles in one SIMD register, loadable from any double address (as in model.c). */
+typedef double v2d __attribute__((vector_size(16), aligned(8), may_alias));
+
+static void axpy2(double *y, double alpha, const double *x, size_t n)
 {
+    v2d a = {alpha, alpha};
     size_t i = 0;
-#ifdef __SSE2__
-    __m128d va = _mm_set1_pd(alpha);
     for (; i + 2 <= n; i += 2)
-        _mm_storeu_pd(y + i, _mm_add_pd(_mm_loadu_pd(y + i),
-                                        _mm_mul_pd(va, _mm_loadu_pd(x + i))));
-#endif
+        *(v2d *)(y + i) += a * *(const v2d *)(x + i);
     for (; i < n; i++)
         y[i] += alpha * x[i];
 }
 
-/* t[i] -= x[i] * s for i in [0, n): one column's update by an earlier column. Four earlier
- * columns at once (xs[0..3] with multipliers s[0..3], applied in that order) when w == 4,
- * which keeps t in registers across them. */
-static void update(double *t, const double *const *xs, const double *s, int w, size_t n)
+/* t_i -= x0_i s0, then -= x1_i s1, ... (w = 4 earlier columns, or w = 1) */
+static void update2(double *t, const double *const *xs, const double *s, int w, size_t n)
 {
     size_t i = 0;
-#ifdef __SSE2__
     if (w == 4) {
-        __m128d s0 = _mm_set1_pd(s[0]), s1 = _mm_set1_pd(s[1]);
-        __m128d s2 = _mm_set1_pd(s[2]), s3 = _mm_set1_pd(s[3]);
-        const double *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3];
+        v2d s0 = {s[0], s[0]}, s1 = {s[1], s[1]}, s2 = {s[2], s[2]}, s3 = {s[3], s[3]};
         for (; i + 2 <= n; i += 2) {
-            __m128d v = _mm_loadu_pd(t + i);
-            v = _mm_sub_pd(v, _mm_mul_pd(_mm_loadu_pd(x0 + i), s0));
-            v = _mm_sub_pd(v, _mm_mul_pd(_mm_loadu_pd(x1 + i), s1));
-            v = _mm_sub_pd(v, _mm_mul_pd(_mm_loadu_pd(x2 + i), s2));
-            v = _mm_sub_pd(v, _mm_mul_pd(_mm_loadu_pd(x3 + i), s3));
-            _mm_storeu_pd(t + i, v);
+            v2d v = *(v2d *)(t + i);
+            v -= *(const v2d *)(xs[0] + i) * s0;
+            v -= *(const v2d *)(xs[1] + i) * s1;
+            v -= *(const v2d *)(xs[2] + i) * s2;
+            v -= *(const v2d *)(xs[3] + i) * s3;
+            *(v2d *)(t + i) = v;
         }
     } else {
-        __m128d s0 = _mm_set1_pd(s[0]);
-        const double *x0 = xs[0];
+        v2d s0 = {s[0], s[0]};
         for (; i + 2 <= n; i += 2)
-            _mm_storeu_pd(t + i, _mm_sub_pd(_mm_loadu_pd(t + i),
-                                            _mm_mul_pd(_mm_loadu_pd(x0 + i), s0)));
+            *(v2d *)(t + i) -= *(const v2d *)(xs[0] + i) * s0;
     }
-#endif
     for (; i < n; i++)
         for (int k = 0; k < w; k++)
             t[i] -= xs[k][i] * s[k];
 }
 
-/* Column j of the factor, rows [from, n): A's entries, the updates by columns 0..j-1, the
- * diagonal's square root (from <= j; otherwise it is kept from before) and the division by
- * it. */
-static int column(hvac_chol *c, const size_t *idx, size_t n, size_t j, size_t from)
+#if defined(__x86_64__) && defined(__GNUC__)
+typedef double v4d __attribute__((vector_size(32), aligned(8), may_alias));
+
+__attribute__((target("avx2"))) static void axpy4(double *y, double alpha, const double *x,
+                                                  size_t n)
 {
-    size_t d = c->d;
-    double *t = c->L + j * d;
-    const double *arow = c->A + idx[j] * d;   /* A symmetric: column idx[j] = row idx[j] */
+    v4d a = {alpha, alpha, alpha, alpha};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        *(v4d *)(y + i) += a * *(const v4d *)(x + i);
+    for (; i < n; i++)
+        y[i] += alpha * x[i];
+}
+
+__attribute__((target("avx2"))) static void update4(double *t, const double *const *xs,
+                                                    const double *s, int w, size_t n)
+{
+    size_t i = 0;
+    if (w == 4) {
+        v4d s0 = {s[0], s[0], s[0], s[0]}, s1 = {s[1], s[1], s[1], s[1]};
+        v4d s2 = {s[2], s[2], s[2], s[2]}, s3 = {s[3], s[3], s[3], s[3]};
+        for (; i + 4 <= n; i += 4) {
+            v4d v = *(v4d *)(t + i);
+            v -= *(const v4d *)(xs[0] + i) * s0;
+            v -= *(const v4d *)(xs[1] + i) * s1;
+            v -= *(const v4d *)(xs[2] + i) * s2;
+            v -= *(const v4d *)(xs[3] + i) * s3;
+            *(v4d *)(t + i) = v;
+        }
+    } else {
+        v4d s0 = {s[0], s[0], s[0], s[0]};
+        for (; i + 4 <= n; i += 4)
+            *(v4d *)(t + i) -= *(const v4d *)(xs[0] + i) * s0;
+    }
+    for (; i < n; i++)
+        for (int k = 0; k < w; k++)
+            t[i] -= xs[k][i] * s[k];
+}
+#define HAVE_WIDE() __builtin_cpu_supports("avx2")
+#else
+#define HAVE_WIDE() 0
+#define axpy4 axpy2
+#define update4 update2
+#endif
+
+void hvac_axpy(double *y, double alpha, const double *x, size_t n)
+{
+    if (HAVE_WIDE())
+        axpy4(y, alpha, x, n);
+    else
+        axpy2(y, alpha, x, n);
+}
+
+typedef void update_fn(double *t, const double *const *xs, const double *s, int w, size_t n);
+
+/* ---------------------------------------------------------------- factor and solve */
+
+/* Column j of the factor L (stride ld), rows [from, n): A's entries, the updates by columns
+ * 0..j-1, the diagonal's square root (from <= j; otherwise it is kept from before) and the
+ * division by it. Rows n..n+3 are zero in every column, so the updates run on whole vectors
+ * (a zero row stays zero: 0 - 0 s = 0). */
+static int column(const hvac_chol *c, update_fn *update, double *L, const size_t *idx,
+                  size_t n, size_t j, size_t from)
+{
+    size_t ld = c->stride, len = (n - from + 3) & ~(size_t)3;
+    double *t = L + j * ld;
+    const double *arow = c->A + idx[j] * c->d;   /* A symmetric: column idx[j] = row idx[j] */
     for (size_t i = from; i < n; i++)
         t[i] = arow[idx[i]];
+    memset(t + n, 0, 4 * sizeof *t);
     size_t k = 0;
     for (; k + 4 <= j; k += 4) {
         const double *xs[4];
         double s[4];
         for (int w = 0; w < 4; w++) {
-            xs[w] = c->L + (k + w) * d + from;
-            s[w] = c->L[(k + w) * d + j];
+            xs[w] = L + (k + w) * ld + from;
+            s[w] = L[(k + w) * ld + j];
         }
-        update(t + from, xs, s, 4, n - from);
+        update(t + from, xs, s, 4, len);
     }
     for (; k < j; k++) {
-        const double *x = c->L + k * d + from;
-        double s = c->L[k * d + j];
-        update(t + from, &x, &s, 1, n - from);
+        const double *x = L + k * ld + from;
+        double s = L[k * ld + j];
+        update(t + from, &x, &s, 1, len);
     }
     if (from <= j) {
         if (!(t[j] > 0))
@@ -124,34 +180,63 @@ static int column(hvac_chol *c, const size_t *idx, size_t n, size_t j, size_t fr
     return 0;
 }
 
-int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
+static size_t common_prefix(const hvac_chol_slot *s, const size_t *idx, size_t n)
 {
     size_t keep = 0;
-    while (keep < n && keep < c->n && c->idx[keep] == idx[keep])
+    while (keep < n && keep < s->n && s->idx[keep] == idx[keep])
         keep++;
-    c->n = 0;
+    return keep;
+}
+
+/* The factor is made in the least recently used slot, starting from the rows of the slot
+ * whose index list shares the longest start with idx (copied over when that is another). */
+int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
+{
+    hvac_chol_slot *from = NULL, *to = &c->slot[0];
+    size_t keep = 0, ld = c->stride;
+    for (int k = 0; k < HVAC_CHOL_SLOTS; k++) {
+        hvac_chol_slot *s = &c->slot[k];
+        size_t p = common_prefix(s, idx, n);
+        if (p > keep) {
+            keep = p;
+            from = s;
+        }
+        if (s->used < to->used)
+            to = s;
+    }
+    if (from && from != to)
+        for (size_t j = 0; j < keep; j++)
+            memcpy(to->L + j * ld + j, from->L + j * ld + j, (keep - j) * sizeof *to->L);
+    if (from)
+        from->used = ++c->clock;
+    to->n = 0;
+    c->last = NULL;
+    update_fn *update = c->portable || !HAVE_WIDE() ? update2 : update4;
     for (size_t j = 0; j < n; j++)
-        if (column(c, idx, n, j, j < keep ? keep : j) != 0)
+        if (column(c, update, to->L, idx, n, j, j < keep ? keep : j) != 0)
             return -1;
-    memcpy(c->idx, idx, n * sizeof *idx);
-    c->n = n;
+    memcpy(to->idx, idx, n * sizeof *idx);
+    to->n = n;
+    to->used = ++c->clock;
+    c->last = to;
     return 0;
 }
 
 void hvac_chol_solve(const hvac_chol *c, double *b)
 {
-    size_t n = c->n, d = c->d;
-    const double *L = c->L;
+    size_t n = c->last->n, ld = c->stride;
+    const double *L = c->last->L;
+    update_fn *update = c->portable || !HAVE_WIDE() ? update2 : update4;
     /* L y = b by columns: b_i -= L_ik y_k for k ascending, then y_i = b_i / L_ii */
     for (size_t k = 0; k < n; k++) {
-        b[k] = b[k] / L[k * d + k];
-        const double *x = L + k * d + k + 1;
+        b[k] = b[k] / L[k * ld + k];
+        const double *x = L + k * ld + k + 1;
         double s = b[k];
         update(b + k + 1, &x, &s, 1, n - k - 1);
     }
     /* L' x = y: x_i = (y_i - sum_k>i L_ki x_k) / L_ii, column i of L contiguous */
     for (size_t i = n; i-- > 0;) {
-        const double *col = L + i * d;
+        const double *col = L + i * ld;
         double t = b[i];
         for (size_t k = i + 1; k < n; k++)
             t -= col[k] * b[k];
