@@ -53,34 +53,50 @@ static void axpy2(double *y, double alpha, const double *x, size_t n)
 {
     v2d a = {alpha, alpha};
     size_t i = 0;
-    for (; i + 2 <= n; i += 2)
+    for (; i + 4 <= n; i += 4) {
         *(v2d *)(y + i) += a * *(const v2d *)(x + i);
+        *(v2d *)(y + i + 2) += a * *(const v2d *)(x + i + 2);
+    }
     for (; i < n; i++)
         y[i] += alpha * x[i];
 }
 
-/* t_i -= x0_i s0, then -= x1_i s1, ... (w = 4 earlier columns, or w = 1) */
-static void update2(double *t, const double *const *xs, const double *s, int w, size_t n)
+/* t_i -= x_i s_0, then -= x_(ld + i) s_1, ...: the updates of one column by w earlier ones
+ * (columns ld apart), in column order. Eight at a time keep t in a register across them. */
+static void update2(double *t, const double *x, size_t ld, const double *s, int w, size_t n)
 {
     size_t i = 0;
-    if (w == 4) {
+    if (w == 8) {
         v2d s0 = {s[0], s[0]}, s1 = {s[1], s[1]}, s2 = {s[2], s[2]}, s3 = {s[3], s[3]};
+        v2d s4 = {s[4], s[4]}, s5 = {s[5], s[5]}, s6 = {s[6], s[6]}, s7 = {s[7], s[7]};
+        const double *x4 = x + 4 * ld;
         for (; i + 2 <= n; i += 2) {
             v2d v = *(v2d *)(t + i);
-            v -= *(const v2d *)(xs[0] + i) * s0;
-            v -= *(const v2d *)(xs[1] + i) * s1;
-            v -= *(const v2d *)(xs[2] + i) * s2;
-            v -= *(const v2d *)(xs[3] + i) * s3;
+            v -= *(const v2d *)(x + i) * s0;
+            v -= *(const v2d *)(x + ld + i) * s1;
+            v -= *(const v2d *)(x + 2 * ld + i) * s2;
+            v -= *(const v2d *)(x + 3 * ld + i) * s3;
+            v -= *(const v2d *)(x4 + i) * s4;
+            v -= *(const v2d *)(x4 + ld + i) * s5;
+            v -= *(const v2d *)(x4 + 2 * ld + i) * s6;
+            v -= *(const v2d *)(x4 + 3 * ld + i) * s7;
             *(v2d *)(t + i) = v;
         }
-    } else {
+    } else if (w == 1) {
         v2d s0 = {s[0], s[0]};
         for (; i + 2 <= n; i += 2)
-            *(v2d *)(t + i) -= *(const v2d *)(xs[0] + i) * s0;
+            *(v2d *)(t + i) -= *(const v2d *)(x + i) * s0;
+    } else {
+        for (; i + 2 <= n; i += 2) {
+            v2d v = *(v2d *)(t + i);
+            for (int k = 0; k < w; k++)
+                v -= *(const v2d *)(x + k * ld + i) * (v2d){s[k], s[k]};
+            *(v2d *)(t + i) = v;
+        }
     }
     for (; i < n; i++)
         for (int k = 0; k < w; k++)
-            t[i] -= xs[k][i] * s[k];
+            t[i] -= x[k * ld + i] * s[k];
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -91,36 +107,54 @@ __attribute__((target("avx2"))) static void axpy4(double *y, double alpha, const
 {
     v4d a = {alpha, alpha, alpha, alpha};
     size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        *(v4d *)(y + i) += a * *(const v4d *)(x + i);
+        *(v4d *)(y + i + 4) += a * *(const v4d *)(x + i + 4);
+    }
     for (; i + 4 <= n; i += 4)
         *(v4d *)(y + i) += a * *(const v4d *)(x + i);
     for (; i < n; i++)
         y[i] += alpha * x[i];
 }
 
-__attribute__((target("avx2"))) static void update4(double *t, const double *const *xs,
+#define B4(v) {v, v, v, v}
+__attribute__((target("avx2"))) static void update4(double *t, const double *x, size_t ld,
                                                     const double *s, int w, size_t n)
 {
     size_t i = 0;
-    if (w == 4) {
-        v4d s0 = {s[0], s[0], s[0], s[0]}, s1 = {s[1], s[1], s[1], s[1]};
-        v4d s2 = {s[2], s[2], s[2], s[2]}, s3 = {s[3], s[3], s[3], s[3]};
+    if (w == 8) {
+        v4d s0 = B4(s[0]), s1 = B4(s[1]), s2 = B4(s[2]), s3 = B4(s[3]);
+        v4d s4 = B4(s[4]), s5 = B4(s[5]), s6 = B4(s[6]), s7 = B4(s[7]);
+        const double *x4 = x + 4 * ld;
         for (; i + 4 <= n; i += 4) {
             v4d v = *(v4d *)(t + i);
-            v -= *(const v4d *)(xs[0] + i) * s0;
-            v -= *(const v4d *)(xs[1] + i) * s1;
-            v -= *(const v4d *)(xs[2] + i) * s2;
-            v -= *(const v4d *)(xs[3] + i) * s3;
+            v -= *(const v4d *)(x + i) * s0;
+            v -= *(const v4d *)(x + ld + i) * s1;
+            v -= *(const v4d *)(x + 2 * ld + i) * s2;
+            v -= *(const v4d *)(x + 3 * ld + i) * s3;
+            v -= *(const v4d *)(x4 + i) * s4;
+            v -= *(const v4d *)(x4 + ld + i) * s5;
+            v -= *(const v4d *)(x4 + 2 * ld + i) * s6;
+            v -= *(const v4d *)(x4 + 3 * ld + i) * s7;
             *(v4d *)(t + i) = v;
         }
-    } else {
-        v4d s0 = {s[0], s[0], s[0], s[0]};
+    } else if (w == 1) {
+        v4d s0 = B4(s[0]);
         for (; i + 4 <= n; i += 4)
-            *(v4d *)(t + i) -= *(const v4d *)(xs[0] + i) * s0;
+            *(v4d *)(t + i) -= *(const v4d *)(x + i) * s0;
+    } else {
+        for (; i + 4 <= n; i += 4) {
+            v4d v = *(v4d *)(t + i);
+            for (int k = 0; k < w; k++)
+                v -= *(const v4d *)(x + k * ld + i) * (v4d)B4(s[k]);
+            *(v4d *)(t + i) = v;
+        }
     }
     for (; i < n; i++)
         for (int k = 0; k < w; k++)
-            t[i] -= xs[k][i] * s[k];
+            t[i] -= x[k * ld + i] * s[k];
 }
+#undef B4
 #define HAVE_WIDE() __builtin_cpu_supports("avx2")
 #else
 #define HAVE_WIDE() 0
@@ -136,7 +170,8 @@ void hvac_axpy(double *y, double alpha, const double *x, size_t n)
         axpy2(y, alpha, x, n);
 }
 
-typedef void update_fn(double *t, const double *const *xs, const double *s, int w, size_t n);
+typedef void update_fn(double *t, const double *x, size_t ld, const double *s, int w,
+                       size_t n);
 
 /* ---------------------------------------------------------------- factor and solve */
 
@@ -153,20 +188,13 @@ static int column(const hvac_chol *c, update_fn *update, double *L, const size_t
     for (size_t i = from; i < n; i++)
         t[i] = arow[idx[i]];
     memset(t + n, 0, 4 * sizeof *t);
-    size_t k = 0;
-    for (; k + 4 <= j; k += 4) {
-        const double *xs[4];
-        double s[4];
-        for (int w = 0; w < 4; w++) {
-            xs[w] = L + (k + w) * ld + from;
-            s[w] = L[(k + w) * ld + j];
-        }
-        update(t + from, xs, s, 4, len);
-    }
-    for (; k < j; k++) {
-        const double *x = L + k * ld + from;
-        double s = L[k * ld + j];
-        update(t + from, &x, &s, 1, len);
+    for (size_t k = 0; k < j;) {
+        int w = j - k >= 8 ? 8 : (int)(j - k);
+        double s[8];
+        for (int q = 0; q < w; q++)
+            s[q] = L[(k + q) * ld + j];
+        update(t + from, L + k * ld + from, ld, s, w, len);
+        k += (size_t)w;
     }
     if (from <= j) {
         if (!(t[j] > 0))
@@ -230,9 +258,8 @@ void hvac_chol_solve(const hvac_chol *c, double *b)
     /* L y = b by columns: b_i -= L_ik y_k for k ascending, then y_i = b_i / L_ii */
     for (size_t k = 0; k < n; k++) {
         b[k] = b[k] / L[k * ld + k];
-        const double *x = L + k * ld + k + 1;
         double s = b[k];
-        update(b + k + 1, &x, &s, 1, n - k - 1);
+        update(b + k + 1, L + k * ld + k + 1, ld, &s, 1, n - k - 1);
     }
     /* L' x = y: x_i = (y_i - sum_k>i L_ki x_k) / L_ii, column i of L contiguous */
     for (size_t i = n; i-- > 0;) {
