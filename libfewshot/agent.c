@@ -31,6 +31,7 @@ struct fewshot_agent {
     fewshot_policy *policy;
     size_t act_dim, obs_dim;
     double *action, *last, *expert, *obs;
+    int expert_ready;               /* expert holds the expert's action for obs (measured) */
     int has_last, ready, waiting;
     int failed;                     /* the decision failed: error kept in error_msg */
     int error_code;
@@ -197,6 +198,7 @@ static void clear_decision(fewshot_agent *a)
     a->input = a->ctx = a->decision = NULL;
     a->first_reply = NULL;
     a->reasked = a->waiting = a->ready = a->failed = 0;
+    a->expert_ready = 0;
 }
 
 void fewshot_agent_free(fewshot_agent *agent)
@@ -408,6 +410,8 @@ static void measure(fewshot_agent *a, const double *obs, const shown *s, size_t 
     int expert = fewshot_env_policies(a->env)[0] &&
                  fewshot_env_policy(a->env, "expert", obs, a->expert) == 0;
     fewshot_error_clear();
+    /* the parse fallback of this decision takes it from here instead of asking again */
+    a->expert_ready = expert && memcmp(obs, a->obs, a->obs_dim * sizeof *obs) == 0;
     double *fitted = calloc(a->act_dim + 1, sizeof *fitted);
     char **keys = calloc(n, sizeof *keys);
     double dsum = 0, asum = 0;
@@ -866,8 +870,8 @@ static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
     }
     /* fall back: the expert's action when the plugin has one */
     const double *expert = NULL;
-    if (fewshot_env_policies(a->env)[0] &&
-        fewshot_env_policy(a->env, "expert", a->obs, a->expert) == 0)
+    if (a->expert_ready || (fewshot_env_policies(a->env)[0] &&
+                            fewshot_env_policy(a->env, "expert", a->obs, a->expert) == 0))
         expert = a->expert;
     fewshot_error_clear();
     int frc = fewshot_parser_fallback(a->parser, a->has_last ? a->last : NULL, expert,
