@@ -364,38 +364,73 @@ static void state_digest(fewshot_agent *a, const shown *s, unsigned char *md)
     fewshot__retriever_state_digest(a->ret, s->context, md);
 }
 
-/* What makes two shown demonstrations the same: in a prompt, the state text and the actions
- * as shown (the text by its SHA-256); for knn-imitation, which shows no text, the exact state
- * and action. */
-static char *shown_key(fewshot_agent *a, const shown *s)
+/* What makes two shown demonstrations the same for knn-imitation, which shows no text: the
+ * exact state and action. */
+static char *exact_key(const shown *s)
 {
-    if (!a->prompt) {
-        char *key = malloc(2 * sizeof(double) * (s->obs_dim + s->act_dim) + 2);
-        if (key) {
-            char *p = hex_doubles(key, s->obs, s->obs_dim);
-            *p++ = '/';
-            *hex_doubles(p, s->action, s->act_dim) = '\0';
-        }
-        return key;
+    char *key = malloc(2 * sizeof(double) * (s->obs_dim + s->act_dim) + 2);
+    if (key) {
+        char *p = hex_doubles(key, s->obs, s->obs_dim);
+        *p++ = '/';
+        *hex_doubles(p, s->action, s->act_dim) = '\0';
     }
-    unsigned char md[FEWSHOT__STATE_DIGEST];
-    char *acts = NULL, *key = NULL;
-    state_digest(a, s, md);
-    if (fewshot_text_actions(NULL, &acts, s->action, s->act_dim,
-                             fewshot_prompt_text_options(a->prompt)) == 0) {
-        size_t n = 2 * sizeof md + strlen(acts) + 2;
-        if ((key = malloc(n)) != NULL) {
-            static const char digits[] = "0123456789abcdef";
-            for (size_t i = 0; i < sizeof md; i++) {
-                key[2 * i] = digits[md[i] >> 4];
-                key[2 * i + 1] = digits[md[i] & 15];
-            }
-            snprintf(key + 2 * sizeof md, n - 2 * sizeof md, "\n%s", acts);
-        }
-    }
-    free(acts);
-    fewshot_error_clear();
     return key;
+}
+
+/* In a prompt two shown demonstrations are the same when their actions as shown and their
+ * state texts are equal. keys hold the action texts (exact_key's for knn-imitation); the
+ * state texts' digests are made only for demonstrations whose actions tie, which is rare. */
+typedef struct sameness {
+    fewshot_agent *a;
+    const shown *s;
+    char **keys;
+    unsigned char (*md)[FEWSHOT__STATE_DIGEST];    /* NULL: compare keys alone */
+    unsigned char *made;
+} sameness;
+
+static int same_shown(size_t i, size_t j, void *arg)
+{
+    sameness *c = arg;
+    if (!c->keys[i] || !c->keys[j] || strcmp(c->keys[i], c->keys[j]) != 0)
+        return 0;
+    if (!c->md)
+        return 1;
+    size_t both[2] = {i, j};
+    for (int k = 0; k < 2; k++)
+        if (!c->made[both[k]]) {
+            state_digest(c->a, &c->s[both[k]], c->md[both[k]]);
+            c->made[both[k]] = 1;
+        }
+    return memcmp(c->md[i], c->md[j], FEWSHOT__STATE_DIGEST) == 0;
+}
+
+/* The share of distinct demonstrations among the n shown (NAN out of memory). */
+static double distinct_share(fewshot_agent *a, const shown *s, size_t n)
+{
+    sameness c = {a, s, calloc(n, sizeof *c.keys), NULL, NULL};
+    double share = NAN;
+    if (a->prompt) {
+        c.md = malloc(n * sizeof *c.md);
+        c.made = calloc(n, 1);
+    }
+    if (!c.keys || (a->prompt && (!c.md || !c.made)))
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (!a->prompt)
+            c.keys[i] = exact_key(&s[i]);
+        else if (fewshot_text_actions(NULL, &c.keys[i], s[i].action, s[i].act_dim,
+                                      fewshot_prompt_text_options(a->prompt)) != 0)
+            c.keys[i] = NULL;
+    }
+    fewshot_error_clear();
+    share = (double)fewshot__measure_distinct_by(n, same_shown, &c) / (double)n;
+done:
+    for (size_t i = 0; c.keys && i < n; i++)
+        free(c.keys[i]);
+    free(c.keys);
+    free(c.md);
+    free(c.made);
+    return share;
 }
 
 /* Measure the n demonstrations shown for the state obs (fewshot-selection(7)): each one's
@@ -413,7 +448,6 @@ static void measure(fewshot_agent *a, const double *obs, const shown *s, size_t 
     /* the parse fallback of this decision takes it from here instead of asking again */
     a->expert_ready = expert && memcmp(obs, a->obs, a->obs_dim * sizeof *obs) == 0;
     double *fitted = calloc(a->act_dim + 1, sizeof *fitted);
-    char **keys = calloc(n, sizeof *keys);
     double dsum = 0, asum = 0;
     size_t dn = 0, an = 0;
     for (size_t i = 0; i < n; i++) {
@@ -431,19 +465,14 @@ static void measure(fewshot_agent *a, const double *obs, const shown *s, size_t 
             asum += g;
             an++;
         }
-        if (keys)
-            keys[i] = shown_key(a, &s[i]);
     }
-    if (keys)
-        json_object_set_new(dec, "demos_distinct",
-                            json_real((double)fewshot__measure_distinct(keys, n) / (double)n));
+    double distinct = distinct_share(a, s, n);
+    if (!isnan(distinct))
+        json_object_set_new(dec, "demos_distinct", json_real(distinct));
     if (an)
         json_object_set_new(dec, "demos_agreement", json_real(asum / (double)an));
     if (dn)
         json_object_set_new(dec, "demos_distance", json_real(dsum / (double)dn));
-    for (size_t i = 0; keys && i < n; i++)
-        free(keys[i]);
-    free(keys);
     free(fitted);
 }
 
