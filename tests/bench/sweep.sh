@@ -123,8 +123,8 @@ if command -v valgrind > /dev/null 2>&1; then
         echo
         echo "  (fewshot_llm_submit: serialize, cache key, lookup; EVP_Digest: the prompt_hash;"
         echo "   fewshot_env_policy and fewshot__retriever_state_digest: the retrieval measures' expert"
-        echo "   action and demonstration texts, each text once per demonstration or step; result"
-        echo "   storage is per step, shared with the zero arm)"
+        echo "   action and demonstration texts, rendered only when shown actions tie; result storage"
+        echo "   is per step, shared with the zero arm)"
     fi
 else
     echo "  callgrind: SKIP (valgrind not installed)"
