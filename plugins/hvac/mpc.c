@@ -235,7 +235,7 @@ static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
 {
     size_t d = mpc->dim;
     const double *H = mpc->H;
-    double *g = mpc->work + d, *rhs = g + d, *a_free = mpc->work + 4 * d;
+    double *g = mpc->work + d, *rhs = g + d, *hfa = mpc->work + 4 * d;
     size_t *free_idx = mpc->index;
     double tol = mpc->tol * mpc->hmax;
     /* g = H a by rows of the symmetric H: each g_i sums H_il a_l over l ascending as a
@@ -267,15 +267,14 @@ static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
         if (nf == 0)
             continue;
         /* H_FF y = -(g0_F + r s_F + H_FA a_A) = H_FF a_F - (g_F + r s_F) */
+        /* (H_FF a_F)_p by rows of the symmetric H, as g = H a above: each sums H_iq a_q over
+         * the free q ascending, for every i at once */
+        memset(hfa, 0, d * sizeof *hfa);
         for (size_t q = 0; q < nf; q++)
-            a_free[q] = a[free_idx[q]];
+            hvac_axpy(hfa, a[free_idx[q]], H + free_idx[q] * d, d);
         for (size_t p = 0; p < nf; p++) {
             size_t i = free_idx[p];
-            const double *hrow = H + i * d;
-            double s = 0;
-            for (size_t q = 0; q < nf; q++)
-                s += hrow[free_idx[q]] * a_free[q];
-            rhs[p] = s - (g[i] + mpc->r * sign_of(a[i]));
+            rhs[p] = hfa[i] - (g[i] + mpc->r * sign_of(a[i]));
         }
         if (hvac_chol_factor(&mpc->chol, free_idx, nf) != 0)
             return -1;
