@@ -92,7 +92,7 @@ static const field selection_fields[] = {
     {"representative", T_STRING, "\"nearest\"", NULL, "nearest|best", 0, 0},
     {"history", T_INTEGER, "0", NULL, NULL, 0, 1},
     {"history_order", T_STRING, "\"recent\"", NULL, "recent|best", 0, 0},
-    {"history_window", T_STRING, NULL, NULL, "block|sliding", 0, 0},
+    {"history_window", T_STRING, NULL, NULL, "block|sliding|restart", 0, 0},
     {"stick", T_NUMBER, NULL, NULL, NULL, 0, 1},
     {"random", T_INTEGER, "0", NULL, NULL, 0, 1},
     {"reward_lambda", T_NUMBER, NULL, NULL, NULL, 0, 1},
@@ -117,6 +117,7 @@ static const field prompt_fields[] = {
     {"separator", T_STRING, NULL, NULL, NULL, 0, 0},
     {"action_scale", T_NUMBER, NULL, NULL, NULL, 0, 0},
     {"demo_order", T_STRING, NULL, NULL, "cache|paper", 0, 0},
+    {"history_layout", T_STRING, NULL, NULL, "turns|demonstrations", 0, 0},
     {"reward_digits", T_INTEGER, NULL, NULL, NULL, 0, 1},
     END
 };
@@ -1089,15 +1090,34 @@ static void drop_execution_settings(json_t *section)
         json_object_del(demos, "jobs");
 }
 
-/* The identity of a run: the resolved config without its execution-only settings. */
-static void compute_hash(fewshot_config *cfg)
+/* The identity of a run: the resolved config without its execution-only settings and
+ * without the report's (how results are summarized, not what they are). */
+static json_t *identity_of(const json_t *resolved)
 {
-    json_t *identity = json_deep_copy(cfg->resolved);
+    json_t *identity = json_deep_copy(resolved);
     size_t k;
     json_t *arm;
+    if (!identity)
+        return NULL;
     drop_execution_settings(identity);
     json_array_foreach(json_object_get(identity, "arms"), k, arm)
         drop_execution_settings(arm);
+    json_object_del(identity, "report");
+    return identity;
+}
+
+int fewshot__config_same_identity(const json_t *a, const json_t *b)
+{
+    json_t *ia = identity_of(a), *ib = identity_of(b);
+    int same = ia && ib && json_equal(ia, ib);
+    json_decref(ia);
+    json_decref(ib);
+    return same;
+}
+
+static void compute_hash(fewshot_config *cfg)
+{
+    json_t *identity = identity_of(cfg->resolved);
     char *text = json_dumps(identity, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(identity);
     unsigned char md[EVP_MAX_MD_SIZE];

@@ -34,6 +34,10 @@ FEWSHOT_HIDDEN double fewshot__select_kth(double *v, size_t n, size_t k);
  * a server's reply, such as a parser's "invalid token near '...'". */
 FEWSHOT_HIDDEN void fewshot__error_redact(const char *secret);
 
+/* Do two resolved configs describe the same run (equal but for execution-only settings
+ * and the report section, which fewshot_config_hash leaves out)? config.c */
+FEWSHOT_HIDDEN int fewshot__config_same_identity(const json_t *a, const json_t *b);
+
 #include <stdio.h>
 /* Atomic file writes (atomic_file.c): open a unique temporary file beside path, write to *f,
  * then commit (flush, fsync, rename over path) or abort (remove it). Commit and abort free

@@ -15,10 +15,10 @@
 
 /* Templates, in the order of this table. */
 enum { T_OBJECTIVE, T_META, T_INSTRUCTION, T_STATE, T_ACTION, T_FEEDBACK, T_COMMENTS,
-       T_DEMONSTRATIONS, T_DEMONSTRATION, T_CURRENT, T_OUTPUT, T_COUNT };
+       T_DEMONSTRATIONS, T_DEMONSTRATION, T_CURRENT, T_OUTPUT, T_OUTCOME, T_COUNT };
 static const char *const tnames[T_COUNT] = {
     "objective", "meta", "instruction", "state", "action", "feedback", "comments",
-    "demonstrations", "demonstration", "current", "output"};
+    "demonstrations", "demonstration", "current", "output", "outcome"};
 
 /* The generator's own defaults (the plugin's, when it has one, come first). */
 static const char *const tdefaults[T_COUNT] = {
@@ -42,6 +42,10 @@ static const char *const tdefaults[T_COUNT] = {
         "Please decide the actions based on the following description:\n"
         "Description: {{{description}}}",
     [T_OUTPUT] = "Actions:",
+    /* the history as turns: what came of an earlier step's actions, opening the next turn */
+    [T_OUTCOME] =
+        "{{#has_feedback}}Reward: {{reward}}\n{{/has_feedback}}"
+        "{{#feedback}}{{{feedback}}}\n{{/feedback}}",
 };
 
 /* The cache order's header counts the dataset's demonstrations only: the history that follows
@@ -72,6 +76,8 @@ typedef struct demo_entry {
 struct fewshot_prompt {
     fewshot_template *t[T_COUNT];   /* NULL: dropped or absent */
     int demo_order;                 /* FEWSHOT_PROMPT_ORDER_CACHE or _PAPER */
+    int history_layout;             /* FEWSHOT_PROMPT_HISTORY_TURNS or _DEMONSTRATIONS */
+    int turns;                      /* history as turns: that layout, with a current block */
     demo_entry *cache;
     size_t ncache, capcache;
     int order[B_COUNT];
@@ -167,6 +173,17 @@ static int block_of(const char *s)
     return find_name(bnames, B_COUNT, s);
 }
 
+/* *out = va or vb when v is the string a or b; -1 otherwise. */
+static int choose(const json_t *v, const char *a, int va, const char *b, int vb, int *out)
+{
+    const char *s = json_string_value(v);
+    if (s && (strcmp(s, a) == 0 || strcmp(s, b) == 0)) {
+        *out = strcmp(s, a) == 0 ? va : vb;
+        return 0;
+    }
+    return -1;
+}
+
 static int parse_numbers(fewshot_prompt *p, const json_t *v, const fewshot_prompt_options *o,
                          const char *path)
 {
@@ -233,7 +250,7 @@ static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const 
                     return spec_error(o, path, key, (long)i,
                                       "expected objective, meta, instruction, state, action, "
                                       "feedback, comments, demonstrations, demonstration, "
-                                      "current or output");
+                                      "current, output or outcome");
                 dropped[t] = 1;
             }
         } else if (strcmp(key, "templates") == 0) {
@@ -255,12 +272,8 @@ static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const 
             if (rc)
                 return rc;
         } else if (strcmp(key, "style") == 0) {
-            const char *s = json_string_value(v);
-            if (s && strcmp(s, "chat") == 0)
-                p->style = FEWSHOT_PROMPT_CHAT;
-            else if (s && strcmp(s, "completion") == 0)
-                p->style = FEWSHOT_PROMPT_COMPLETION;
-            else
+            if (choose(v, "chat", FEWSHOT_PROMPT_CHAT, "completion", FEWSHOT_PROMPT_COMPLETION,
+                       &p->style))
                 return spec_error(o, path, key, -1, "expected \"chat\" or \"completion\"");
         } else if (strcmp(key, "system") == 0) {
             size_t i;
@@ -277,13 +290,14 @@ static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const 
                 p->in_system[b] = 1;
             }
         } else if (strcmp(key, "demo_order") == 0) {
-            const char *s = json_string_value(v);
-            if (s && strcmp(s, "cache") == 0)
-                p->demo_order = FEWSHOT_PROMPT_ORDER_CACHE;
-            else if (s && strcmp(s, "paper") == 0)
-                p->demo_order = FEWSHOT_PROMPT_ORDER_PAPER;
-            else
+            if (choose(v, "cache", FEWSHOT_PROMPT_ORDER_CACHE, "paper",
+                       FEWSHOT_PROMPT_ORDER_PAPER, &p->demo_order))
                 return spec_error(o, path, key, -1, "expected \"cache\" or \"paper\"");
+        } else if (strcmp(key, "history_layout") == 0) {
+            if (choose(v, "turns", FEWSHOT_PROMPT_HISTORY_TURNS, "demonstrations",
+                       FEWSHOT_PROMPT_HISTORY_DEMONSTRATIONS, &p->history_layout))
+                return spec_error(o, path, key, -1,
+                                  "expected \"turns\" or \"demonstrations\"");
         } else if (strcmp(key, "reward_digits") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 17)
                 return spec_error(o, path, key, -1, "expected an integer from 0 (rounded) to "
@@ -297,7 +311,7 @@ static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const 
         } else {
             return spec_error(o, path, key, -1, "unknown key (expected order, drop, templates, "
                               "numbers, style, system, separator, demo_order, "
-                              "reward_digits)");
+                              "history_layout, reward_digits)");
         }
     }
     return 0;
@@ -384,6 +398,9 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
         to.name = name;
         rc = fewshot_template_new(&p->t[t], text, (size_t)-1, &to);
     }
+    for (size_t k = 0; rc == 0 && k < p->norder; k++)
+        p->turns |= p->order[k] == B_CURRENT && p->t[T_CURRENT] &&
+                    p->history_layout == FEWSHOT_PROMPT_HISTORY_TURNS;
     if (rc) {
         fewshot_prompt_free(p);
         return rc;
@@ -736,6 +753,13 @@ static int render_demo(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t i
     return rc;
 }
 
+/* Is d an earlier step of this episode shown as a turn of the conversation rather than as
+ * a demonstration? (prompt.history_layout "turns", which needs the current block.) */
+static int as_turn(const fewshot_prompt *p, const fewshot_prompt_demo *d)
+{
+    return d->source == FEWSHOT_DEMO_HISTORICAL && p->turns && d->context;
+}
+
 /* cur: the current state's view (extra, context, overlay), bottom first */
 static int render_block(fewshot_prompt *p, int b, const fewshot_prompt_input *in,
                         const json_t *const *cur, json_t **text, json_t **sources)
@@ -753,29 +777,34 @@ static int render_block(fewshot_prompt *p, int b, const fewshot_prompt_input *in
     default:
         break;
     }
-    if (!p->t[T_DEMONSTRATIONS] || in->n_demos == 0)
+    size_t shown = 0;
+    for (size_t k = 0; k < in->n_demos; k++)
+        shown += !as_turn(p, &in->demos[k]);
+    if (!p->t[T_DEMONSTRATIONS] || shown == 0)
         return 0;
     json_t *list = json_array(), *view = json_object(), *src = json_array();
     size_t *perm = malloc(in->n_demos * sizeof *perm);
     int rc = list && view && src && perm ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     if (rc == 0)
         fewshot_prompt_demo_order(p, in->demos, in->n_demos, perm);
-    size_t counts[3] = {0};
-    for (size_t k = 0; rc == 0 && k < in->n_demos; k++) {
-        const fewshot_prompt_demo *d = &in->demos[perm[k]];
-        rc = render_demo(p, d, k, in->extra, list);
+    size_t counts[3] = {0}, k = 0;
+    for (size_t j = 0; rc == 0 && j < in->n_demos; j++) {
+        const fewshot_prompt_demo *d = &in->demos[perm[j]];
+        if (as_turn(p, d))
+            continue;   /* shown as a turn after the demonstrations (history_turns) */
+        rc = render_demo(p, d, k++, in->extra, list);
         int s = d->source >= 0 && d->source < 3 ? d->source : 0;
         counts[s]++;
         json_array_append_new(src, json_string(source_names[s]));
     }
     free(perm);
     if (rc == 0) {
-        json_object_set_new(view, "n", json_integer((json_int_t)in->n_demos));
-        json_object_set_new(view, "one", json_boolean(in->n_demos == 1));
+        json_object_set_new(view, "n", json_integer((json_int_t)shown));
+        json_object_set_new(view, "one", json_boolean(shown == 1));
         json_object_set_new(view, "n_expert", json_integer((json_int_t)counts[0]));
         json_object_set_new(view, "n_representative", json_integer((json_int_t)counts[1]));
         json_object_set_new(view, "n_historical", json_integer((json_int_t)counts[2]));
-        size_t nd = in->n_demos - counts[2];
+        size_t nd = shown - counts[2];
         json_object_set_new(view, "n_dataset", json_integer((json_int_t)nd));
         json_object_set_new(view, "one_dataset", json_boolean(nd == 1));
         json_object_set_new(view, "historical", json_boolean(counts[2] > 0));
@@ -843,6 +872,237 @@ static int add_output_view(fewshot_prompt *p, const json_t *context, json_t *cur
     return 0;
 }
 
+/* ------------------------------------------------------------------ assembly */
+
+/* The prompt being put together: the system and user text of chat, everything joined (the
+ * completion prompt, chat's display and hashing text), and for chat the turns finished
+ * before the last user message. */
+typedef struct assembly {
+    fewshot_prompt *p;
+    fewshot_text_buf sys, user, all;
+    int prev, prev_sys, prev_user;  /* the block last appended to each; -1 none */
+    size_t total, nsep;             /* estimated tokens of the parts, separators */
+    json_t *turns;                  /* chat: user and assistant messages before the last */
+    json_t *components;
+} assembly;
+
+#define B_TURN B_COUNT              /* a history turn's outcome, as the previous block */
+
+/* Append block b's text (to the system message when to_sys), after the separator: the
+ * output format continues the current description on the next line. */
+static int put(assembly *a, int b, int to_sys, const char *s, size_t len)
+{
+    fewshot_text_buf *dst = to_sys ? &a->sys : &a->user;
+    int *prev_dst = to_sys ? &a->prev_sys : &a->prev_user;
+    int rc = 0;
+    if (dst->len)
+        rc = fewshot_text_buf_puts(dst, *prev_dst == B_CURRENT && b == B_OUTPUT
+                                            ? "\n" : a->p->separator);
+    if (rc == 0)
+        rc = fewshot_text_buf_append(dst, s, len);
+    if (rc == 0 && a->all.len)
+        rc = fewshot_text_buf_puts(&a->all, a->prev == B_CURRENT && b == B_OUTPUT
+                                                ? "\n" : a->p->separator);
+    if (rc == 0)
+        rc = fewshot_text_buf_append(&a->all, s, len);
+    a->nsep += a->prev >= 0;
+    *prev_dst = b;
+    a->prev = b;
+    return rc;
+}
+
+static int push_message(assembly *a, const char *role, const char *s, size_t len)
+{
+    json_t *m = json_pack("{s:s, s:o}", "role", role, "content",
+                          json_stringn_nocheck(s ? s : "", len));
+    return m && json_array_append_new(a->turns, m) == 0
+               ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+}
+
+/* Render template t for an earlier step's state as it was shown when that step was the
+ * current one: the same views (its context in place of the current one). */
+static int current_view(fewshot_prompt *p, const json_t *const *cur, json_t *view)
+{
+    json_t *meta = NULL, *state = NULL;
+    int rc = render_str(p, T_META, cur, 2, &meta);
+    if (rc == 0)
+        rc = render_str(p, T_STATE, cur, 2, &state);
+    if (rc == 0) {
+        set(view, "description", join(meta, state, ' '));
+        set(view, "meta", json_incref(meta));
+        set(view, "state", json_incref(state));
+        add_output_view(p, cur[1], view);
+    }
+    json_decref(meta);
+    json_decref(state);
+    return rc;
+}
+
+static int render_as_current(fewshot_prompt *p, const fewshot_prompt_input *in,
+                             const fewshot_prompt_demo *d, json_t **cur, json_t **out)
+{
+    json_t *view = json_object();
+    if (!view)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    const json_t *stack[3] = {in->extra, d->context, view};
+    int rc = current_view(p, stack, view);
+    if (rc == 0)
+        rc = render_str(p, T_CURRENT, stack, 3, cur);
+    if (rc == 0)
+        rc = render_str(p, T_OUTPUT, stack, 3, out);
+    json_decref(view);
+    return rc;
+}
+
+/* An earlier step as a turn of the conversation: the question it was asked (the current
+ * block and the output format, exactly as its own prompt ended), the actions taken as the
+ * answer (an assistant message in chat), and its outcome opening the next user turn. Each
+ * prompt of a history window is then the previous one continued. */
+static int put_turn(assembly *a, const fewshot_prompt_input *in, const fewshot_prompt_demo *d)
+{
+    fewshot_prompt *p = a->p;
+    json_t *list = json_array(), *cur = NULL, *out = NULL, *outcome = NULL;
+    int rc = list ? render_demo(p, d, 0, in->extra, list)
+                  : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    const json_t *item = json_array_get(list, 0);
+    if (rc == 0)
+        rc = render_as_current(p, in, d, &cur, &out);
+    const json_t *istack[1] = {item};
+    if (rc == 0)
+        rc = render_str(p, T_OUTCOME, istack, 1, &outcome);
+    const char *action = json_string_value(json_object_get(item, "action"));
+    size_t tokens = 0;
+    if (rc == 0 && cur) {
+        rc = put(a, B_CURRENT, 0, json_string_value(cur), json_string_length(cur));
+        tokens += fewshot_prompt_tokens(json_string_value(cur), json_string_length(cur));
+    }
+    if (rc == 0 && out) {
+        rc = put(a, B_OUTPUT, 0, json_string_value(out), json_string_length(out));
+        tokens += fewshot_prompt_tokens(json_string_value(out), json_string_length(out));
+    }
+    size_t alen = action ? strlen(action) : 0;
+    if (rc == 0 && p->style == FEWSHOT_PROMPT_CHAT) {
+        rc = push_message(a, "user", a->user.data, a->user.len);
+        if (rc == 0)
+            rc = push_message(a, "assistant", action, alen);
+        fewshot_text_buf_reset(&a->user);
+    }
+    if (rc == 0)
+        rc = fewshot_text_buf_puts(&a->all, " ");
+    if (rc == 0)
+        rc = fewshot_text_buf_append(&a->all, action ? action : "", alen);
+    tokens += fewshot_prompt_tokens(action ? action : "", alen);
+    if (rc == 0 && outcome) {
+        const char *o = json_string_value(outcome);
+        size_t olen = json_string_length(outcome);
+        rc = fewshot_text_buf_puts(&a->all, "\n");
+        if (rc == 0)
+            rc = fewshot_text_buf_append(&a->all, o, olen);
+        if (rc == 0)
+            rc = fewshot_text_buf_append(&a->user, o, olen);
+        tokens += fewshot_prompt_tokens(o, olen) + 1;
+    }
+    a->prev = a->prev_user = B_TURN;
+    a->total += tokens;
+    json_t *c = rc == 0 ? json_pack("{s:s, s:I, s:[s]}", "name", "history", "tokens",
+                                    (json_int_t)tokens, "sources", "historical")
+                        : NULL;
+    if (c)
+        json_array_append_new(a->components, c);
+    json_decref(list);
+    json_decref(cur);
+    json_decref(out);
+    json_decref(outcome);
+    return rc;
+}
+
+/* The history shown as turns, oldest first. */
+static int put_turns(assembly *a, const fewshot_prompt_input *in)
+{
+    size_t *perm = malloc((in->n_demos + 1) * sizeof *perm), n = 0;
+    if (!perm)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    for (size_t k = 0; k < in->n_demos; k++) {
+        if (!as_turn(a->p, &in->demos[k]))
+            continue;
+        /* insertion by key: the agent keys history by step */
+        size_t j = n++;
+        while (j > 0 && in->demos[perm[j - 1]].key > in->demos[k].key) {
+            perm[j] = perm[j - 1];
+            j--;
+        }
+        perm[j] = k;
+    }
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < n; k++)
+        rc = put_turn(a, in, &in->demos[perm[k]]);
+    free(perm);
+    return rc;
+}
+
+static int put_block(assembly *a, int b, const fewshot_prompt_input *in,
+                     const json_t *const *cur)
+{
+    fewshot_prompt *p = a->p;
+    json_t *text = NULL, *sources = NULL;
+    int rc = 0;
+    if (b == B_CURRENT)
+        rc = put_turns(a, in);
+    if (rc == 0)
+        rc = render_block(p, b, in, cur, &text, &sources);
+    if (rc || !text) {
+        json_decref(sources);
+        return rc;
+    }
+    const char *s = json_string_value(text);
+    size_t len = json_string_length(text);
+    size_t tokens = fewshot_prompt_tokens(s, len);
+    a->total += tokens;
+    json_t *c = json_pack("{s:s, s:O, s:I}", "name", bnames[b], "text", text, "tokens",
+                          (json_int_t)tokens);
+    if (c && sources)
+        json_object_set(c, "sources", sources);
+    json_array_append_new(a->components, c);
+    json_decref(sources);
+    rc = put(a, b, p->style == FEWSHOT_PROMPT_CHAT && p->in_system[b], s, len);
+    json_decref(text);
+    return rc;
+}
+
+static int finish(assembly *a, fewshot_prompt_output *out)
+{
+    fewshot_prompt *p = a->p;
+    out->style = p->style;
+    out->components = a->components;
+    a->components = NULL;
+    if (p->style == FEWSHOT_PROMPT_CHAT) {
+        out->messages = json_array();
+        if (!out->messages)
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        if (a->sys.len)
+            json_array_append_new(out->messages,
+                                  json_pack("{s:s, s:o}", "role", "system", "content",
+                                            json_stringn_nocheck(a->sys.data, a->sys.len)));
+        json_array_extend(out->messages, a->turns);
+        json_array_append_new(out->messages,
+                              json_pack("{s:s, s:o}", "role", "user", "content",
+                                        json_stringn_nocheck(a->user.data ? a->user.data : "",
+                                                             a->user.len)));
+        /* about 4 tokens of framing per message */
+        out->tokens = a->total + a->nsep +
+                      FEWSHOT_PROMPT_MESSAGE_TOKENS * json_array_size(out->messages);
+    } else {
+        out->tokens = a->total + a->nsep;   /* each separator is about one token */
+    }
+    out->text = malloc(a->all.len + 1);
+    if (!out->text)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    if (a->all.len)
+        memcpy(out->text, a->all.data, a->all.len);
+    out->text[a->all.len] = '\0';
+    return 0;
+}
+
 int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
                          fewshot_prompt_output *out)
 {
@@ -854,101 +1114,27 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
                                  in->version);
     if (in->n_demos && !in->demos)
         return fewshot_error_set(FEWSHOT_EINVAL, "prompt build: n_demos without demos");
-    json_t *overlay = json_object(), *meta = NULL, *state = NULL;
+    json_t *overlay = json_object();
     const json_t *cur[3] = {in->extra, in->context, overlay};
-    int rc = overlay ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    if (rc == 0)
-        rc = render_str(p, T_META, cur, 2, &meta);
-    if (rc == 0)
-        rc = render_str(p, T_STATE, cur, 2, &state);
-    if (rc == 0) {
-        set(overlay, "description", join(meta, state, ' '));
-        set(overlay, "meta", json_incref(meta));
-        set(overlay, "state", json_incref(state));
-        add_output_view(p, in->context, overlay);
-    }
-    json_decref(meta);
-    json_decref(state);
-    json_t *components = json_array();
-    fewshot_text_buf sys = p->sys, user = p->user, all = p->all;
-    fewshot_text_buf_reset(&sys);
-    fewshot_text_buf_reset(&user);
-    fewshot_text_buf_reset(&all);
-    if (rc == 0 && !components)
+    int rc = overlay ? current_view(p, cur, overlay)
+                     : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    /* the buffers are reused from build to build */
+    assembly a = {p, p->sys, p->user, p->all, -1, -1, -1, 0, 0, json_array(), json_array()};
+    fewshot_text_buf_reset(&a.sys);
+    fewshot_text_buf_reset(&a.user);
+    fewshot_text_buf_reset(&a.all);
+    if (rc == 0 && (!a.components || !a.turns))
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    int prev = -1, prev_sys = -1, prev_user = -1;
-    size_t total = 0, nsep = 0;
-    for (size_t k = 0; rc == 0 && k < p->norder; k++) {
-        int b = p->order[k];
-        json_t *text = NULL, *sources = NULL;
-        rc = render_block(p, b, in, cur, &text, &sources);
-        if (rc || !text) {
-            json_decref(sources);
-            continue;
-        }
-        const char *s = json_string_value(text);
-        size_t len = json_string_length(text);
-        size_t tokens = fewshot_prompt_tokens(s, len);
-        total += tokens;
-        nsep += prev >= 0;
-        json_t *c = json_pack("{s:s, s:O, s:I}", "name", bnames[b], "text", text, "tokens",
-                              (json_int_t)tokens);
-        if (c && sources)
-            json_object_set(c, "sources", sources);
-        json_array_append_new(components, c);
-        json_decref(sources);
-        /* the output format continues the current description on the next line */
-        int to_sys = p->style == FEWSHOT_PROMPT_CHAT && p->in_system[b];
-        fewshot_text_buf *dst = to_sys ? &sys : &user;
-        int *prev_dst = to_sys ? &prev_sys : &prev_user;
-        if (dst->len)
-            rc = fewshot_text_buf_puts(dst, *prev_dst == B_CURRENT && b == B_OUTPUT
-                                                ? "\n" : p->separator);
-        if (rc == 0)
-            rc = fewshot_text_buf_append(dst, s, len);
-        if (rc == 0 && all.len)
-            rc = fewshot_text_buf_puts(&all, prev == B_CURRENT && b == B_OUTPUT ? "\n"
-                                                                                : p->separator);
-        if (rc == 0)
-            rc = fewshot_text_buf_append(&all, s, len);
-        *prev_dst = b;
-        prev = b;
-        json_decref(text);
-    }
-    if (rc == 0) {
-        out->style = p->style;
-        out->components = components;
-        components = NULL;
-        if (p->style == FEWSHOT_PROMPT_CHAT) {
-            out->messages = json_array();
-            if (sys.len)
-                json_array_append_new(out->messages,
-                                      json_pack("{s:s, s:o}", "role", "system", "content",
-                                                json_stringn_nocheck(sys.data, sys.len)));
-            json_array_append_new(out->messages,
-                                  json_pack("{s:s, s:o}", "role", "user", "content",
-                                            json_stringn_nocheck(user.data ? user.data : "",
-                                                                 user.len)));
-            /* about 4 tokens of framing per message */
-            out->tokens = total + nsep +
-                          FEWSHOT_PROMPT_MESSAGE_TOKENS * json_array_size(out->messages);
-        } else {
-            out->tokens = total + nsep;   /* each separator is about one token */
-        }
-        out->text = malloc(all.len + 1);
-        if (out->text) {
-            if (all.len)
-                memcpy(out->text, all.data, all.len);
-            out->text[all.len] = '\0';
-        }
-        if (!out->text)
-            rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    }
-    json_decref(components);
+    for (size_t k = 0; rc == 0 && k < p->norder; k++)
+        rc = put_block(&a, p->order[k], in, cur);
+    if (rc == 0)
+        rc = finish(&a, out);
+    json_decref(a.components);
+    json_decref(a.turns);
     json_decref(overlay);
-    p->sys = sys;
-    p->user = user;
-    p->all = all;
+    p->sys = a.sys;
+    p->user = a.user;
+    p->all = a.all;
     if (rc)
         fewshot_prompt_output_clear(out);
     return rc;

@@ -242,8 +242,28 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
         fewshot__results_close(r);
         return rc;
     }
+    json_t *old = stored && hash && strcmp(json_string_value(stored), hash) != 0
+                      ? fewshot__results_meta(r, "config") : NULL;
+    if (old && config && fewshot__config_same_identity(old, config)) {
+        /* the same run under another hash (made before a setting counted as execution or
+         * report only, or with other such settings): a sweep writing into it gives it this
+         * config's record; a dry run (create 0) only reads */
+        json_t *h = json_string(hash);
+        if (create)
+            rc = fewshot__results_set_meta(r, "config_hash", h);
+        if (rc == 0 && create)
+            rc = fewshot__results_set_meta(r, "config", config);
+        json_decref(h);
+        json_decref(old);
+        json_decref(stored);
+        if (rc) {
+            fewshot__results_close(r);
+            return rc;
+        }
+        stored = json_string(hash);
+        old = NULL;
+    }
     if (stored && hash && strcmp(json_string_value(stored), hash) != 0) {
-        json_t *old = fewshot__results_meta(r, "config");
         char diff[512];
         differing_sections(old, config, diff, sizeof diff);
         rc = fewshot_error_set_at(FEWSHOT_EMISMATCH, dir, 0, 0,

@@ -577,7 +577,9 @@ static int select_history(merger *m, const fewshot_buffer *buf)
         /* the window restarts every h steps and grows in between, so the history a prompt
          * shows is the previous prompt's plus one step (a shared prefix) */
         uint64_t pushed = fewshot_buffer_pushed(buf);
-        size_t since = (size_t)(pushed - ((pushed - 1) / h) * h);
+        size_t since = m->s->o.history_block == 2
+                           ? (size_t)(pushed % (h + 1))     /* restart: 0 to h entries */
+                           : (size_t)(pushed - ((pushed - 1) / h) * h);
         h = since < h ? since : h;
     }
     int rc = 0;

@@ -1027,11 +1027,19 @@ int fewshot_sweep_merge(const char *const *dirs, size_t n, const char *out_dir, 
     int lock = -1;
     if (rc == 0)
         rc = fewshot__run_lock(out_dir, &lock);   /* no sweep may write there meanwhile */
+    json_t *note = rc == 0 ? fewshot__demos_note_load(out_dir) : NULL;
     for (size_t i = 0; i < n && rc == 0; i++) {
         size_t c = 0;
         rc = fewshot__results_import(out, dirs[i], &c);
         total += c;
+        /* the datasets the shards' arms used, as each noted them */
+        json_t *shard = fewshot__demos_note_load(dirs[i]);
+        fewshot__demos_note_combine(note, shard);
+        json_decref(shard);
     }
+    if (rc == 0 && json_object_size(json_object_get(note, "datasets")))
+        rc = fewshot__demos_note_save(out_dir, note);
+    json_decref(note);
     if (rc == 0) {
         char *path = malloc(strlen(out_dir) + 16);
         sprintf(path, "%s/config.json", out_dir);

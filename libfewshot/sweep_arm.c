@@ -63,39 +63,12 @@ static json_t *generation_spec(const fewshot_config *cfg, const json_t *demos)
 static void record_dataset(const char *run_dir, const char *arm, const char *id,
                            const char *path, size_t transitions)
 {
-    char *file = malloc(strlen(run_dir) + 16);
-    if (!file)
-        return;
-    sprintf(file, "%s/demos.json", run_dir);
-    /* the run directory may come from anyone: take what is there only where it has the
-     * expected shape */
-    json_t *doc = json_load_file(file, 0, NULL);
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        doc = json_object();
-    }
-    json_t *sets = json_object_get(doc, "datasets");
-    if (!json_is_object(sets))
-        json_object_set_new(doc, "datasets", sets = json_object());
-    json_t *entry = json_object_get(sets, id);
-    if (!json_is_object(entry) || !json_is_array(json_object_get(entry, "arms"))) {
-        json_object_set_new(sets, id, entry = json_pack("{s:s?, s:I, s:[]}", "path", path,
-                                                        "transitions",
-                                                        (json_int_t)transitions, "arms"));
-    }
-    json_t *arms = json_object_get(entry, "arms");
-    size_t i;
-    json_t *a;
-    int known = 0;
-    json_array_foreach(arms, i, a)
-        known |= json_is_string(a) && strcmp(json_string_value(a), arm) == 0;
-    if (!known)
-        json_array_append_new(arms, json_string(arm));
+    json_t *doc = fewshot__demos_note_load(run_dir);
+    fewshot__demos_note_add(doc, id, path, (json_int_t)transitions, arm);
     /* a note for people and tools, not needed to resume: a failed write is not fatal */
-    if (fewshot__atomic_dump_json(doc, file, JSON_INDENT(2) | JSON_SORT_KEYS, "demos.json"))
+    if (!doc || fewshot__demos_note_save(run_dir, doc))
         fewshot_error_clear();
     json_decref(doc);
-    free(file);
 }
 
 static void short_hash(const json_t *v, char out[17])

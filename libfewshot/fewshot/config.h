@@ -42,7 +42,10 @@ FEWSHOT_EXTERN(int) fewshot_config_set(fewshot_config *cfg, const char *assignme
 /* The resolved document (borrowed; valid until the next fewshot_config_set or free). */
 FEWSHOT_EXTERN(const json_t *) fewshot_config_json(const fewshot_config *cfg);
 
-/* Hex SHA-256 of the canonical resolved document (sorted keys, compact). */
+/* A run's identity: hex SHA-256 of the canonical resolved document (sorted keys, compact)
+ * without the settings that change how a run executes or is reported, not what it computes
+ * (llm api_key_env, concurrency, rpm, tpm, timeouts, retries, cache, stream, context; demos
+ * jobs; the report section). */
 FEWSHOT_EXTERN(const char *) fewshot_config_hash(const fewshot_config *cfg);
 
 /* The file the config came from, or "(config)". */

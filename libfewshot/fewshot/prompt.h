@@ -26,6 +26,7 @@
  *    "style": "chat" | "completion",    (default chat: messages to /v1/chat/completions)
  *    "system": ["objective", "instruction"], (chat: the blocks sent as the system message)
  *    "demo_order": "cache" | "paper",   (default cache, see FEWSHOT_PROMPT_ORDER_CACHE)
+ *    "history_layout": "turns" | "demonstrations", (default turns, FEWSHOT_PROMPT_HISTORY_*)
  *    "separator": "\n\n"}               (between blocks)
  *
  * Thread-safety: a prompt object renders into caches of its own (and keeps rendered
@@ -112,6 +113,18 @@ enum {
                                        history in the order it happened, so consecutive
                                        prompts share the longest prefix */
     FEWSHOT_PROMPT_ORDER_PAPER = 1  /* as selected: nearest first, newest history first */
+};
+
+/* How the episode's earlier steps are shown (spec "history_layout"). */
+enum {
+    FEWSHOT_PROMPT_HISTORY_TURNS = 0,   /* default: as the conversation so far, oldest first:
+                                           each step's question (current block and output)
+                                           as it was asked, its actions as the answer (an
+                                           assistant message in chat), its outcome (the
+                                           "outcome" template) opening the next turn, so
+                                           a prompt continues the previous one */
+    FEWSHOT_PROMPT_HISTORY_DEMONSTRATIONS = 1  /* the paper's: as demonstrations, after the
+                                                  dataset's (in the demonstrations block) */
 };
 
 /* What one build produces. */

@@ -88,7 +88,9 @@ typedef struct fewshot_selector_options {
                                        are kept first, in their order, and new picks follow */
     int history_block;              /* 0: the newest h (a sliding window); 1: the steps since
                                        the last multiple of h pushes, oldest kept in place
-                                       (an appending window, 1 to h entries) */
+                                       (an appending window, 1 to h entries); 2: the
+                                       steps since the last multiple of h + 1 pushes (0 to
+                                       h entries, restarting with none) */
 } fewshot_selector_options;
 
 #define FEWSHOT_SELECTOR_OPTIONS_VERSION 1

@@ -71,6 +71,11 @@ static const struct {
      "is lower than the target temperature.\n{{/below_target}}"
      "{{#above_target}}The action for {{name}} shall be decreased as its temperature is higher "
      "than the target temperature.\n{{/above_target}}{{/rooms}}"},
+    /* the history as turns: the next question states the temperatures the actions led to,
+     * so the outcome keeps the reward and the comments without listing them again */
+    {"outcome",
+     "{{#has_feedback}}Reward: {{reward}}\n{{/has_feedback}}{{#comments}}{{{comments}}}\n"
+     "{{/comments}}"},
     {"current",
      "Please decide opening of the valve in each room based on the following description:\n"
      "Description: {{{description}}}"},

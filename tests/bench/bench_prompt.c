@@ -96,8 +96,13 @@ int main(int argc, char **argv)
     o.act = &act;
     o.action_scale = 100;
     o.templates = tpl;
+    /* every one of the 8 a demonstration, the history ones too (prompt.py's text) */
+    json_t *spec = json_pack("{s:s}", "history_layout", "demonstrations");
+    o.spec = spec;
     fewshot_prompt *p;
-    if (fewshot_prompt_new(&p, NULL, &o)) {
+    int prc = fewshot_prompt_new(&p, NULL, &o);
+    json_decref(spec);
+    if (prc) {
         fprintf(stderr, "%s\n", fewshot_error_last()->message);
         return 1;
     }

@@ -20,12 +20,15 @@ awk -v c="$c" -v k="$cold" -v p="$py" 'BEGIN {
         p / c, p / k, (c <= 40 && p / c >= 10 ? "met" : "missed") }'
 echo "prefix-cacheable share of an episode's prompt tokens, paper.json (same-building, winter):"
 export XDG_CACHE_HOME="$tmp/cache"
-# the default (cache order, selection.stick 2, block history), the paper's arm (its order,
-# pure knn, sliding history), and each default change alone
+# the default (cache order, history as turns, selection.stick 2, block history), the paper's
+# arm (its order, history as demonstrations, pure knn, sliding history), the restarting
+# window, and each default change alone
 arm_sets() {
     case $1 in
     default) ;;
-    paper) echo "--set prompt.demo_order=paper --set selection.stick=1 --set selection.history_window=sliding" ;;
+    paper) echo "--set prompt.demo_order=paper --set prompt.history_layout=demonstrations --set selection.stick=1 --set selection.history_window=sliding" ;;
+    restart) echo "--set selection.history_window=restart" ;;
+    demos) echo "--set prompt.history_layout=demonstrations" ;;
     stick1) echo "--set selection.stick=1" ;;
     sliding) echo "--set selection.history_window=sliding" ;;
     esac
@@ -34,7 +37,7 @@ arm_sets() {
 # stand-in set, whose few demonstrations inflate the share
 "$top_builddir/fewshot" demos generate "$top_srcdir/examples/configs/paper.json" \
     --arm same-building > /dev/null
-for arm in default paper stick1 sliding; do
+for arm in default paper restart stick1 sliding; do
     share=$("$top_builddir/fewshot" sweep "$top_srcdir/examples/configs/paper.json" --dry-run \
         --set llm.api_key_env= --set llm.base_url=http://127.0.0.1:9/v1 $(arm_sets $arm) |
         sed -n 's/^  same-building .*max [0-9]*, \([0-9]*\)% a prefix.*/\1/p')
@@ -46,14 +49,22 @@ done
 SERVER=$top_builddir/tests/llm-server/llm-server
 if [ -x "$SERVER" ] && command -v sqlite3 > /dev/null 2>&1; then
     echo "cached_tokens / prompt_tokens reported by the strict server, paper.json same-building:"
-    for order in default paper; do
-        "$SERVER" --mode strict --port-file "$tmp/port-$order" --lifetime 300 > /dev/null &
+    # the server answers as its proportional controller; "-imitate" as a controller that
+    # copies the demonstration nearest the state (controls better, so its states move
+    # through the dataset and the nearest neighbours change more often); "-5seeds" the
+    # config's 5 seeds per scenario in one sweep, whose episodes share prefixes too
+    for order in default restart demos paper default-imitate default-5seeds \
+                 default-imitate-5seeds; do
+        answer= seeds='[1]'
+        case $order in *-imitate*) answer="--answer imitate" ;; esac
+        case $order in *-5seeds) seeds='[1,2,3,4,5]' ;; esac
+        "$SERVER" --mode strict $answer --port-file "$tmp/port-$order" --lifetime 300 > /dev/null &
         pid=$!
         while [ ! -s "$tmp/port-$order" ]; do sleep 0.01; done
         "$top_builddir/fewshot" sweep "$top_srcdir/examples/configs/paper.json" -o "$tmp/run-$order" \
             --no-report --set "llm.base_url=http://127.0.0.1:$(cat "$tmp/port-$order")/v1" \
-            --set llm.api_key_env= --set llm.cache.mode=off --set 'episodes.seeds=[1]' \
-            $(arm_sets $order) --set 'arms=[{"name": "same-building"}]' \
+            --set llm.api_key_env= --set llm.cache.mode=off --set "episodes.seeds=$seeds" \
+            $(arm_sets ${order%%-*}) --set 'arms=[{"name": "same-building"}]' \
             --set 'baselines=[]' > /dev/null 2>&1 || true
         kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
         sqlite3 "$tmp/run-$order/results.sqlite" "SELECT printf('  %s: %.1f%% (%d of %d)', '$order', 100.0 * sum(cached_tokens) / sum(prompt_tokens), sum(cached_tokens), sum(prompt_tokens)) FROM episodes"

@@ -26,6 +26,7 @@ typedef struct spec {
     double gain;           /* controller mode: action = gain * (target - room), clamped */
     int dim;               /* embedding dimension */
     long long tokens;      /* usage mode: the prompt_tokens claimed */
+    char answer[32];       /* strict mode: the mode that answers a state ("" = controller) */
 } spec;
 
 typedef struct request {

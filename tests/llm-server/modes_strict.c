@@ -198,7 +198,12 @@ int mode_strict(const spec *s, const request *q, reply *r)
     if (strstr(cur, "Room ")) {
         request current = *q;
         current.last_user = cur;
-        mode_find("controller")->fn(s, &current, r);
+        /* the controller reads the current state only, another mode (--answer) the prompt */
+        const mode *answer = s->answer[0] ? mode_find(s->answer) : NULL;
+        if (answer)
+            answer->fn(s, q, r);
+        else
+            mode_find("controller")->fn(s, &current, r);
     } else {
         char actions[4096];
         if (!last_actions(text, actions, sizeof actions))

@@ -2,7 +2,7 @@
  * llm-server: an OpenAI-compatible HTTP server for tests, with faults on demand.
  *
  *   llm-server [--port N] [--port-file FILE] [--mode MODE] [--delay-ms N] [--gain G]
- *              [--key-env NAME] [--log FILE] [--stats-file FILE] [--dim N] [--lifetime S]
+ *              [--answer MODE] [--key-env NAME] [--log FILE] [--stats-file FILE] [--dim N] [--lifetime S]
  *              [--list-modes]
  *
  * Listens on 127.0.0.1 (port 0: any free port), prints the port on stdout and writes it to
@@ -38,7 +38,7 @@ typedef int MHD_RESULT;
 typedef enum MHD_Result MHD_RESULT;
 #endif
 
-static spec defaults = {"echo", "echo", -1, 0, 500, -1, -1, 0.5, 8, 0};
+static spec defaults = {"echo", "echo", -1, 0, 500, -1, -1, 0.5, 8, 0, ""};
 static const char *key_env;
 static FILE *log_file;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -531,7 +531,8 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *c, const char *url,
 static void usage(FILE *out)
 {
     fprintf(out, "usage: llm-server [--port N] [--port-file FILE] [--mode MODE] [--delay-ms N]\n"
-                 "                  [--gain G] [--key-env NAME] [--log FILE] [--stats-file FILE]\n"
+                 "                  [--gain G] [--answer MODE] [--key-env NAME] [--log FILE]\n"
+                 "                  [--stats-file FILE]\n"
                  "                  [--dim N] [--lifetime SECONDS] [--list-modes]\n");
 }
 
@@ -553,6 +554,8 @@ int main(int argc, char **argv)
             defaults.delay_ms = atoi(TAKE());
         else if (strcmp(a, "--gain") == 0)
             defaults.gain = atof(TAKE());
+        else if (strcmp(a, "--answer") == 0)
+            snprintf(defaults.answer, sizeof defaults.answer, "%s", TAKE());
         else if (strcmp(a, "--dim") == 0)
             defaults.dim = atoi(TAKE());
         else if (strcmp(a, "--key-env") == 0)

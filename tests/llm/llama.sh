@@ -1,7 +1,8 @@
 #!/bin/sh
 # Integration with a real llama.cpp llama-server (built by .ci/build-llama-server from the
 # node-llama-cpp 3.21.1 bundle) serving a tiny random-weight model: chat, completions,
-# embeddings, structured output under a JSON schema, concurrency. Skips when not built.
+# embeddings, structured output under a JSON schema, concurrency, and a sweep whose history
+# turns the server serves from its prompt cache. Skips when not built.
 . "$top_srcdir/tests/lib.sh"
 LLAMA_DIR=${FEWSHOT_LLAMA_DIR:-$(sh "$top_srcdir/.ci/build-llama-server" --print-dir)}
 LLAMA=$LLAMA_DIR/llama-server
@@ -102,5 +103,55 @@ fi
 expect_grep '"ok": ?16' "$TMP/load.json" "all 16 succeeded"
 expect_grep '"max_in_flight_seen": ?4' "$TMP/load.json" "4 in flight at once"
 cat "$TMP/load.json"
+
+# A sweep against the real server, its history as turns (the default) and as demonstrations
+# (the paper's): both run, every structured reply parses, and llama.cpp's own count of the
+# prompt tokens it reused from its cache is higher with turns, where each prompt of a history
+# window continues the previous one. One slot, so the cache is the previous request's.
+start_llama sweep -np 1 -c 4096
+cat > "$TMP/schema-room.json" <<'EOF2'
+{"type": "object", "properties": {"actions": {"type": "array", "minItems": 1, "maxItems": 1,
+ "items": {"type": "integer", "minimum": -100, "maximum": 100}}}, "required": ["actions"],
+ "additionalProperties": false}
+EOF2
+cat > "$TMP/room.json" <<EOF2
+{"env": {"plugin": "room", "params": {"horizon": 8}},
+ "demos": {"episodes": 3, "steps": 8, "seed": 100},
+ "selection": {"knn": 0, "clusters": 2, "history": 3},
+ "prompt": {"action_scale": 100},
+ "llm": {"base_url": "http://127.0.0.1:$PORT_sweep/v1", "api_key_env": "", "model": "test",
+         "temperature": 0, "seed": 42, "max_tokens": 24, "cache": {"mode": "off"},
+         "response_format": {"type": "json_schema", "json_schema": {"name": "actions",
+                             "schema": $(cat "$TMP/schema-room.json")}}},
+ "arms": [{"name": "turns"},
+          {"name": "demonstrations", "prompt": {"history_layout": "demonstrations"}}],
+ "report": {"plots": false},
+ "episodes": {"seeds": [1]}}
+EOF2
+FEWSHOT_PLUGIN_PATH=$FEWSHOT_TEST_PLUGINS
+export FEWSHOT_PLUGIN_PATH
+expect_status 0 "a sweep against llama-server" -- run_fewshot sweep "$TMP/room.json" \
+    -o "$TMP/room" --no-report --jobs 1
+"$PYTHON3" - "$TMP/room/results.sqlite" <<'PY' && pass || fail "llama-server sweep"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.row_factory = sqlite3.Row
+rows = {r["arm"]: r for r in db.execute("SELECT * FROM episodes")}
+for r in rows.values():
+    assert r["status"] == "ok" and r["llm_calls"] == 8, dict(r)
+    assert r["parse_failures"] == 0, dict(r)
+def steps(arm):
+    return [(r["prompt_tokens"], r["cached_tokens"]) for r in db.execute(
+        "SELECT prompt_tokens, cached_tokens FROM steps WHERE episode LIKE ? ORDER BY t",
+        (arm + "/%",))]
+# within a history window (3 steps, block), the server reused the whole previous prompt
+def continued(s):
+    return [t for t in range(1, len(s)) if s[t][1] >= s[t - 1][0] - 1]
+t, d = steps("turns"), steps("demonstrations")
+print("llama.cpp prompt/cached tokens per step: turns", t, "demonstrations", d)
+assert continued(t) == [1, 2, 3, 5, 6], continued(t)
+assert continued(d) == [], continued(d)
+assert sum(c for _, c in t) > sum(c for _, c in d)
+PY
 
 finish

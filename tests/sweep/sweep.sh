@@ -120,6 +120,21 @@ expect_status 2 "other config, dry run" -- run_fewshot sweep base.json -o run --
 # execution-only LLM settings may change between runs; what a reply depends on may not
 expect_status 0 "rerun with other LLM limits" -- run_fewshot sweep base.json -o run --set llm.concurrency=2 --set llm.rpm=60 --set llm.api_key_env=OTHER_KEY
 expect_grep '0 episodes run, 32 already done' "$TMP/err" "execution settings keep the run's identity"
+# so may the report's settings; a run recorded under another hash of the same identity (made
+# before a setting stopped counting) resumes and takes this config's record
+expect_status 0 "rerun with other report settings" -- run_fewshot sweep base.json -o run \
+    --set report.plots=false --no-report
+expect_grep '0 episodes run, 32 already done' "$TMP/err" "report settings keep the run's identity"
+if command -v sqlite3 > /dev/null 2>&1; then
+    hash=$(sqlite3 run/results.sqlite "SELECT value FROM run WHERE key = 'config_hash'")
+    sqlite3 run/results.sqlite \
+        "UPDATE run SET value = '\"$(printf '%064d' 0)\"' WHERE key = 'config_hash'"
+    expect_status 0 "rerun of a run recorded under an older hash" -- run_fewshot sweep \
+        base.json -o run --no-report
+    expect_grep '0 episodes run, 32 already done' "$TMP/err" "the same identity resumes"
+    [ "$(sqlite3 run/results.sqlite "SELECT value FROM run WHERE key = 'config_hash'")" = \
+      "$hash" ] && pass || fail "the run did not take this config's hash"
+fi
 expect_status 2 "other temperature" -- run_fewshot sweep base.json -o run --set llm.temperature=0.7
 expect_grep 'differing sections: llm' "$TMP/err" "a result-changing LLM setting is refused"
 
@@ -139,6 +154,20 @@ expect_status 0 "partial merge" -- run_fewshot merge shard1 -o partial
 expect_status 0 "complete a partial merge" -- run_fewshot sweep base.json -o partial --no-report
 run_fewshot report partial --episodes > partial.csv
 cmp -s episodes.csv partial.csv && pass || fail "completed partial merge differs"
+# the datasets the shards' arms used (demos.json) merge too, as the unsharded run noted them
+cat > demos.json.cfg <<'JSON'
+{"name": "note", "env": {"plugin": "room", "params": {"horizon": 6}},
+ "demos": {"episodes": 2, "steps": 6, "seed": 5},
+ "scenarios": [{"name": "cold", "params": {"outdoor": 0}},
+               {"name": "warm", "params": {"outdoor": 30}}],
+ "arms": [], "baselines": ["zero", "knn-imitation"], "design": {"reference": "zero"},
+ "episodes": {"seeds": [1, 2]}}
+JSON
+run_fewshot sweep demos.json.cfg -o note-all --no-report 2>/dev/null
+for i in 1 2; do run_fewshot sweep demos.json.cfg --shard $i/2 -o note$i --no-report 2>/dev/null; done
+expect_status 0 "merge shards with datasets" -- run_fewshot merge note1 note2 -o note-merged
+[ -s note-all/demos.json ] && cmp -s note-all/demos.json note-merged/demos.json && pass ||
+    fail "merged demos.json differs from the unsharded run's: $(cat note-merged/demos.json)"
 run_fewshot sweep base.json --set 'episodes.seeds=[9]' -o other --no-report 2>/dev/null
 expect_status 2 "merge mismatched configs" -- run_fewshot merge shard1 other -o merged2
 expect_grep 'other: this run was made by a different config' "$TMP/err" "merge mismatch message"

@@ -183,8 +183,10 @@ static json_t *paper_spec(void)
     return spec;
 }
 
-/* Build with spec merged over the paper's; returns 0 or the error code. */
-static int build(fixture *f, const json_t *arm, fewshot_prompt_output *out, size_t ndemos)
+/* Build one prompt over the paper's spec with arm merged in, for context ctx; returns 0 or
+ * the error code. */
+static int build_at(fixture *f, const json_t *arm, const json_t *ctx,
+                    const fewshot_prompt_demo *demos, size_t n, fewshot_prompt_output *out)
 {
     json_t *base = paper_spec(), *spec;
     fewshot_prompt_spec_merge(&spec, base, arm);
@@ -200,13 +202,19 @@ static int build(fixture *f, const json_t *arm, fewshot_prompt_output *out, size
     if (rc)
         return rc;
     fewshot_prompt_input in = FEWSHOT_PROMPT_INPUT_INIT;
-    in.context = f->ctx[3];
-    in.demos = f->demos;
-    in.n_demos = ndemos;
+    in.context = ctx;
+    in.demos = demos;
+    in.n_demos = n;
     in.extra = f->meta;
     rc = fewshot_prompt_build(p, &in, out);
     fewshot_prompt_free(p);
     return rc;
+}
+
+/* The fixture's current state with its first ndemos demonstrations. */
+static int build(fixture *f, const json_t *arm, fewshot_prompt_output *out, size_t ndemos)
+{
+    return build_at(f, arm, f->ctx[3], f->demos, ndemos, out);
 }
 
 static char *slurp(const char *path)
@@ -250,7 +258,10 @@ static const char *component(const fewshot_prompt_output *o, const char *name)
 static void test_paper_prompt(fixture *f)
 {
     fewshot_prompt_output out = FEWSHOT_PROMPT_OUTPUT_INIT;
-    CHECK(build(f, NULL, &out, 3) == 0, "build: %s", fewshot_error_last()->message);
+    /* the paper's layout: the history as demonstrations (the default shows it as turns,
+     * test_history_turns) */
+    json_t *layout = json_pack("{s:s}", "history_layout", "demonstrations");
+    CHECK(build(f, layout, &out, 3) == 0, "build: %s", fewshot_error_last()->message);
     if (!out.text)
         return;
     golden("prompt-paper.golden", out.text);
@@ -300,7 +311,8 @@ static void test_paper_prompt(fixture *f)
     CHECK(strcmp(s, "[\"representative\",\"expert\",\"historical\"]") == 0, "sources %s", s);
     free(s);
     fewshot_prompt_output_clear(&out);
-    json_t *paper = json_pack("{s:s}", "demo_order", "paper");
+    json_t *paper = json_pack("{s:s, s:s}", "demo_order", "paper", "history_layout",
+                              "demonstrations");
     CHECK(build(f, paper, &out, 3) == 0, "paper order");
     json_decref(paper);
     s = json_dumps(json_object_get(json_array_get(out.components, 2), "sources"), JSON_COMPACT);
@@ -311,9 +323,10 @@ static void test_paper_prompt(fixture *f)
 
     /* chat: the objective and the instruction (the same all episode) are the system
      * message, the rest the user's */
-    json_t *arm = json_pack("{s:s}", "style", "chat");
+    json_t *arm = json_pack("{s:s, s:s}", "style", "chat", "history_layout", "demonstrations");
     CHECK(build(f, arm, &out, 3) == 0, "chat");
     json_decref(arm);
+    json_decref(layout);
     s = json_dumps(out.messages, JSON_INDENT(1));
     golden("prompt-paper-chat.golden.json", s);
     free(s);
@@ -323,6 +336,96 @@ static void test_paper_prompt(fixture *f)
     CHECK(strncmp(json_string_value(json_object_get(json_array_get(out.messages, 1), "content")),
                   "For your reference", 18) == 0, "user starts with the demonstrations");
     fewshot_prompt_output_clear(&out);
+}
+
+static const char *content(const json_t *messages, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(messages, i), "content"));
+}
+
+static const char *role(const json_t *messages, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(messages, i), "role"));
+}
+
+/* The default history layout: earlier steps as the conversation so far. Two consecutive
+ * steps of a history window: the second prompt continues the first (its text starts with
+ * the first's, its messages start with the first's), which the paper's layout does not. */
+static void test_history_turns(fixture *f)
+{
+    /* step A: one earlier step (ctx[0] -> next[0]), now in next[0]; step B: that step and
+     * one more (next[0] -> ctx[3]), now in ctx[3]; all heating, so the instruction stays */
+    json_t *mid = json_deep_copy(f->next[0]);
+    json_object_set_new(mid, "heating", json_true());   /* as the fixture's current state */
+    fewshot_prompt_demo a[3] = {f->demos[0], f->demos[1], f->demos[2]}, b[4];
+    a[2] = (fewshot_prompt_demo){FEWSHOT_DEMO_HISTORICAL, f->ctx[0], &f->action[0],
+                                 f->reward[0], f->next[0], NULL, 0, 1};
+    memcpy(b, a, sizeof a);
+    b[3] = (fewshot_prompt_demo){FEWSHOT_DEMO_HISTORICAL, mid, &f->action[1],
+                                 f->reward[1], f->ctx[3], NULL, 0, 2};
+    static const char *const styles[] = {"completion", "chat"};
+    for (int k = 0; k < 2; k++) {
+        json_t *arm = json_pack("{s:s}", "style", styles[k]);
+        fewshot_prompt_output oa = FEWSHOT_PROMPT_OUTPUT_INIT, ob = FEWSHOT_PROMPT_OUTPUT_INIT;
+        CHECK(build_at(f, arm, mid, a, 3, &oa) == 0 &&
+                  build_at(f, arm, f->ctx[3], b, 4, &ob) == 0,
+              "turns %s: %s", styles[k], fewshot_error_last()->message);
+        json_decref(arm);
+        if (!oa.text || !ob.text)
+            { json_decref(mid); return; }
+        size_t la = strlen(oa.text);
+        CHECK(strncmp(ob.text, oa.text, la) == 0 && strncmp(ob.text + la, " [", 2) == 0,
+              "%s: the next prompt continues this one with its answer:\n%s\n----\n%s",
+              styles[k], oa.text, ob.text);
+        /* the header counts the dataset's demonstrations; the turns follow them */
+        CHECK(strstr(oa.text, "2 demonstrations are provided below. The greater") != NULL,
+              "%s: header", styles[k]);
+        CHECK(strstr(ob.text, "Demonstration 3") == NULL, "%s: history is no demonstration",
+              styles[k]);
+        const char *turn = strstr(ob.text, "\n\nPlease decide");
+        CHECK(turn && strstr(turn, "Room 1: 14 degrees Celsius\nOutside Temperature: 5 degrees "
+                                   "Celsius.\nActions: [") != NULL,
+              "%s: the earlier step's question, as asked, then its actions", styles[k]);
+        CHECK(strstr(ob.text, "]\nReward: ") != NULL, "%s: its outcome", styles[k]);
+        size_t sum = 0, i, turns = 0;
+        json_t *c;
+        json_array_foreach(ob.components, i, c) {
+            sum += (size_t)json_integer_value(json_object_get(c, "tokens"));
+            turns += strcmp(json_string_value(json_object_get(c, "name")), "history") == 0;
+        }
+        CHECK(turns == 2, "%s: two history components, %zu", styles[k], turns);
+        size_t framing = FEWSHOT_PROMPT_MESSAGE_TOKENS * json_array_size(ob.messages);
+        CHECK(ob.tokens >= sum + framing && ob.tokens < sum + framing + 10,
+              "%s: tokens %zu of parts %zu", styles[k], ob.tokens, sum);
+        if (k == 1) {
+            size_t na = json_array_size(oa.messages), nb = json_array_size(ob.messages);
+            CHECK(na == 4 && nb == 6, "chat: %zu and %zu messages", na, nb);
+            static const char *const roles[] = {"system", "user", "assistant", "user",
+                                                "assistant", "user"};
+            for (size_t m = 0; m < nb && m < 6; m++)
+                CHECK(strcmp(role(ob.messages, m), roles[m]) == 0, "chat role %zu", m);
+            for (size_t m = 0; m < na && m < nb; m++)
+                CHECK(strcmp(content(oa.messages, m), content(ob.messages, m)) == 0,
+                      "chat: message %zu the same in the next prompt", m);
+            CHECK(nb > 4 && content(ob.messages, 4)[0] == '[', "chat: the answer");
+            char *s = json_dumps(ob.messages, JSON_INDENT(1));
+            golden("prompt-turns-chat.golden.json", s);
+            free(s);
+        }
+        fewshot_prompt_output_clear(&oa);
+        fewshot_prompt_output_clear(&ob);
+    }
+    /* the paper's layout re-renders the history each step: no such continuation */
+    json_t *arm = json_pack("{s:s}", "history_layout", "demonstrations");
+    fewshot_prompt_output oa = FEWSHOT_PROMPT_OUTPUT_INIT, ob = FEWSHOT_PROMPT_OUTPUT_INIT;
+    CHECK(build_at(f, arm, mid, a, 3, &oa) == 0 &&
+              build_at(f, arm, f->ctx[3], b, 4, &ob) == 0, "demonstrations layout");
+    json_decref(arm);
+    CHECK(oa.text && ob.text && strncmp(ob.text, oa.text, strlen(oa.text)) != 0,
+          "the paper's layout does not continue");
+    fewshot_prompt_output_clear(&oa);
+    fewshot_prompt_output_clear(&ob);
+    json_decref(mid);
 }
 
 /* Keyed demonstrations are rendered once and relabelled when they move: the text is the
@@ -496,6 +599,7 @@ int main(void)
     fixture f;
     setup(&f);
     test_paper_prompt(&f);
+    test_history_turns(&f);
     test_demo_cache(&f);
     test_ablations(&f);
     test_demo_action_dim(&f);
