@@ -77,7 +77,7 @@ int hvac_mpc_init(hvac_mpc *mpc, const hvac_model *model, size_t horizon, double
     mpc->work = calloc(7 * d + 2 * n, sizeof *mpc->work);
     mpc->index = calloc(d, sizeof *mpc->index);
     if (!mpc->G || !mpc->H || !mpc->plan || !mpc->work || !mpc->index ||
-        hvac_chol_init(&mpc->chol, mpc->H, d) != 0) {
+        (solver == HVAC_MPC_ACTIVE_SET && hvac_chol_init(&mpc->chol, mpc->H, d) != 0)) {
         hvac_mpc_free(mpc);
         return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
     }
