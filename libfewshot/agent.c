@@ -31,6 +31,7 @@ struct fewshot_agent {
     fewshot_policy *policy;
     size_t act_dim, obs_dim;
     double *action, *last, *expert, *obs;
+    int expert_ready;               /* expert holds the expert's action for obs (measured) */
     int has_last, ready, waiting;
     int failed;                     /* the decision failed: error kept in error_msg */
     int error_code;
@@ -46,6 +47,9 @@ struct fewshot_agent {
     json_t *hist_ctx, *hist_next;   /* contexts of this episode's transitions, by step */
     float *query;
     float *hist_vec;                /* query vectors of this episode's steps, by step */
+    unsigned char (*hist_digest)[FEWSHOT__STATE_DIGEST];  /* their state texts' digests, */
+    unsigned char *hist_digest_made;    /* made when first shown (the measures' distinctness) */
+    size_t hist_digest_cap;
     size_t hist_vec_n, hist_vec_cap;
     int query_ok;                   /* query holds the state being decided */
     json_t *ctx;                    /* raw context of the state being decided */
@@ -196,6 +200,7 @@ static void clear_decision(fewshot_agent *a)
     a->input = a->ctx = a->decision = NULL;
     a->first_reply = NULL;
     a->reasked = a->waiting = a->ready = a->failed = 0;
+    a->expert_ready = 0;
 }
 
 void fewshot_agent_free(fewshot_agent *agent)
@@ -223,6 +228,8 @@ void fewshot_agent_free(fewshot_agent *agent)
     free(agent->next_obs);
     free(agent->query);
     free(agent->hist_vec);
+    free(agent->hist_digest);
+    free(agent->hist_digest_made);
     free(agent->action);
     free(agent->last);
     free(agent->expert);
@@ -248,6 +255,8 @@ int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
     json_decref(agent->next_ctx);
     agent->next_ctx = NULL;
     agent->hist_vec_n = 0;
+    if (agent->hist_digest_made)
+        memset(agent->hist_digest_made, 0, agent->hist_digest_cap);
     /* history keys are step numbers: the next episode's steps are other transitions */
     if (agent->prompt)
         fewshot_prompt_reset(agent->prompt);
@@ -310,6 +319,8 @@ typedef struct shown {
     size_t obs_dim;
     const float *vec;               /* its embedding, or NULL */
     const json_t *context;          /* its state's raw context, or NULL */
+    int history;                    /* from this episode's steps (else the dataset) */
+    size_t item;                    /* its step, or its dataset index */
 } shown;
 
 /* The bytes of n doubles in hex, appended at out (2 * 8 * n characters). */
@@ -324,32 +335,113 @@ static char *hex_doubles(char *out, const double *v, size_t n)
     return out;
 }
 
-/* What makes two shown demonstrations the same: in a prompt, the state text and the actions
- * as shown; for knn-imitation, which shows no text, the exact state and action. */
-static char *shown_key(fewshot_agent *a, const shown *s)
+/* Room for the state digest of this episode's step (flags of new slots cleared). */
+static int hist_digest_slot(fewshot_agent *a, size_t step)
 {
-    if (!a->prompt) {
-        char *key = malloc(2 * sizeof(double) * (s->obs_dim + s->act_dim) + 2);
-        if (key) {
-            char *p = hex_doubles(key, s->obs, s->obs_dim);
-            *p++ = '/';
-            *hex_doubles(p, s->action, s->act_dim) = '\0';
+    if (step < a->hist_digest_cap)
+        return 0;
+    size_t cap = a->hist_digest_cap ? 2 * a->hist_digest_cap : 64;
+    while (cap <= step)
+        cap *= 2;
+    void *md = realloc(a->hist_digest, cap * sizeof *a->hist_digest);
+    if (!md)
+        return -1;
+    a->hist_digest = md;
+    unsigned char *made = realloc(a->hist_digest_made, cap);
+    if (!made)
+        return -1;
+    memset(made + a->hist_digest_cap, 0, cap - a->hist_digest_cap);
+    a->hist_digest_made = made;
+    a->hist_digest_cap = cap;
+    return 0;
+}
+
+/* The digest of a shown demonstration's state text: made once per dataset item (in the
+ * retriever) or per step of this episode (here), since the same states are shown again for
+ * many consecutive decisions and rendering their texts cost more than the rest of the
+ * measures. */
+static void state_digest(fewshot_agent *a, const shown *s, unsigned char *md)
+{
+    if (!s->history && s->context && fewshot__retriever_item_digest(a->ret, s->item, md) == 0)
+        return;
+    if (s->history && s->context && hist_digest_slot(a, s->item) == 0) {
+        if (!a->hist_digest_made[s->item]) {
+            fewshot__retriever_state_digest(a->ret, s->context, a->hist_digest[s->item]);
+            a->hist_digest_made[s->item] = 1;
         }
-        return key;
+        memcpy(md, a->hist_digest[s->item], FEWSHOT__STATE_DIGEST);
+        return;
     }
-    char *state = NULL, *acts = NULL, *key = NULL;
-    if (s->context && fewshot__retriever_state_text(a->ret, s->context, &state) != 0)
-        state = NULL;
-    if (fewshot_text_actions(NULL, &acts, s->action, s->act_dim,
-                             fewshot_prompt_text_options(a->prompt)) == 0) {
-        size_t n = (state ? strlen(state) : 0) + strlen(acts) + 2;
-        if ((key = malloc(n)) != NULL)
-            snprintf(key, n, "%s\n%s", state ? state : "", acts);
+    fewshot__retriever_state_digest(a->ret, s->context, md);
+}
+
+/* What makes two shown demonstrations the same for knn-imitation, which shows no text: the
+ * exact state and action. */
+static char *exact_key(const shown *s)
+{
+    char *key = malloc(2 * sizeof(double) * (s->obs_dim + s->act_dim) + 2);
+    if (key) {
+        char *p = hex_doubles(key, s->obs, s->obs_dim);
+        *p++ = '/';
+        *hex_doubles(p, s->action, s->act_dim) = '\0';
     }
-    free(state);
-    free(acts);
-    fewshot_error_clear();
     return key;
+}
+
+/* In a prompt two shown demonstrations are the same when their actions as shown and their
+ * state texts are equal. keys hold the action texts (exact_key's for knn-imitation); the
+ * state texts' digests are made only for demonstrations whose actions tie, which is rare. */
+typedef struct sameness {
+    fewshot_agent *a;
+    const shown *s;
+    char **keys;
+    unsigned char (*md)[FEWSHOT__STATE_DIGEST];    /* NULL: compare keys alone */
+    unsigned char *made;
+} sameness;
+
+static int same_shown(size_t i, size_t j, void *arg)
+{
+    sameness *c = arg;
+    if (!c->keys[i] || !c->keys[j] || strcmp(c->keys[i], c->keys[j]) != 0)
+        return 0;
+    if (!c->md)
+        return 1;
+    size_t both[2] = {i, j};
+    for (int k = 0; k < 2; k++)
+        if (!c->made[both[k]]) {
+            state_digest(c->a, &c->s[both[k]], c->md[both[k]]);
+            c->made[both[k]] = 1;
+        }
+    return memcmp(c->md[i], c->md[j], FEWSHOT__STATE_DIGEST) == 0;
+}
+
+/* The share of distinct demonstrations among the n shown (NAN out of memory). */
+static double distinct_share(fewshot_agent *a, const shown *s, size_t n)
+{
+    sameness c = {a, s, calloc(n, sizeof *c.keys), NULL, NULL};
+    double share = NAN;
+    if (a->prompt) {
+        c.md = malloc(n * sizeof *c.md);
+        c.made = calloc(n, 1);
+    }
+    if (!c.keys || (a->prompt && (!c.md || !c.made)))
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (!a->prompt)
+            c.keys[i] = exact_key(&s[i]);
+        else if (fewshot_text_actions(NULL, &c.keys[i], s[i].action, s[i].act_dim,
+                                      fewshot_prompt_text_options(a->prompt)) != 0)
+            c.keys[i] = NULL;
+    }
+    fewshot_error_clear();
+    share = (double)fewshot__measure_distinct_by(n, same_shown, &c) / (double)n;
+done:
+    for (size_t i = 0; c.keys && i < n; i++)
+        free(c.keys[i]);
+    free(c.keys);
+    free(c.md);
+    free(c.made);
+    return share;
 }
 
 /* Measure the n demonstrations shown for the state obs (fewshot-selection(7)): each one's
@@ -364,8 +456,9 @@ static void measure(fewshot_agent *a, const double *obs, const shown *s, size_t 
     int expert = fewshot_env_policies(a->env)[0] &&
                  fewshot_env_policy(a->env, "expert", obs, a->expert) == 0;
     fewshot_error_clear();
+    /* the parse fallback of this decision takes it from here instead of asking again */
+    a->expert_ready = expert && memcmp(obs, a->obs, a->obs_dim * sizeof *obs) == 0;
     double *fitted = calloc(a->act_dim + 1, sizeof *fitted);
-    char **keys = calloc(n, sizeof *keys);
     double dsum = 0, asum = 0;
     size_t dn = 0, an = 0;
     for (size_t i = 0; i < n; i++) {
@@ -383,19 +476,14 @@ static void measure(fewshot_agent *a, const double *obs, const shown *s, size_t 
             asum += g;
             an++;
         }
-        if (keys)
-            keys[i] = shown_key(a, &s[i]);
     }
-    if (keys)
-        json_object_set_new(dec, "demos_distinct",
-                            json_real((double)fewshot__measure_distinct(keys, n) / (double)n));
+    double distinct = distinct_share(a, s, n);
+    if (!isnan(distinct))
+        json_object_set_new(dec, "demos_distinct", json_real(distinct));
     if (an)
         json_object_set_new(dec, "demos_agreement", json_real(asum / (double)an));
     if (dn)
         json_object_set_new(dec, "demos_distance", json_real(dsum / (double)dn));
-    for (size_t i = 0; keys && i < n; i++)
-        free(keys[i]);
-    free(keys);
     free(fitted);
 }
 
@@ -477,6 +565,7 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             sh[i].vec = item_vector(a, p->origin, p->item);
             snprintf(id, sizeof id, "demo:%zu", p->item);
             pd[i].key = (uint64_t)p->item + 1;
+            sh[i].item = p->item;
             if (d && (!pd[i].context || !pd[i].next_context)) {
                 rc = fewshot_error_last()->code;    /* the context's own error */
                 if (rc >= 0)
@@ -492,6 +581,8 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
             sh[i].vec = item_vector(a, p->origin, step);
             snprintf(id, sizeof id, "step:%zu", step);
             pd[i].key = (uint64_t)step + 1;
+            sh[i].history = 1;
+            sh[i].item = step;
         }
         if (!d || !pd[i].context) {
             rc = fewshot_error_set(FEWSHOT_ERROR, "selection returned an unknown item");
@@ -684,7 +775,7 @@ static int start_knn(fewshot_agent *a, const double *obs)
         for (size_t j = 0; j < a->act_dim; j++)
             a->action[j] += w[i] / wsum * fitted[j];
         sh[i] = (shown){d->action, d->act_dim, d->obs, d->obs_dim,
-                        item_vector(a, FEWSHOT_ORIGIN_DATASET, item), NULL};
+                        item_vector(a, FEWSHOT_ORIGIN_DATASET, item), NULL, 0, item};
         char id[64];
         snprintf(id, sizeof id, "demo:%zu", item);
         json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "id", id, "selector",
@@ -820,8 +911,8 @@ static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
     }
     /* fall back: the expert's action when the plugin has one */
     const double *expert = NULL;
-    if (fewshot_env_policies(a->env)[0] &&
-        fewshot_env_policy(a->env, "expert", a->obs, a->expert) == 0)
+    if (a->expert_ready || (fewshot_env_policies(a->env)[0] &&
+                            fewshot_env_policy(a->env, "expert", a->obs, a->expert) == 0))
         expert = a->expert;
     fewshot_error_clear();
     int frc = fewshot_parser_fallback(a->parser, a->has_last ? a->last : NULL, expert,

@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <math.h>
-#include <string.h>
 
 #include "measure.h"
 
@@ -51,14 +50,16 @@ double fewshot__measure_agreement(const double *action, const double *expert, si
     return (double)agree / (double)m;
 }
 
-size_t fewshot__measure_distinct(char *const *keys, size_t n)
+size_t fewshot__measure_distinct_by(size_t n, int (*same)(size_t i, size_t j, void *arg),
+                                    void *arg)
 {
     size_t distinct = 0;
     for (size_t i = 0; i < n; i++) {
         size_t j = 0;
-        while (keys[i] && j < i && !(keys[j] && strcmp(keys[i], keys[j]) == 0))
+        while (j < i && !same(i, j, arg))
             j++;
-        distinct += !keys[i] || j == i;
+        distinct += j == i;
     }
     return distinct;
 }
+

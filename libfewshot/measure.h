@@ -25,7 +25,10 @@ FEWSHOT_HIDDEN double fewshot__measure_distance(const float *a, const float *b, 
 FEWSHOT_HIDDEN double fewshot__measure_agreement(const double *action, const double *expert,
                                                  size_t m, const fewshot_space *space);
 
-/* The number of distinct strings among keys[0..n-1] (NULL entries count as distinct). */
-FEWSHOT_HIDDEN size_t fewshot__measure_distinct(char *const *keys, size_t n);
+/* The number of distinct items among n by same(i, j, arg) (j < i; an equivalence): those
+ * for which no earlier item is the same. */
+FEWSHOT_HIDDEN size_t fewshot__measure_distinct_by(size_t n,
+                                                   int (*same)(size_t i, size_t j, void *arg),
+                                                   void *arg);
 
 #endif

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "fewshot/error.h"
 #include "fewshot/prompt.h"
 #include "fewshot/template.h"
@@ -392,6 +394,8 @@ void fewshot__retriever_unref(fewshot__retriever *r)
     for (size_t i = 0; r->contexts && i < 2 * r->n; i++)
         json_decref(r->contexts[i]);
     free(r->contexts);
+    free(r->digests);
+    free(r->digest_made);
     for (size_t k = 0; k < r->n_envs; k++) {
         fewshot_env_free(r->envs[k]);
         json_decref(r->env_params[k]);
@@ -457,6 +461,41 @@ int fewshot__retriever_selector(fewshot__retriever *r, uint64_t seed, fewshot_se
 int fewshot__retriever_state_text(fewshot__retriever *r, const json_t *ctx, char **out)
 {
     return state_text(r, ctx, out);
+}
+
+void fewshot__retriever_state_digest(fewshot__retriever *r, const json_t *ctx,
+                                     unsigned char *md)
+{
+    char *text = NULL;
+    if (ctx && state_text(r, ctx, &text) != 0)
+        text = NULL;
+    unsigned int len = 0;
+    EVP_Digest(text ? text : "", text ? strlen(text) : 0, md, &len, EVP_sha256(), NULL);
+    free(text);
+    fewshot_error_clear();
+}
+
+int fewshot__retriever_item_digest(fewshot__retriever *r, size_t i, unsigned char *md)
+{
+    if (i >= r->n)
+        return fewshot_error_set(FEWSHOT_ERANGE, "no demonstration %zu", i);
+    if (!r->digests) {
+        r->digests = malloc(r->n * sizeof *r->digests);
+        r->digest_made = calloc(r->n, 1);
+        if (!r->digests || !r->digest_made) {
+            free(r->digests);
+            free(r->digest_made);
+            r->digests = NULL;
+            r->digest_made = NULL;
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        }
+    }
+    if (!r->digest_made[i]) {
+        fewshot__retriever_state_digest(r, fewshot__retriever_context(r, i, 0), r->digests[i]);
+        r->digest_made[i] = 1;
+    }
+    memcpy(md, r->digests[i], FEWSHOT__STATE_DIGEST);
+    return 0;
 }
 
 int fewshot__retriever_neighbours(fewshot__retriever *r, const float *query,

@@ -15,10 +15,15 @@
 #include "fewshot/text.h"
 #include "internal.h"
 
+/* Bytes of a state text's digest (SHA-256). */
+#define FEWSHOT__STATE_DIGEST 32
+
 typedef struct fewshot__retriever {
     fewshot_demos *demos;           /* borrowed, may be NULL: no dataset */
     size_t n;                       /* transitions */
     json_t **contexts;              /* 2n: contexts of state and next state, built on use */
+    unsigned char (*digests)[FEWSHOT__STATE_DIGEST];  /* n: state text digests, made on use */
+    unsigned char *digest_made;     /* n flags */
     fewshot_env **envs;             /* one per distinct scenario of the dataset */
     json_t **env_params;            /* their parameters */
     size_t n_envs;
@@ -67,6 +72,16 @@ FEWSHOT_HIDDEN int fewshot__retriever_selector(fewshot__retriever *r, uint64_t s
 /* The state text of a raw context as a text embedder reads it (free() it). */
 FEWSHOT_HIDDEN int fewshot__retriever_state_text(fewshot__retriever *r, const json_t *ctx,
                                                  char **out);
+
+/* The SHA-256 of the state text of ctx (of "" when ctx is NULL or its text fails), so
+ * equal digests mean equal texts without keeping the texts. */
+FEWSHOT_HIDDEN void fewshot__retriever_state_digest(fewshot__retriever *r, const json_t *ctx,
+                                                    unsigned char *md);
+
+/* The same for transition i's state, computed once per dataset and kept (a cache like the
+ * contexts': one thread at a time). 0, or FEWSHOT_ENOMEM / FEWSHOT_ERANGE (no item i). */
+FEWSHOT_HIDDEN int fewshot__retriever_item_digest(fewshot__retriever *r, size_t i,
+                                                  unsigned char *md);
 
 /* The imitate_k demonstrations nearest query, nearest first (knn-imitation);
  * FEWSHOT_ENOTFOUND without a dataset. out is filled; clear it. */

@@ -50,6 +50,7 @@ typedef struct hvac {
     hvac_model model;
     hvac_mpc mpc;
     int mpc_ready;
+    double *mpc_exo;                /* horizon x m: the MPC's forecast inputs */
     size_t n;
     double target, alpha, occupancy, activity, thermostat_gain;
     int reward_bear, mpc_solver;
@@ -405,6 +406,7 @@ static void hvac_destroy(void *self)
     hvac_weather_release(h->weather);
     hvac_model_free(&h->model);
     hvac_mpc_free(&h->mpc);
+    free(h->mpc_exo);
     free(h->weather_words);
     free(h->city);
     free(h->building_name);
@@ -781,21 +783,18 @@ static int mpc(hvac *h, const double *obs, double *action)
 {
     size_t n = h->n, m = h->model.m, N = (size_t)h->horizon;
     if (!h->mpc_ready) {
+        if (!h->mpc_exo && !(h->mpc_exo = calloc(N * m, sizeof *h->mpc_exo)))
+            return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
         int rc = hvac_mpc_init(&h->mpc, &h->model, N, h->alpha / (h->target * (double)n),
                                1.0 / (double)n, h->target, h->mpc_solver);
         if (rc)
             return rc;
         h->mpc_ready = 1;
     }
-    double *exo = calloc(N * m, sizeof *exo);
-    if (!exo)
-        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
     /* forecast: the weather series; occupant heat held at its current value */
     for (size_t k = 0; k < N; k++)
-        inputs_at(h, h->t + (long)k, obs, exo + k * m);
-    int rc = hvac_mpc_solve(&h->mpc, obs, exo, action);
-    free(exo);
-    return rc;
+        inputs_at(h, h->t + (long)k, obs, h->mpc_exo + k * m);
+    return hvac_mpc_solve(&h->mpc, obs, h->mpc_exo, action);
 }
 
 static int hvac_policy(void *self, const char *name, const double *obs, double *action)

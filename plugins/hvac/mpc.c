@@ -1,5 +1,5 @@
 /*
- * Model predictive control: condensed box- and L1-regularised QP solved by FISTA.
+ * Model predictive control: condensed box- and L1-regularised QP (active-set or FISTA).
  */
 #include "config.h"
 
@@ -9,6 +9,7 @@
 
 #include <fewshot/error.h>
 
+#include "chol.h"
 #include "linalg.h"
 #include "mpc.h"
 
@@ -20,7 +21,7 @@ void hvac_mpc_free(hvac_mpc *mpc)
     free(mpc->H);
     free(mpc->plan);
     free(mpc->work);
-    free(mpc->sub);
+    hvac_chol_free(&mpc->chol);
     free(mpc->index);
     memset(mpc, 0, sizeof *mpc);
 }
@@ -74,9 +75,9 @@ int hvac_mpc_init(hvac_mpc *mpc, const hvac_model *model, size_t horizon, double
     mpc->H = calloc(d * d, sizeof *mpc->H);
     mpc->plan = calloc(d, sizeof *mpc->plan);
     mpc->work = calloc(7 * d + 2 * n, sizeof *mpc->work);
-    mpc->sub = calloc(d * d, sizeof *mpc->sub);
     mpc->index = calloc(d, sizeof *mpc->index);
-    if (!mpc->G || !mpc->H || !mpc->plan || !mpc->work || !mpc->sub || !mpc->index) {
+    if (!mpc->G || !mpc->H || !mpc->plan || !mpc->work || !mpc->index ||
+        (solver == HVAC_MPC_ACTIVE_SET && hvac_chol_init(&mpc->chol, mpc->H, d) != 0)) {
         hvac_mpc_free(mpc);
         return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
     }
@@ -150,12 +151,13 @@ static void linear_term(hvac_mpc *mpc, const double *x0, const double *exo, doub
         for (size_t i = 0; i < n; i++)
             f[k * n + i] = x[i] - mpc->target;
     }
-    for (size_t b = 0; b < d; b++) {
-        double s = 0;
-        for (size_t k = b - b % n; k < d; k++)  /* G is block lower triangular */
-            s += mpc->G[k * d + b] * f[k];
-        g0[b] = 2 * mpc->q * s;
-    }
+    /* by rows of G, so each g0_b still sums G_kb f_k over k ascending from b's block (G is
+     * block lower triangular: row k reaches the end of its own block) */
+    memset(g0, 0, d * sizeof *g0);
+    for (size_t k = 0; k < d; k++)
+        hvac_axpy(g0, f[k], mpc->G + k * d, (k / n + 1) * n);
+    for (size_t b = 0; b < d; b++)
+        g0[b] = 2 * mpc->q * g0[b];
 }
 
 /* FISTA with adaptive restart: the textbook method, kept as a cross-check of active-set. */
@@ -191,40 +193,6 @@ static int solve_fista(hvac_mpc *mpc, const double *g0, double *a)
     return it;
 }
 
-/* Solve the symmetric positive definite system a x = b in place (a overwritten by its
- * Cholesky factor). Small and dense: faster here than a threaded LAPACK call. */
-static int cholesky_solve(double *a, size_t n, double *b)
-{
-    for (size_t j = 0; j < n; j++) {
-        double s = a[j * n + j];
-        for (size_t k = 0; k < j; k++)
-            s -= a[j * n + k] * a[j * n + k];
-        if (!(s > 0))
-            return -1;
-        double l = sqrt(s);
-        a[j * n + j] = l;
-        for (size_t i = j + 1; i < n; i++) {
-            double t = a[i * n + j];
-            for (size_t k = 0; k < j; k++)
-                t -= a[i * n + k] * a[j * n + k];
-            a[i * n + j] = t / l;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {   /* L y = b */
-        double t = b[i];
-        for (size_t k = 0; k < i; k++)
-            t -= a[i * n + k] * b[k];
-        b[i] = t / a[i * n + i];
-    }
-    for (size_t i = n; i-- > 0;) {     /* L' x = y */
-        double t = b[i];
-        for (size_t k = i + 1; k < n; k++)
-            t -= a[k * n + i] * b[k];
-        b[i] = t / a[i * n + i];
-    }
-    return 0;
-}
-
 static int sign_of(double v)
 {
     return (v > 0) - (v < 0);
@@ -254,11 +222,8 @@ static void move(const hvac_mpc *mpc, double *a, double *g, size_t i, double nex
 {
     double delta = next - a[i];
     a[i] = next;
-    if (delta != 0) {
-        const double *hrow = mpc->H + i * mpc->dim;
-        for (size_t j = 0; j < mpc->dim; j++)
-            g[j] += delta * hrow[j];
-    }
+    if (delta != 0)
+        hvac_axpy(g, delta, mpc->H + i * mpc->dim, mpc->dim);
 }
 
 /* Coordinate descent sweeps (exact minimisation along each action, gradient kept up to date)
@@ -270,10 +235,15 @@ static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
 {
     size_t d = mpc->dim;
     const double *H = mpc->H;
-    double *g = mpc->work + d, *rhs = g + d, *Hff = mpc->sub;
+    double *g = mpc->work + d, *rhs = g + d, *hfa = mpc->work + 4 * d;
     size_t *free_idx = mpc->index;
     double tol = mpc->tol * mpc->hmax;
-    hvac_matmul(H, a, g, d, d, 1);
+    /* g = H a by rows of the symmetric H: each g_i sums H_il a_l over l ascending as a
+     * matrix-vector product does; the zero terms skipped add nothing */
+    memset(g, 0, d * sizeof *g);
+    for (size_t l = 0; l < d; l++)
+        if (a[l] != 0)
+            hvac_axpy(g, a[l], H + l * d, d);
     for (size_t i = 0; i < d; i++)
         g[i] += g0[i];
     int sweeps = 0;
@@ -297,17 +267,18 @@ static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
         if (nf == 0)
             continue;
         /* H_FF y = -(g0_F + r s_F + H_FA a_A) = H_FF a_F - (g_F + r s_F) */
+        /* (H_FF a_F)_p by rows of the symmetric H, as g = H a above: each sums H_iq a_q over
+         * the free q ascending, for every i at once */
+        memset(hfa, 0, d * sizeof *hfa);
+        for (size_t q = 0; q < nf; q++)
+            hvac_axpy(hfa, a[free_idx[q]], H + free_idx[q] * d, d);
         for (size_t p = 0; p < nf; p++) {
             size_t i = free_idx[p];
-            double s = 0;
-            for (size_t q = 0; q < nf; q++) {
-                Hff[p * nf + q] = H[i * d + free_idx[q]];
-                s += Hff[p * nf + q] * a[free_idx[q]];
-            }
-            rhs[p] = s - (g[i] + mpc->r * sign_of(a[i]));
+            rhs[p] = hfa[i] - (g[i] + mpc->r * sign_of(a[i]));
         }
-        if (cholesky_solve(Hff, nf, rhs) != 0)
+        if (hvac_chol_factor(&mpc->chol, free_idx, nf) != 0)
             return -1;
+        hvac_chol_solve(&mpc->chol, rhs);
         /* the largest step t in (0, 1] that keeps every free action's sign and bound */
         double t = 1;
         for (size_t p = 0; p < nf; p++) {

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "chol.h"
 #include "model.h"
 
 typedef struct hvac_mpc {
@@ -30,7 +31,7 @@ typedef struct hvac_mpc {
     double lipschitz;           /* largest eigenvalue of H */
     double *plan;               /* dim: the last solution (warm start) */
     double *work;               /* scratch */
-    double *sub;                /* scratch: reduced Hessian */
+    hvac_chol chol;             /* factors of H's free-set submatrices (kept for reuse) */
     size_t *index;              /* scratch: free-set indices */
     double hmax;                /* largest diagonal element of H (tolerance scale) */
     int solver;                 /* HVAC_MPC_ACTIVE_SET or HVAC_MPC_FISTA */

@@ -85,7 +85,7 @@ static int bench(const char *name, const char *dir)
      * the same with the terms as JSON (fewshot_env_step, the interface callers had before) */
     fewshot_env *env;
     json_t *params = json_pack("{s:s, s:s, s:i}", "building", name, "weather", "Hot_Dry",
-                               "episode_length", 1000000000);
+                               "episode_length", 1000000);   /* the plugin's largest */
     if (fewshot_env_new(&env, "hvac", params) != 0) {
         fprintf(stderr, "%s\n", fewshot_error_last()->message);
         return 1;

@@ -117,15 +117,16 @@ if command -v valgrind > /dev/null 2>&1; then
     if command -v callgrind_annotate > /dev/null 2>&1; then
         printf '  of a decision:'
         for f in :fewshot_prompt_build :fewshot__llm_submit_keyed :fewshot__digest_text \
-                 :fewshot_env_policy :fewshot__retriever_state_text :fewshot__results_store; do
+                 :fewshot_env_policy :fewshot__retriever_state_digest :fewshot__results_store; do
             awk -v a="$(incl cl1 "$f")" -v b="$(incl cl3 "$f")" -v n=$n_paper -v f="$f" \
                 'BEGIN {printf " %s %.2fM", substr(f, 2), ((b + 0) - (a + 0)) / n / 1e6}'
         done
         echo
         echo "  (fewshot__llm_submit_keyed, the agent's fewshot_llm_submit: serialize, cache key, lookup;"
         echo "   fewshot__digest_text: the prompt_hash, hashed from where the episode's last prompt differs;"
-        echo "   fewshot_env_policy and fewshot__retriever_state_text: the retrieval measures' expert"
-        echo "   action and demonstration texts; result storage is per step, shared with the zero arm)"
+        echo "   fewshot_env_policy and fewshot__retriever_state_digest: the retrieval measures' expert"
+        echo "   action and demonstration texts, rendered only when shown actions tie; result storage"
+        echo "   is per step, shared with the zero arm)"
     fi
 else
     echo "  callgrind: SKIP (valgrind not installed)"

@@ -259,6 +259,32 @@ static void test_retrieval_measures(void **state)
     assert_true(fabs(num(json_array_get(json_object_get(p, "demos"), 0), "distance") - dcold) <
                 1e-4);
     json_decref(p);
+    /* again: the state texts' digests kept from the first prompt give the same share */
+    assert_int_equal(fewshot_agent_prompt(agent, cold, &p), 0);
+    assert_true(fabs(num(p, "demos_distinct") - 0.5) < 1e-12);
+    json_decref(p);
+    fewshot_agent_free(agent);
+    fewshot_demos_free(ds);
+
+    /* the same action shown for states whose texts differ ("15" and "18 degrees"): distinct;
+     * the same state text with another action: distinct too */
+    header = json_pack("{s:s}", "plugin", "room");
+    assert_int_equal(fewshot_demos_new(&ds, header), 0);
+    json_decref(header);
+    add_demo(ds, 15.0, 22, 0.5, 0);
+    add_demo(ds, 18.0, 22, 0.5, 1);
+    add_demo(ds, 15.2, 22, 0.25, 2);
+    opts.demos = ds;
+    json_decref(arm);
+    arm = json_pack("{s:{s:i}, s:{s:s}, s:{s:s, s:s, s:s}}", "selection", "knn", 3,
+                    "prompt", "style", "completion", "llm", "base_url", "http://127.0.0.1:9/v1",
+                    "model", "m", "api_key_env", "");
+    opts.arm = arm;
+    assert_int_equal(fewshot_agent_new(&agent, env, &opts), 0);
+    assert_int_equal(fewshot_agent_prompt(agent, cold, &p), 0);
+    assert_int_equal(json_array_size(json_object_get(p, "demos")), 3);
+    assert_true(num(p, "demos_distinct") == 1);
+    json_decref(p);
     fewshot_agent_free(agent);
     json_decref(arm);
     fewshot_demos_free(ds);

@@ -1,0 +1,52 @@
+/*
+ * hvac: Cholesky factors of principal submatrices of one fixed symmetric positive definite
+ * matrix, for the MPC's Newton steps on the free actions.
+ *
+ * Every element of the factor is computed with exactly the operations, in exactly the order,
+ * of the textbook algorithm (L_ij = (A_ij - sum_k<j L_ik L_jk) / L_jj, k ascending), so the
+ * result is bit-identical to it. What changes is the layout (columns contiguous, so the
+ * updates run on two or four rows at once) and the reuse: row i of L depends only on the
+ * first i + 1 indices, so a factorization whose index list starts like an earlier one keeps
+ * those leading rows. The MPC's free sets start alike across its rounds and its decisions
+ * (the first hours' free actions), so several recent factors are kept to start from.
+ */
+#ifndef HVAC_CHOL_H
+#define HVAC_CHOL_H
+
+#include <stddef.h>
+
+/* Recent factors kept (each d x d doubles). */
+#define HVAC_CHOL_SLOTS 8
+
+typedef struct hvac_chol_slot {
+    double *L;          /* L_ik at L[k * stride + i] (column k contiguous), i >= k */
+    size_t *idx;        /* its index list (n of them); n = 0: empty */
+    size_t n;
+    unsigned long used; /* when last made or used (least recently used is replaced) */
+} hvac_chol_slot;
+
+typedef struct hvac_chol {
+    const double *A;    /* d x d, row-major, symmetric (borrowed) */
+    size_t d, stride;   /* stride = d + 4: columns have zero rows past n for whole vectors */
+    hvac_chol_slot slot[HVAC_CHOL_SLOTS];
+    hvac_chol_slot *last;   /* the last factor made, or NULL */
+    unsigned long clock;
+    int portable;       /* 1: never the CPU-specific (AVX2) path; the same bits, for tests */
+} hvac_chol;
+
+/* 0, or -1 out of memory. */
+int hvac_chol_init(hvac_chol *c, const double *A, size_t d);
+void hvac_chol_free(hvac_chol *c);
+
+/* Factor A[idx, idx] (n distinct indices < d). 0, or -1 when the submatrix is not positive
+ * definite (that factor is not kept). */
+int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n);
+
+/* Solve A[idx, idx] x = b in place with the last factor (b: its n values). */
+void hvac_chol_solve(const hvac_chol *c, double *b);
+
+/* y += alpha x (n values), each element's one multiply and add as written (AVX2 where the
+ * CPU has it, the same bits). */
+void hvac_axpy(double *y, double alpha, const double *x, size_t n);
+
+#endif
