@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,25 @@ static int add_string(fewshot__jbuf *b, const char *s, size_t n)
  * decimal point, whatever the locale. */
 static size_t real_text(char *out, size_t size, double d)
 {
+    if (d > -1e17 && d < 1e17 && (double)(long long)d == d) {
+        /* an integral value has at most 17 digits here, all of them shown by "%.17g":
+         * written without printf (results hold many, 1.0 for an agreeing demonstration) */
+        long long v = (long long)d;
+        unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+        char digits[24], *p = digits + sizeof digits;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v < 0 || (v == 0 && signbit(d)))
+            *--p = '-';
+        size_t len = (size_t)(digits + sizeof digits - p);
+        if (len + 3 > size)
+            return 0;
+        memcpy(out, p, len);
+        memcpy(out + len, ".0", 3);
+        return len + 2;
+    }
     int n = snprintf(out, size, "%.17g", d);
     if (n < 0 || (size_t)n >= size - 3)
         return 0;

@@ -135,7 +135,9 @@ static void test_numbers(void **state)
     json_t *a = json_array();
     static const double fixed[] = {0.0, -0.0, 1.0, -1.0, 0.1, 1e15, 1e16, 1e17, 1e21, 1e22,
                                    1e-5, 1e-4, 1e-300, 5e-324, 1.7976931348623157e308, 123.0,
-                                   2.5e-7, -9.999999999999999e22, 4294967296.0, 1e100, 1e-100};
+                                   2.5e-7, -9.999999999999999e22, 4294967296.0, 1e100, 1e-100,
+                                   99999999999999984.0, -99999999999999984.0, 1e16 + 2,
+                                   9007199254740993.0, -123456789.0, 0.5, -0.5, 1e17 + 16};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         json_array_append_new(a, json_real(fixed[i]));
     for (int i = 0; i < 20000; i++) {
