@@ -1049,6 +1049,48 @@ static int render_as_current(fewshot_prompt *p, const fewshot_prompt_input *in,
     return rc;
 }
 
+/* The parts of an earlier step's turn, rendered once and kept in its demonstration's item
+ * (which the demonstration cache keeps for the episode): {"question", "output", "outcome"
+ * (each a string or absent), "tokens": [question, output, answer, outcome]}. */
+static int turn_parts(fewshot_prompt *p, const fewshot_prompt_input *in,
+                      const fewshot_prompt_demo *d, json_t *item, const json_t **parts)
+{
+    *parts = json_object_get(item, "turn");
+    if (*parts)
+        return 0;
+    json_t *cur = NULL, *out = NULL, *outcome = NULL;
+    int rc = render_as_current(p, in, d, &cur, &out);
+    const json_t *istack[1] = {item};
+    if (rc == 0)
+        rc = render_str(p, T_OUTCOME, istack, 1, &outcome);
+    const char *action = json_string_value(json_object_get(item, "action"));
+#define TOKENS_OF(j) ((json_int_t)((j) ? fewshot_prompt_tokens(json_string_value(j), \
+                                                               json_string_length(j)) : 0))
+    json_t *t = rc == 0 ? json_pack("{s:o*, s:o*, s:o*, s:[IIII]}", "question", cur, "output",
+                                    out, "outcome", outcome, "tokens", TOKENS_OF(cur),
+                                    TOKENS_OF(out),
+                                    (json_int_t)fewshot_prompt_tokens(action ? action : "",
+                                                                      action ? strlen(action)
+                                                                             : 0),
+                                    TOKENS_OF(outcome))
+                        : NULL;
+#undef TOKENS_OF
+    if (rc == 0 && (!t || json_object_set_new(item, "turn", t)))
+        rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    if (rc) {
+        json_decref(cur);
+        json_decref(out);
+        json_decref(outcome);
+    }
+    *parts = json_object_get(item, "turn");
+    return rc;
+}
+
+static int put_part(assembly *a, int b, const json_t *text)
+{
+    return text ? put(a, b, 0, json_string_value(text), json_string_length(text)) : 0;
+}
+
 /* An earlier step as a turn of the conversation: the question it was asked (the current
  * block and the output format, exactly as its own prompt ended), the actions taken as the
  * answer (an assistant message in chat), and its outcome opening the next user turn. Each
@@ -1056,25 +1098,20 @@ static int render_as_current(fewshot_prompt *p, const fewshot_prompt_input *in,
 static int put_turn(assembly *a, const fewshot_prompt_input *in, const fewshot_prompt_demo *d)
 {
     fewshot_prompt *p = a->p;
-    json_t *list = json_array(), *cur = NULL, *out = NULL, *outcome = NULL;
+    json_t *list = json_array();
+    const json_t *parts = NULL;
     int rc = list ? render_demo(p, d, 0, in->extra, list)
                   : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    const json_t *item = json_array_get(list, 0);
+    json_t *item = json_array_get(list, 0);
     if (rc == 0)
-        rc = render_as_current(p, in, d, &cur, &out);
-    const json_t *istack[1] = {item};
-    if (rc == 0)
-        rc = render_str(p, T_OUTCOME, istack, 1, &outcome);
+        rc = turn_parts(p, in, d, item, &parts);
     const char *action = json_string_value(json_object_get(item, "action"));
-    size_t tokens = 0;
-    if (rc == 0 && cur) {
-        rc = put(a, B_CURRENT, 0, json_string_value(cur), json_string_length(cur));
-        tokens += fewshot_prompt_tokens(json_string_value(cur), json_string_length(cur));
-    }
-    if (rc == 0 && out) {
-        rc = put(a, B_OUTPUT, 0, json_string_value(out), json_string_length(out));
-        tokens += fewshot_prompt_tokens(json_string_value(out), json_string_length(out));
-    }
+    const json_t *outcome = json_object_get(parts, "outcome"), *tok = json_object_get(parts,
+                                                                                  "tokens");
+    if (rc == 0)
+        rc = put_part(a, B_CURRENT, json_object_get(parts, "question"));
+    if (rc == 0)
+        rc = put_part(a, B_OUTPUT, json_object_get(parts, "output"));
     size_t alen = action ? strlen(action) : 0;
     if (rc == 0 && p->style == FEWSHOT_PROMPT_CHAT) {
         rc = push_message(a, "user", a->user.data, a->user.len);
@@ -1086,7 +1123,6 @@ static int put_turn(assembly *a, const fewshot_prompt_input *in, const fewshot_p
         rc = fewshot_text_buf_puts(&a->all, " ");
     if (rc == 0)
         rc = fewshot_text_buf_append(&a->all, action ? action : "", alen);
-    tokens += fewshot_prompt_tokens(action ? action : "", alen);
     if (rc == 0 && outcome) {
         const char *o = json_string_value(outcome);
         size_t olen = json_string_length(outcome);
@@ -1095,8 +1131,10 @@ static int put_turn(assembly *a, const fewshot_prompt_input *in, const fewshot_p
             rc = fewshot_text_buf_append(&a->all, o, olen);
         if (rc == 0)
             rc = fewshot_text_buf_append(&a->user, o, olen);
-        tokens += fewshot_prompt_tokens(o, olen) + 1;
     }
+    size_t tokens = (outcome != NULL);
+    for (size_t k = 0; k < 4; k++)
+        tokens += (size_t)json_integer_value(json_array_get(tok, k));
     a->prev = a->prev_user = B_TURN;
     a->total += tokens;
     json_t *c = rc == 0 ? json_pack("{s:s, s:I, s:[s]}", "name", "history", "tokens",
@@ -1105,9 +1143,6 @@ static int put_turn(assembly *a, const fewshot_prompt_input *in, const fewshot_p
     if (c)
         json_array_append_new(a->components, c);
     json_decref(list);
-    json_decref(cur);
-    json_decref(out);
-    json_decref(outcome);
     return rc;
 }
 

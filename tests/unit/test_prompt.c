@@ -415,6 +415,15 @@ static void test_history_turns(fixture *f)
         fewshot_prompt_output_clear(&oa);
         fewshot_prompt_output_clear(&ob);
     }
+    /* without the outcome template the next question follows the answer */
+    json_t *no_outcome = json_pack("{s:s, s:[s]}", "style", "completion", "drop", "outcome");
+    fewshot_prompt_output oc = FEWSHOT_PROMPT_OUTPUT_INIT;
+    CHECK(build_at(f, no_outcome, f->ctx[3], b, 4, &oc) == 0, "turns without outcome");
+    json_decref(no_outcome);
+    CHECK(oc.text && strstr(oc.text, "Actions: [") && !strstr(oc.text, "]\nReward: ") &&
+              strstr(oc.text, "]\n\nPlease decide"), "turns without outcome: %s",
+          oc.text ? oc.text : "");
+    fewshot_prompt_output_clear(&oc);
     /* the paper's layout re-renders the history each step: no such continuation */
     json_t *arm = json_pack("{s:s}", "history_layout", "demonstrations");
     fewshot_prompt_output oa = FEWSHOT_PROMPT_OUTPUT_INIT, ob = FEWSHOT_PROMPT_OUTPUT_INIT;
