@@ -35,6 +35,9 @@ FEWSHOT_HIDDEN double fewshot__select_kth(double *v, size_t n, size_t k);
  * a server's reply, such as a parser's "invalid token near '...'". */
 FEWSHOT_HIDDEN void fewshot__error_redact(const char *secret);
 
+/* The length of the prefix a and b (n bytes each) share. common_prefix.c */
+FEWSHOT_HIDDEN size_t fewshot__common_prefix(const char *a, const char *b, size_t n);
+
 /* Do two resolved configs describe the same run (equal but for execution-only settings
  * and the report section, which fewshot_config_hash leaves out)? config.c */
 FEWSHOT_HIDDEN int fewshot__config_same_identity(const json_t *a, const json_t *b);

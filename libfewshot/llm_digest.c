@@ -52,20 +52,6 @@ void fewshot__digest_free(fewshot__digest *d)
     free(d);
 }
 
-/* The length of the prefix a and b (n bytes each) share: memcmp over blocks, bytes only in
- * the block that differs. */
-static size_t same_bytes(const char *a, const char *b, size_t n)
-{
-    size_t i = 0;
-    while (i + 256 <= n && memcmp(a + i, b + i, 256) == 0)
-        i += 256;
-    while (i + 16 <= n && memcmp(a + i, b + i, 16) == 0)
-        i += 16;
-    while (i < n && a[i] == b[i])
-        i++;
-    return i;
-}
-
 /* How many bytes the pieces begin with that prev begins with too. */
 static size_t shared_prefix(const fewshot__digest *d, const char *const *part, const size_t *len,
                             size_t n)
@@ -73,7 +59,7 @@ static size_t shared_prefix(const fewshot__digest *d, const char *const *part, c
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         size_t m = len[i] < d->prev_len - at ? len[i] : d->prev_len - at;
-        size_t same = same_bytes(part[i], d->prev + at, m);
+        size_t same = fewshot__common_prefix(part[i], d->prev + at, m);
         at += same;
         if (same < len[i])
             return at;

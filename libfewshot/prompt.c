@@ -12,6 +12,7 @@
 #include "fewshot/error.h"
 #include "fewshot/prompt.h"
 #include "fewshot/template.h"
+#include "internal.h"
 
 /* Templates, in the order of this table. */
 enum { T_OBJECTIVE, T_META, T_INSTRUCTION, T_STATE, T_ACTION, T_FEEDBACK, T_COMMENTS,
@@ -577,25 +578,13 @@ size_t fewshot_prompt_tokens(const char *text, size_t len)
     return scan_tokens(text, 0, len, 0, NULL);
 }
 
-/* The length of the prefix a and b (n bytes each) share. */
-static size_t same_bytes(const char *a, const char *b, size_t n)
-{
-    size_t i = 0;
-    while (i + 256 <= n && memcmp(a + i, b + i, 256) == 0)
-        i += 256;
-    while (i + 16 <= n && memcmp(a + i, b + i, 16) == 0)
-        i += 16;
-    while (i < n && a[i] == b[i])
-        i++;
-    return i;
-}
-
 /* fewshot_prompt_tokens(s, len), counted from the last mark of m's text inside the prefix s
  * shares with it: the count before a step's start depends only on the bytes up to that start,
  * itself included, so a mark strictly inside the shared prefix holds for s too. */
 static size_t memo_tokens(token_memo *m, const char *s, size_t len)
 {
-    size_t shared = same_bytes(m->text ? m->text : "", s, m->len < len ? m->len : len);
+    size_t shared = fewshot__common_prefix(m->text ? m->text : "", s,
+                                           m->len < len ? m->len : len);
     if (len + 1 > m->cap) {
         char *t = realloc(m->text, len + 1);
         if (!t) {

@@ -191,6 +191,27 @@ static void differing_sections(const json_t *a, const json_t *b, char *buf, size
     }
 }
 
+/* The run's identity in its table: the config hash and resolved config, and with created
+ * the time the run began. */
+static int record_config(fewshot__results *r, const char *hash, const json_t *config,
+                         int created)
+{
+    json_t *h = json_string(hash);
+    int rc = fewshot__results_set_meta(r, "config_hash", h);
+    if (rc == 0)
+        rc = fewshot__results_set_meta(r, "config", config);
+    if (rc == 0 && created) {
+        char when[32];
+        time_t now = time(NULL);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        json_t *w = json_string(when);
+        rc = fewshot__results_set_meta(r, "created", w);
+        json_decref(w);
+    }
+    json_decref(h);
+    return rc;
+}
+
 int fewshot__results_open(fewshot__results **out, const char *dir, int create, const char *hash,
                           const json_t *config)
 {
@@ -248,12 +269,8 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
         /* the same run under another hash (made before a setting counted as execution or
          * report only, or with other such settings): a sweep writing into it gives it this
          * config's record; a dry run (create 0) only reads */
-        json_t *h = json_string(hash);
         if (create)
-            rc = fewshot__results_set_meta(r, "config_hash", h);
-        if (rc == 0 && create)
-            rc = fewshot__results_set_meta(r, "config", config);
-        json_decref(h);
+            rc = record_config(r, hash, config, 0);
         json_decref(old);
         json_decref(stored);
         if (rc) {
@@ -278,18 +295,7 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
         return rc;
     }
     if (!stored && hash) {
-        json_t *h = json_string(hash);
-        char when[32];
-        time_t now = time(NULL);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-        json_t *w = json_string(when);
-        rc = fewshot__results_set_meta(r, "config_hash", h);
-        if (rc == 0)
-            rc = fewshot__results_set_meta(r, "config", config);
-        if (rc == 0)
-            rc = fewshot__results_set_meta(r, "created", w);
-        json_decref(h);
-        json_decref(w);
+        rc = record_config(r, hash, config, 1);
         if (rc) {
             fewshot__results_close(r);
             return rc;
