@@ -552,6 +552,21 @@ done:
     return rc;
 }
 
+/* Names go into tables, file names and terminals: printable text only. */
+static int check_name(const fewshot_config *cfg, const char *path, const char *what,
+                      const char *name)
+{
+    if (!name[0])
+        return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, path, "empty %s name", what);
+    for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+        if (*s < 0x20 || *s == 0x7f)
+            return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, path,
+                                          "the %s name has a control character (byte 0x%02x "
+                                          "at %td)", what, *s,
+                                          (const char *)s - name);
+    return 0;
+}
+
 static int expand_scenarios(fewshot_config *cfg)
 {
     json_t *sc = json_object_get(cfg->resolved, "scenarios");
@@ -605,6 +620,10 @@ static int expand_scenarios(fewshot_config *cfg)
             snprintf(name, sizeof name, "%s", given);
         else
             scenario_name(params, name, sizeof name);
+        char npath[540];
+        snprintf(npath, sizeof npath, "%s.name", sub);
+        if ((rc = check_name(cfg, npath, "scenario", name)) != 0)
+            return rc;
         if ((rc = add_scenario(cfg, name, params, json_object_get(item, "reset"), sub)) != 0)
             return rc;
     }
@@ -687,8 +706,9 @@ static int arm_exists(const fewshot_config *cfg, const char *name)
 static int add_arm(fewshot_config *cfg, const char *name, const json_t *base,
                    const json_t *over, const char *path)
 {
-    if (!name[0])
-        return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, path, "empty arm name");
+    int nrc = check_name(cfg, path, "arm", name);
+    if (nrc)
+        return nrc;
     if (arm_exists(cfg, name))
         return fewshot_error_set_path(FEWSHOT_EINVAL, cfg->file, path,
                                       "duplicate arm name '%s'", name);

@@ -12,6 +12,11 @@ void cli_error_last(void)
 {
     char buf[2048];
     fewshot_error_format(buf, sizeof buf);
+    /* messages quote names and text from files anyone may have written (a run directory's
+     * arms, a config's strings): no control byte reaches the terminal */
+    for (char *s = buf; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') || *s == 0x7f)
+            *s = '?';
     fprintf(stderr, "fewshot: %s\n", buf);
 }
 

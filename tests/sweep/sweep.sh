@@ -31,6 +31,15 @@ expect_grep '^fewshot: bad2.json:3:[0-9]+: ' "$TMP/err" "syntax error names line
 printf '{"env": {"plugin": "room"}, "baselines": ["zero"], "episodes": {"sedes": [1]}}' > bad3.json
 expect_status 2 "unknown key" -- run_fewshot sweep bad3.json
 expect_grep "\\\$\\.episodes\\.sedes: unknown key 'sedes' \\(known: seeds, steps, reset\\)" "$TMP/err" "unknown key"
+# names go into tables and terminals: no control characters; and no error message passes
+# a control byte from a file on to the terminal
+printf '{"env": {"plugin": "room"}, "scenarios": [{"name": "a\\u001b[31mred"}], "baselines": ["zero"]}' > badname.json
+expect_status 2 "a control character in a scenario name" -- run_fewshot sweep badname.json --dry-run
+expect_grep '\$\.scenarios\[0\]\.name: the scenario name has a control character \(byte 0x1b at 1\)' "$TMP/err" "the name's byte is named"
+printf '{"env": {"plugin": "room"}, "baselines": ["zero"], "x\\u001b[2J": 1}' > badkey.json
+expect_status 2 "a control character in an unknown key" -- run_fewshot sweep badkey.json --dry-run
+expect_grep "unknown key 'x\?\[2J'" "$TMP/err" "the key is printed without its control byte"
+if grep -q "$(printf '\033')" "$TMP/err"; then fail "an escape byte reached stderr"; else pass; fi
 expect_status 2 "bad --set" -- run_fewshot sweep base.json --set selection.knn=-1 --dry-run
 expect_grep '\$\.selection\.knn: --set selection\.knn=-1: must not be negative' "$TMP/err" "--set error"
 expect_status 2 "bad baseline" -- run_fewshot sweep base.json --set 'baselines=["zero","magic"]' -o run-bad
