@@ -126,25 +126,50 @@ fi
 chmod -R u+w ro
 
 # ---- hostile names: nothing runs on sweep nor on report of a copied directory
+# (a config's names are printable text; a name with a newline gets into a run directory only
+# by editing it, done below)
 cat > evil.json <<'JSON'
 {
   "env": {"plugin": "room", "params": {"horizon": 3}},
   "scenarios": [{"name": "s`touch PWNED_S`'\" x", "params": {"outdoor": 0}},
-                {"name": "t\n`touch PWNED_T`", "params": {"outdoor": 5}}],
+                {"name": "t $(touch PWNED_T)", "params": {"outdoor": 5}}],
   "arms": [{"name": "a`touch PWNED_A`", "policy": "zero"},
-           {"name": "b'`touch PWNED_B`'\nsystem('touch PWNED_C')\n#", "policy": "expert"}],
+           {"name": "b'`touch PWNED_B`'; system('touch PWNED_C') #", "policy": "expert"}],
   "baselines": ["zero", "expert"],
   "episodes": {"seeds": [1]}
 }
 JSON
 if run_fewshot sweep evil.json -o evil > evil.out 2>&1; then pass; else
     fail "sweep with hostile names"; head -5 evil.out >&2; fi
+sed 's/"t $(touch PWNED_T)"/"t\\n`touch PWNED_T`"/' evil.json > evil-nl.json
+expect_status 2 "a newline in a name" -- run_fewshot sweep evil-nl.json -o evil-nl
 cp -r evil evil-copy
 rm -f evil-copy/*.svg evil-copy/*.gp
 run_fewshot report evil-copy > /dev/null 2>&1
 run_fewshot report evil-copy --trace "a\`touch PWNED_A\`,s\`touch PWNED_S\`'\" x,1" > /dev/null 2>&1
 if command -v gnuplot > /dev/null 2>&1; then
     [ -s evil-copy/arms.svg ] && pass || fail "plots with hostile names not rendered"
+fi
+if "$PY" -c 'import sqlite3' 2>/dev/null; then
+    # the second arm's name with newlines, everywhere a directory records it: the report
+    # refuses the recorded config, naming the byte
+    cp -r evil evil-nl-copy
+    "$PY" - evil-nl-copy <<'PY'
+import json, sqlite3, sys
+d = sqlite3.connect(sys.argv[1] + "/results.sqlite")
+old = "b'`touch PWNED_B`'; system('touch PWNED_C') #"
+new = "b'`touch PWNED_B`'\nsystem('touch PWNED_C')\n#"
+(text,) = d.execute("SELECT value FROM run WHERE key = 'config'").fetchone()
+d.execute("UPDATE run SET value = ? WHERE key = 'config'", (text.replace(json.dumps(old)[1:-1],
+          json.dumps(new)[1:-1]),))
+for table, col in (("episodes", "id"), ("episodes", "arm"), ("steps", "episode")):
+    d.execute("UPDATE %s SET %s = replace(%s, ?, ?)" % (table, col, col), (old, new))
+d.commit()
+PY
+    expect_status 2 "report of a directory whose names were given newlines" -- \
+        run_fewshot report evil-nl-copy
+    expect_grep 'arms\[1\]: the arm name has a control character \(byte 0x0a' "$TMP/err" \
+        "the edited name is refused"
 fi
 [ -z "$(find . -name 'PWNED_?')" ] && pass || fail "a name ran a command through gnuplot: $(find . -name 'PWNED_?')"
 
