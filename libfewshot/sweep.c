@@ -648,7 +648,7 @@ static void describe_plan(sweep *sw, const json_t *plan, const json_t *finished)
 
 /* What each LLM arm will send: tokens per decision (fewshot_prompt_tokens(), within 5% of
  * o200k), calls, tokens and cost at the arm's llm prices; a warning for a prompt larger than
- * llm.context. Estimated on one episode of the first scenario with the expert's actions. */
+ * llm.context. Estimated on one episode of each scenario with the expert's actions. */
 static void print_estimates(sweep *sw, const json_t *plan, const json_t *finished)
 {
     FILE *out = sw->opts->log;
@@ -670,10 +670,9 @@ static void print_estimates(sweep *sw, const json_t *plan, const json_t *finishe
                 !json_object_get(finished, json_string_value(json_object_get(item, "id"))))
                 episodes++;
         if (!any++)
-            fprintf(out, "estimates (one episode of %s with the expert's actions; tokens "
-                    "within about 5%% of o200k):\n", json_string_value(json_object_get(
-                        json_array_get(fewshot_config_scenarios(sw->cfg), 0), "name")));
-        if (fewshot__sweep_estimate(arm, 0, max_steps, &est) != 0) {
+            fprintf(out, "estimates (one episode of each scenario with the expert's actions; "
+                    "tokens within about 5%% of o200k):\n");
+        if (fewshot__sweep_estimate_all(arm, max_steps, &est) != 0) {
             fprintf(out, "  %-24s no estimate: %s\n", name, fewshot_error_last()->message);
             fewshot_error_clear();
             continue;

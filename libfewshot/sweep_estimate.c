@@ -150,3 +150,47 @@ int fewshot__sweep_estimate(fewshot__sweep_arm *arm, size_t scenario, unsigned i
     free(obs);
     return rc;
 }
+
+/* Add the estimate b of one scenario to the running one a: the counts add up, the largest
+ * prompt is the largest, the prefix every prompt shares is the shortest. */
+static void add_estimate(json_t *a, const json_t *b)
+{
+    static const char *const sums[] = {"steps", "total", "cacheable", "completion"};
+    for (size_t i = 0; i < 4; i++)
+        json_object_set_new(a, sums[i], json_real(json_number_value(json_object_get(a, sums[i])) +
+                                                  json_number_value(json_object_get(b, sums[i]))));
+    json_int_t m = json_integer_value(json_object_get(b, "max")),
+               s = json_integer_value(json_object_get(b, "static"));
+    if (m > json_integer_value(json_object_get(a, "max")))
+        json_object_set_new(a, "max", json_integer(m));
+    if (!json_object_get(a, "static") || s < json_integer_value(json_object_get(a, "static")))
+        json_object_set_new(a, "static", json_integer(s));
+}
+
+int fewshot__sweep_estimate_all(fewshot__sweep_arm *arm, unsigned int max_steps, json_t **out)
+{
+    size_t n = json_array_size(fewshot_config_scenarios(arm->config));
+    json_t *all = json_pack("{s:i, s:I}", "scenarios", (int)n, "max", (json_int_t)0);
+    int rc = all ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    *out = NULL;
+    for (size_t s = 0; rc == 0 && s < n; s++) {
+        json_t *est = NULL;
+        if ((rc = fewshot__sweep_estimate(arm, s, max_steps, &est)) == 0)
+            add_estimate(all, est);
+        json_decref(est);
+    }
+    if (rc) {
+        json_decref(all);
+        return rc;
+    }
+    /* per decision and per reply over all of them; steps as an episode's mean */
+    double steps = json_number_value(json_object_get(all, "steps"));
+    json_object_set_new(all, "mean", json_real(steps > 0 ? json_number_value(json_object_get(
+                                                               all, "total")) / steps : 0));
+    json_object_set_new(all, "completion",
+                        json_integer((json_int_t)(json_number_value(json_object_get(
+                                                      all, "completion")) / (double)n + 0.5)));
+    json_object_set_new(all, "steps", json_integer((json_int_t)(steps / (double)n + 0.5)));
+    *out = all;
+    return 0;
+}

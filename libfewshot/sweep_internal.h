@@ -58,6 +58,11 @@ FEWSHOT_HIDDEN void fewshot__sweep_arm_clear(fewshot__sweep_arm *arm);
  * prompt starts with), "completion" (tokens of a reply)}. sweep_estimate.c */
 FEWSHOT_HIDDEN int fewshot__sweep_estimate(fewshot__sweep_arm *arm, size_t scenario,
                                            unsigned int max_steps, json_t **out);
+/* The same over one episode of every scenario: "steps" and "completion" are per episode
+ * and reply on average, "mean" per decision over all, "total" and "cacheable" summed, "max"
+ * the largest prompt, "static" the shortest shared start. */
+FEWSHOT_HIDDEN int fewshot__sweep_estimate_all(fewshot__sweep_arm *arm, unsigned int max_steps,
+                                               json_t **out);
 
 /* demos.json, which stored datasets a run's arms used (demos_note.c). load gives the run
  * directory's note, or an empty one where there is none or it has another shape; add notes

@@ -18,7 +18,7 @@ echo "  python3, the same text:                                      $py us"
 awk -v c="$c" -v k="$cold" -v p="$py" 'BEGIN {
     printf "  ratio: %.1fx faster than Python (%.1fx without the cache); aim <= 40 us and >= 10x: %s\n",
         p / c, p / k, (c <= 40 && p / c >= 10 ? "met" : "missed") }'
-echo "prefix-cacheable share of an episode's prompt tokens, paper.json (same-building, winter):"
+echo "prefix-cacheable share of an episode's prompt tokens, paper.json same-building, dry-run estimate (the expert's actions, one episode per scenario):"
 export XDG_CACHE_HOME="$tmp/cache"
 # the default (cache order, history as turns, selection.stick 2, block history), the paper's
 # arm (its order, history as demonstrations, pure knn, sliding history), the restarting

@@ -39,6 +39,12 @@ cat > loop.json <<JSON
 }
 JSON
 
+# the dry run estimates over one episode of every scenario: 2 + 6 steps are 8 calls
+expect_status 0 "dry run over scenarios of other lengths" -- run_fewshot sweep loop.json --dry-run \
+    --set 'scenarios=[{"name": "short", "params": {"outdoor": 0, "horizon": 2}}, {"name": "long", "params": {"outdoor": 10, "horizon": 6}}]' \
+    --set 'episodes.seeds=[1]'
+expect_grep '^  llm +[0-9]+ prompt tokens per decision .*, 8 calls, ' "$TMP/out" "the estimate covers every scenario"
+
 expect_status 0 "LLM sweep" -- run_fewshot sweep loop.json -o run --jobs 8
 expect_grep '30 episodes run, 0 already done, 0 failed, 0 skipped' "$TMP/err" "all arms ran"
 # generated demonstrations live once in the shared store; the run records which (demos.json)
