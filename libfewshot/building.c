@@ -392,8 +392,18 @@ static int read_building(reader *r, const json_t *root, fewshot_building *b)
     return rc;
 }
 
+/* A building file describes zones and materials: a few megabytes even for thousands of
+ * zones. A larger one is refused before its JSON tree fills memory. */
+#define MAX_BUILDING_FILE ((off_t)64 << 20)
+
 static int load_json(fewshot_building **out, const char *path)
 {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > MAX_BUILDING_FILE)
+        return fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0,
+                                    "the file is %lld MiB; a building file is at most %lld MiB",
+                                    (long long)(sb.st_size >> 20),
+                                    (long long)(MAX_BUILDING_FILE >> 20));
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {

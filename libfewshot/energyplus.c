@@ -25,6 +25,9 @@
 #include "fewshot/error.h"
 
 #define TABLE_TITLE "Zone Information"
+/* The zone table's text kept while reading: a building of thousands of zones holds a few
+ * megabytes; more is not a building's table, and is refused before it fills memory. */
+#define MAX_TABLE_TEXT ((size_t)16 << 20)
 
 /* The columns we read, by header text without its unit ("Floor Area" for "Floor Area {m2}"). */
 enum column {
@@ -67,7 +70,8 @@ typedef struct collector {
     text buf;
     row *rows;
     size_t n_rows, cap_rows;
-    int oom;
+    size_t kept;       /* bytes of table text kept so far */
+    int oom, too_big;
 } collector;
 
 static int line_now(const collector *c)
@@ -77,6 +81,14 @@ static int line_now(const collector *c)
 
 static void text_add(collector *c, const char *s, size_t n)
 {
+    /* titles are taken one by one; the table's cells stay until the end */
+    size_t kept = c->stage == IN_TABLE ? c->kept : c->buf.len;
+    if (c->too_big || n > MAX_TABLE_TEXT - kept) {
+        c->too_big = 1;
+        return;
+    }
+    if (c->stage == IN_TABLE)
+        c->kept += n;
     if (c->buf.len + n + 1 > c->buf.cap) {
         size_t cap = c->buf.cap ? c->buf.cap : 64;
         while (cap < c->buf.len + n + 1)
@@ -262,6 +274,10 @@ static int collect(const char *path, collector *c)
     c->ctxt = NULL;
     if (c->oom)
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory reading %s", path);
+    if (c->too_big)
+        return fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0,
+                                    "the '" TABLE_TITLE "' table holds more than %zu MiB of "
+                                    "text: not the table of one building", MAX_TABLE_TEXT >> 20);
     if (c->stage < IN_TABLE)
         return fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0,
                                     "no '" TABLE_TITLE "' table (expected EnergyPlus tabular "

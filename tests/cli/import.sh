@@ -43,6 +43,26 @@ expect_grep "Bad_Warehouse.table.htm:9: zone 'HALL': 'Exterior Net Wall Area' is
     "$TMP/err" "non-numeric cell names file, line, zone and column"
 [ ! -e "$TMP/x.json" ] && pass || fail "no output is written on error"
 echo '<html><body>nothing</body></html>' > "$TMP/Empty_OfficeSmall.table.htm"
+# inputs far larger than a building's are refused before they fill memory
+"${PYTHON3:-/usr/bin/python3}" - "$TMP/Huge_Warehouse.table.htm" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("<html><body><b>Zone Information</b><table><tr><td>Zone Name</td></tr>\n")
+    row = "<tr><td>" + "Z" * 1000 + "</td></tr>\n"
+    for _ in range(17 * 1024):
+        f.write(row)
+    f.write("</table></body></html>\n")
+PY
+expect_status 2 "a zone table of 17 MiB" -- \
+    run_fewshot env import-energyplus "$TMP/Huge_Warehouse.table.htm" -o "$TMP/x.json"
+expect_grep "Huge_Warehouse.table.htm: the 'Zone Information' table holds more than 16 MiB of text" \
+    "$TMP/err" "too large a table"
+truncate -s 65M "$TMP/huge-building.json"
+expect_status 2 "a building file of 65 MiB" -- \
+    run_fewshot env rollout hvac -p building="$TMP/huge-building.json" --steps 1 --policy zero
+expect_grep "huge-building.json: .*the file is 65 MiB; a building file is at most 64 MiB" \
+    "$TMP/err" "too large a building file"
+rm -f "$TMP/Huge_Warehouse.table.htm" "$TMP/huge-building.json"
 expect_status 2 "no Zone Information table" -- \
     run_fewshot env import-energyplus "$TMP/Empty_OfficeSmall.table.htm" -o "$TMP/x.json"
 expect_grep "Empty_OfficeSmall.table.htm: no 'Zone Information' table" "$TMP/err" "no table"
