@@ -294,6 +294,19 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
         fewshot__results_close(r);
         return rc;
     }
+    if (create && stored && hash && config) {
+        /* the same run resumed with other execution or report settings: the record follows
+         * the config that last wrote into it, so its report uses the settings asked for */
+        json_t *recorded = fewshot__results_meta(r, "config");
+        if (!recorded || !json_equal(recorded, config))
+            rc = fewshot__results_set_meta(r, "config", config);
+        json_decref(recorded);
+        if (rc) {
+            json_decref(stored);
+            fewshot__results_close(r);
+            return rc;
+        }
+    }
     if (!stored && hash) {
         rc = record_config(r, hash, config, 1);
         if (rc) {

@@ -135,6 +135,10 @@ expect_status 0 "rerun with other report settings" -- run_fewshot sweep base.jso
     --set report.plots=false --no-report
 expect_grep '0 episodes run, 32 already done' "$TMP/err" "report settings keep the run's identity"
 if command -v sqlite3 > /dev/null 2>&1; then
+    sqlite3 run/results.sqlite "SELECT value FROM run WHERE key = 'config'" | grep -q '"plots": *false' &&
+        pass || fail "the run's record does not follow the resumed config's report settings"
+fi
+if command -v sqlite3 > /dev/null 2>&1; then
     hash=$(sqlite3 run/results.sqlite "SELECT value FROM run WHERE key = 'config_hash'")
     sqlite3 run/results.sqlite \
         "UPDATE run SET value = '\"$(printf '%064d' 0)\"' WHERE key = 'config_hash'"
