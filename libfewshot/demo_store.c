@@ -80,23 +80,10 @@ static int mkdirs(const char *dir)
 static json_t *plugin_fingerprint(const fewshot_env_plugin *p)
 {
     const char *file = fewshot_env_plugin_file(p);
-    FILE *f = file && file[0] == '/' ? fopen(file, "rb") : NULL;
-    if (!f)
-        return json_string(file ? file : "");
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    size_t n;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        ok = EVP_DigestUpdate(ctx, buf, n);
-    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, md, &len);
-    EVP_MD_CTX_free(ctx);
-    fclose(f);
-    char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
-    for (unsigned int i = 0; ok && i < len; i++)
-        sprintf(hex + 2 * i, "%02x", md[i]);
-    return json_string(ok ? hex : file);
+    char hex[65];
+    if (file && file[0] == '/' && fewshot__file_sha256(file, hex))
+        return json_string(hex);
+    return json_string(file ? file : "");
 }
 
 /* What identifies a generation: the plugin (version and code), the library's version (its

@@ -35,6 +35,10 @@ FEWSHOT_HIDDEN double fewshot__select_kth(double *v, size_t n, size_t k);
  * a server's reply, such as a parser's "invalid token near '...'". */
 FEWSHOT_HIDDEN void fewshot__error_redact(const char *secret);
 
+/* The SHA-256 of the file at path as 64 hex digits in out; 0 when it cannot be read.
+ * file_sha256.c */
+FEWSHOT_HIDDEN int fewshot__file_sha256(const char *path, char out[65]);
+
 /* The length of the prefix a and b (n bytes each) share. common_prefix.c */
 FEWSHOT_HIDDEN size_t fewshot__common_prefix(const char *a, const char *b, size_t n);
 

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <dirent.h>
 
-#include <openssl/evp.h>
 
 #include "fewshot/env.h"
 #include "fewshot/error.h"
@@ -1110,26 +1109,6 @@ static void aggregate_grid(const fewshot__report *rp, json_t **headers, json_t *
     }
 }
 
-/* SHA-256 of a file's bytes as hex, or 0 when it cannot be read. */
-static int file_sha256(const char *path, char out[65])
-{
-    FILE *f = fopen(path, "rb");
-    EVP_MD_CTX *ctx = f ? EVP_MD_CTX_new() : NULL;
-    unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    size_t n;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        ok = EVP_DigestUpdate(ctx, buf, n);
-    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, md, &len) && len == 32;
-    for (unsigned int i = 0; ok && i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
-    EVP_MD_CTX_free(ctx);
-    if (f)
-        fclose(f);
-    return ok;
-}
-
 /* The demonstration datasets of the run: each arm's demos section (a file, with its SHA-256
  * when readable from here, or generation settings) and the generated datasets the run
  * directory keeps (demos-ID.jsonl, ID a hash of the generation settings). */
@@ -1145,7 +1124,7 @@ static json_t *dataset_ids(const fewshot__report *rp)
         json_t *entry = json_deep_copy(d);
         const char *file = json_string_value(json_object_get(d, "file"));
         char hex[65];
-        if (file && file_sha256(file, hex))
+        if (file && fewshot__file_sha256(file, hex))
             json_object_set_new(entry, "sha256", json_string(hex));
         json_object_set_new(arms, fewshot__rep_arm_name(rp, a), entry);
     }
@@ -1181,7 +1160,7 @@ static json_t *dataset_ids(const fewshot__report *rp)
             strcmp(de->d_name + len - 6, ".jsonl") != 0)
             continue;
         char *path = malloc(strlen(rp->dir) + len + 2), hex[65];
-        if (path && (sprintf(path, "%s/%s", rp->dir, de->d_name), file_sha256(path, hex)))
+        if (path && (sprintf(path, "%s/%s", rp->dir, de->d_name), fewshot__file_sha256(path, hex)))
             json_object_set_new(kept, de->d_name, json_string(hex));
         free(path);
     }
