@@ -265,20 +265,14 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
     }
     json_t *old = stored && hash && strcmp(json_string_value(stored), hash) != 0
                       ? fewshot__results_meta(r, "config") : NULL;
-    if (old && config && fewshot__config_same_identity(old, config)) {
+    int rehash = old && config && fewshot__config_same_identity(old, config);
+    if (rehash) {
         /* the same run under another hash (made before a setting counted as execution or
-         * report only, or with other such settings): a sweep writing into it gives it this
-         * config's record; a dry run (create 0) only reads */
-        if (create)
-            rc = record_config(r, hash, config, 0);
+         * report only): it is this config's run */
         json_decref(old);
-        json_decref(stored);
-        if (rc) {
-            fewshot__results_close(r);
-            return rc;
-        }
-        stored = json_string(hash);
         old = NULL;
+        json_decref(stored);
+        stored = json_string(hash);
     }
     if (stored && hash && strcmp(json_string_value(stored), hash) != 0) {
         char diff[512];
@@ -295,10 +289,13 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
         return rc;
     }
     if (create && stored && hash && config) {
-        /* the same run resumed with other execution or report settings: the record follows
-         * the config that last wrote into it, so its report uses the settings asked for */
-        json_t *recorded = fewshot__results_meta(r, "config");
-        if (!recorded || !json_equal(recorded, config))
+        /* a sweep writing into the run gives it this config's record: the hash when it was
+         * recorded under another, and the execution and report settings it resumed with, so
+         * its report uses the settings asked for (a dry run, create 0, only reads) */
+        json_t *recorded = rehash ? NULL : fewshot__results_meta(r, "config");
+        if (rehash)
+            rc = record_config(r, hash, config, 0);
+        else if (!recorded || !json_equal(recorded, config))
             rc = fewshot__results_set_meta(r, "config", config);
         json_decref(recorded);
         if (rc) {
