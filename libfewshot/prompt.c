@@ -995,16 +995,17 @@ static int put(assembly *a, int b, int to_sys, const char *s, size_t len)
     return rc;
 }
 
-static int push_message(assembly *a, const char *role, const char *s, size_t len)
+/* Append a chat message {"role", "content": s} to list. */
+static int push_message(json_t *list, const char *role, const char *s, size_t len)
 {
     json_t *m = json_pack("{s:s, s:o}", "role", role, "content",
                           json_stringn_nocheck(s ? s : "", len));
-    return m && json_array_append_new(a->turns, m) == 0
+    return m && json_array_append_new(list, m) == 0
                ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
 }
 
-/* Render template t for an earlier step's state as it was shown when that step was the
- * current one: the same views (its context in place of the current one). */
+/* What a state's current block renders over, added to view: its description, meta and
+ * state texts and the instructed range (cur: extra, the state's context, view). */
 static int current_view(fewshot_prompt *p, const json_t *const *cur, json_t *view)
 {
     json_t *meta = NULL, *state = NULL;
@@ -1022,6 +1023,8 @@ static int current_view(fewshot_prompt *p, const json_t *const *cur, json_t *vie
     return rc;
 }
 
+/* An earlier step's current block and output format as they were rendered when it was the
+ * current step: the same views, its context in place of the current one. */
 static int render_as_current(fewshot_prompt *p, const fewshot_prompt_input *in,
                              const fewshot_prompt_demo *d, json_t **cur, json_t **out)
 {
@@ -1103,9 +1106,9 @@ static int put_turn(assembly *a, const fewshot_prompt_input *in, const fewshot_p
         rc = put_part(a, B_OUTPUT, json_object_get(parts, "output"));
     size_t alen = action ? strlen(action) : 0;
     if (rc == 0 && p->style == FEWSHOT_PROMPT_CHAT) {
-        rc = push_message(a, "user", a->user.data, a->user.len);
+        rc = push_message(a->turns, "user", a->user.data, a->user.len);
         if (rc == 0)
-            rc = push_message(a, "assistant", action, alen);
+            rc = push_message(a->turns, "assistant", action, alen);
         fewshot_text_buf_reset(&a->user);
     }
     if (rc == 0)
@@ -1200,17 +1203,15 @@ static int finish(assembly *a, fewshot_prompt_output *out)
     a->components = NULL;
     if (p->style == FEWSHOT_PROMPT_CHAT) {
         out->messages = json_array();
-        if (!out->messages)
-            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-        if (a->sys.len)
-            json_array_append_new(out->messages,
-                                  json_pack("{s:s, s:o}", "role", "system", "content",
-                                            json_stringn_nocheck(a->sys.data, a->sys.len)));
-        json_array_extend(out->messages, a->turns);
-        json_array_append_new(out->messages,
-                              json_pack("{s:s, s:o}", "role", "user", "content",
-                                        json_stringn_nocheck(a->user.data ? a->user.data : "",
-                                                             a->user.len)));
+        int rc = out->messages ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        if (rc == 0 && a->sys.len)
+            rc = push_message(out->messages, "system", a->sys.data, a->sys.len);
+        if (rc == 0 && json_array_extend(out->messages, a->turns))
+            rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = push_message(out->messages, "user", a->user.data, a->user.len);
+        if (rc)
+            return rc;
         /* about 4 tokens of framing per message */
         out->tokens = a->total + a->nsep +
                       FEWSHOT_PROMPT_MESSAGE_TOKENS * json_array_size(out->messages);
