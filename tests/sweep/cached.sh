@@ -5,8 +5,7 @@
 # `fewshot report --steps` equal the first run's. Observations and actions are stored as
 # BLOBs of doubles; --steps gives them back as the numbers stepped.
 . "$top_srcdir/tests/lib.sh"
-server="$top_builddir/tests/llm-server/llm-server"
-[ -x "$server" ] || skip "the test LLM server was not built (libmicrohttpd missing)"
+. "$top_srcdir/tests/llm-server/start.sh"
 command -v sqlite3 > /dev/null 2>&1 || skip "sqlite3 (the command) is not installed"
 FEWSHOT_PLUGIN_PATH=$FEWSHOT_TEST_PLUGINS
 FEWSHOT_GNUPLOT=
@@ -14,13 +13,8 @@ XDG_CACHE_HOME=$TMP/xdg
 export FEWSHOT_PLUGIN_PATH FEWSHOT_GNUPLOT XDG_CACHE_HOME
 cd "$TMP" || exit 1
 
-"$server" --port 0 --port-file port --mode controller --lifetime 300 --log requests.log \
-    > server.log 2>&1 &
-spid=$!
-trap 'kill $spid 2>/dev/null; rm -rf "$TMP"' EXIT
-for i in $(seq 1 100); do [ -s port ] && break; sleep 0.05; done
-[ -s port ] || { fail "the test server did not start"; finish; exit 1; }
-url="http://127.0.0.1:$(cat port)/v1"
+start_llm_server --mode controller --log "$TMP/requests.log"
+url=$LLM_BASE
 
 cat > cached.json <<JSON
 {
