@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fewshot/error.h"
-#include "sweep_internal.h"
+#include "internal.h"
 
 static char *note_path(const char *run_dir)
 {

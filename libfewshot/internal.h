@@ -35,6 +35,16 @@ FEWSHOT_HIDDEN double fewshot__select_kth(double *v, size_t n, size_t k);
  * a server's reply, such as a parser's "invalid token near '...'". */
 FEWSHOT_HIDDEN void fewshot__error_redact(const char *secret);
 
+/* demos.json, which stored datasets a run's arms used (demos_note.c). load gives the run
+ * directory's note, or an empty one where there is none or it has another shape; add notes
+ * that arm (NULL: none) used dataset id, keeping each dataset's arms sorted; combine adds
+ * another note's datasets and arms (merge); save writes it atomically. */
+FEWSHOT_HIDDEN json_t *fewshot__demos_note_load(const char *run_dir);
+FEWSHOT_HIDDEN void fewshot__demos_note_add(json_t *doc, const char *id, const char *path,
+                                            json_int_t transitions, const char *arm);
+FEWSHOT_HIDDEN void fewshot__demos_note_combine(json_t *doc, const json_t *other);
+FEWSHOT_HIDDEN int fewshot__demos_note_save(const char *run_dir, const json_t *doc);
+
 /* The SHA-256 of the file at path as 64 hex digits in out; 0 when it cannot be read.
  * file_sha256.c */
 FEWSHOT_HIDDEN int fewshot__file_sha256(const char *path, char out[65]);

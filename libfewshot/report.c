@@ -1129,29 +1129,23 @@ static json_t *dataset_ids(const fewshot__report *rp)
         json_object_set_new(arms, fewshot__rep_arm_name(rp, a), entry);
     }
     /* the shared dataset store's ids each arm used, as the sweep noted them (demos.json) */
-    char *note = malloc(strlen(rp->dir) + 16);
-    json_t *used = json_object();
-    if (note) {
-        sprintf(note, "%s/demos.json", rp->dir);
-        json_t *doc = json_load_file(note, 0, NULL);
-        const char *id;
-        json_t *entry;
-        json_object_foreach(json_object_get(doc, "datasets"), id, entry) {
-            const json_t *path = json_object_get(entry, "path"),
-                         *count = json_object_get(entry, "transitions"),
-                         *arms_of = json_object_get(entry, "arms");
-            json_t *clean = json_object();
-            if (json_is_string(path))
-                json_object_set(clean, "path", (json_t *)path);
-            if (json_is_integer(count))
-                json_object_set(clean, "transitions", (json_t *)count);
-            if (json_is_array(arms_of))
-                json_object_set(clean, "arms", (json_t *)arms_of);
-            json_object_set_new(used, id, clean);
-        }
-        json_decref(doc);
-        free(note);
+    json_t *used = json_object(), *doc = fewshot__demos_note_load(rp->dir);
+    const char *id;
+    json_t *entry;
+    json_object_foreach(json_object_get(doc, "datasets"), id, entry) {
+        const json_t *path = json_object_get(entry, "path"),
+                     *count = json_object_get(entry, "transitions"),
+                     *arms_of = json_object_get(entry, "arms");
+        json_t *clean = json_object();
+        if (json_is_string(path))
+            json_object_set(clean, "path", (json_t *)path);
+        if (json_is_integer(count))
+            json_object_set(clean, "transitions", (json_t *)count);
+        if (json_is_array(arms_of))
+            json_object_set(clean, "arms", (json_t *)arms_of);
+        json_object_set_new(used, id, clean);
     }
+    json_decref(doc);
     DIR *dir = opendir(rp->dir);
     struct dirent *de;
     while (dir && (de = readdir(dir)) != NULL) {

@@ -64,14 +64,4 @@ FEWSHOT_HIDDEN int fewshot__sweep_estimate(fewshot__sweep_arm *arm, size_t scena
 FEWSHOT_HIDDEN int fewshot__sweep_estimate_all(fewshot__sweep_arm *arm, unsigned int max_steps,
                                                json_t **out);
 
-/* demos.json, which stored datasets a run's arms used (demos_note.c). load gives the run
- * directory's note, or an empty one where there is none or it has another shape; add notes
- * that arm (NULL: none) used dataset id, keeping each dataset's arms sorted; combine adds
- * another note's datasets and arms (merge); save writes it atomically. */
-FEWSHOT_HIDDEN json_t *fewshot__demos_note_load(const char *run_dir);
-FEWSHOT_HIDDEN void fewshot__demos_note_add(json_t *doc, const char *id, const char *path,
-                                            json_int_t transitions, const char *arm);
-FEWSHOT_HIDDEN void fewshot__demos_note_combine(json_t *doc, const json_t *other);
-FEWSHOT_HIDDEN int fewshot__demos_note_save(const char *run_dir, const json_t *doc);
-
 #endif
