@@ -315,8 +315,9 @@ static void selector_options(fewshot__retriever *r, const json_t *sel)
      * neighbours while they stay near, and their history grows before it restarts */
     so.stick = num_or(sel, "stick", 2);
     const char *window = json_string_value(json_object_get(sel, "history_window"));
-    so.history_block = window && strcmp(window, "sliding") == 0   ? 0
-                       : window && strcmp(window, "restart") == 0 ? 2 : 1;
+    so.history_block = window && strcmp(window, "sliding") == 0   ? FEWSHOT_HISTORY_SLIDING
+                       : window && strcmp(window, "restart") == 0 ? FEWSHOT_HISTORY_RESTART
+                                                                  : FEWSHOT_HISTORY_BLOCK;
     so.random = int_or(sel, "random", 0);
     so.seed = int_or(sel, "seed", 0);
     so.token_budget = int_or(sel, "budget", 0);

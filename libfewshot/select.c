@@ -573,11 +573,11 @@ static int select_history(merger *m, const fewshot_buffer *buf)
         }
     }
     size_t h = m->s->o.history;
-    if (m->s->o.history_block && !m->s->o.history_best) {
+    if (m->s->o.history_block != FEWSHOT_HISTORY_SLIDING && !m->s->o.history_best) {
         /* the window restarts every h steps and grows in between, so the history a prompt
          * shows is the previous prompt's plus one step (a shared prefix) */
         uint64_t pushed = fewshot_buffer_pushed(buf);
-        size_t since = m->s->o.history_block == 2
+        size_t since = m->s->o.history_block == FEWSHOT_HISTORY_RESTART
                            ? (size_t)(pushed % (h + 1))     /* restart: 0 to h entries */
                            : (size_t)(pushed - ((pushed - 1) / h) * h);
         h = since < h ? since : h;

@@ -65,6 +65,15 @@ FEWSHOT_EXTERN(void) fewshot_selection_clear(fewshot_selection *sel);
 /* Token cost of one demonstration, for the budget. */
 typedef size_t (*fewshot_token_cost_fn)(void *data, fewshot_origin origin, size_t item);
 
+/* The recent window of the history selector (selection.history_window). */
+typedef enum fewshot_history_window {
+    FEWSHOT_HISTORY_SLIDING = 0,    /* the newest h */
+    FEWSHOT_HISTORY_BLOCK = 1,      /* the steps since the last multiple of h pushes, oldest
+                                       kept in place: an appending window of 1 to h */
+    FEWSHOT_HISTORY_RESTART = 2     /* the steps since the last multiple of h + 1 pushes: 0
+                                       to h, restarting with none */
+} fewshot_history_window;
+
 typedef struct fewshot_selector_options {
     unsigned int version;           /* FEWSHOT_SELECTOR_OPTIONS_VERSION */
     size_t knn;                     /* nearest demonstrations (0: none) */
@@ -86,11 +95,7 @@ typedef struct fewshot_selector_options {
     double stick;                   /* <= 1: pure knn; > 1: with a previous selection, its knn
                                        picks still among the nearest stick * knn candidates
                                        are kept first, in their order, and new picks follow */
-    int history_block;              /* 0: the newest h (a sliding window); 1: the steps since
-                                       the last multiple of h pushes, oldest kept in place
-                                       (an appending window, 1 to h entries); 2: the
-                                       steps since the last multiple of h + 1 pushes (0 to
-                                       h entries, restarting with none) */
+    int history_block;              /* a fewshot_history_window */
 } fewshot_selector_options;
 
 #define FEWSHOT_SELECTOR_OPTIONS_VERSION 1
