@@ -30,7 +30,7 @@ struct fewshot_index {
     char *factory;
     unsigned int nprobe, ef_search;
     json_t *meta;
-    float *flat;                /* "Flat" indexes: a copy of the vectors for index_exact.c */
+    float *flat;                /* "Flat" indexes: the vectors for index_exact.c, in panels */
     size_t n_flat, cap_flat;
     int flat_failed;            /* the copy could not be kept: FAISS searches */
 };
@@ -40,13 +40,14 @@ static int is_flat(const fewshot_index *ix)
     return strcmp(ix->factory, "Flat") == 0;
 }
 
-/* Keep the flat copy in step with FAISS's vectors; without memory for it FAISS searches. */
+/* Keep the flat copy in step with FAISS's vectors, in the exact search's panels of
+ * FEWSHOT__PANEL points (retrieval_internal.h); without memory for it FAISS searches. */
 static void flat_append(fewshot_index *ix, size_t n, const float *x)
 {
     if (!is_flat(ix) || ix->flat_failed)
         return;
     if (ix->n_flat + n > ix->cap_flat) {
-        size_t cap = ix->cap_flat ? ix->cap_flat : 1024;
+        size_t cap = ix->cap_flat ? ix->cap_flat : 1024;    /* a multiple of the panel */
         while (cap < ix->n_flat + n)
             cap *= 2;
         float *more = realloc(ix->flat, cap * ix->dim * sizeof *more);
@@ -59,7 +60,13 @@ static void flat_append(fewshot_index *ix, size_t n, const float *x)
         ix->flat = more;
         ix->cap_flat = cap;
     }
-    memcpy(ix->flat + ix->n_flat * ix->dim, x, n * ix->dim * sizeof *x);
+    size_t d = ix->dim;
+    for (size_t i = 0; i < n; i++) {
+        size_t at = ix->n_flat + i;
+        float *panel = ix->flat + (at / FEWSHOT__PANEL) * d * FEWSHOT__PANEL + at % FEWSHOT__PANEL;
+        for (size_t t = 0; t < d; t++)
+            panel[t * FEWSHOT__PANEL] = x[i * d + t];
+    }
     ix->n_flat += n;
 }
 
@@ -216,7 +223,7 @@ int fewshot_index_search(const fewshot_index *ix, size_t nq, const float *q, siz
     if (!d && !(d = malloc(nq * k * sizeof *d)))
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     if (ix->flat && ix->n_flat == fewshot_index_count(ix))
-        rc = fewshot__exact_search(ix->flat, ix->n_flat, ix->dim,
+        rc = fewshot__exact_search_panels(ix->flat, ix->n_flat, ix->dim,
                                    ix->metric == FEWSHOT_METRIC_IP, nq, q, k, d, labels);
     else
         rc = faiss_Index_search(ix->faiss, (idx_t)nq, q, (idx_t)k, d, (idx_t *)labels);

@@ -4,6 +4,9 @@
  * of a 100k x 16 query; a blocked loop is faster there (issue 16), and for a batch of queries
  * (several episodes asking at once) each block of points is read once for all of them.
  *
+ * The search runs over panels of eight points (index.c keeps its copy so), eight distances
+ * in the lanes of one vector.
+ *
  * Ties keep the lower label first, as FAISS's flat search does; results (-1 labels, FLT_MAX
  * distances when n < k) have FAISS's shape.
  */
@@ -83,6 +86,79 @@ int fewshot__exact_search(const float *x, size_t n, size_t d, int ip, size_t nq,
                 } else {
                     for (size_t i = b; i < e; i++)
                         push(best, lab, k, l2sq(x + i * d, qj, d), (int64_t)i);
+                }
+            }
+        }
+    }
+    if (ip)
+        for (size_t i = 0; i < nq * k; i++)
+            dist[i] = labels[i] < 0 ? -FLT_MAX : -dist[i];
+    return 0;
+}
+
+/* Eight points at once, in the lanes of one vector: each lane does l2sq's (or dot's) float
+ * operations in its order, so a lane's distance equals the row-major loop's bit for bit. */
+typedef float v8f __attribute__((vector_size(FEWSHOT__PANEL * sizeof(float))));
+
+/* a panel row as a vector (a macro: a function returning a vector would change the ABI) */
+#define lanes(p) ({ v8f v_; memcpy(&v_, (p), sizeof v_); v_; })
+
+/* The eight scores of one panel into out (no vector crosses a call: the ABI stays SSE's). */
+static inline void panel_scores(const float *panel, const float *q, size_t d, int ip,
+                                float *out)
+{
+    v8f r;
+    v8f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    size_t t = 0;
+    if (ip) {
+        for (; t + 4 <= d; t += 4) {
+            s0 += lanes(panel + t * FEWSHOT__PANEL) * q[t];
+            s1 += lanes(panel + (t + 1) * FEWSHOT__PANEL) * q[t + 1];
+            s2 += lanes(panel + (t + 2) * FEWSHOT__PANEL) * q[t + 2];
+            s3 += lanes(panel + (t + 3) * FEWSHOT__PANEL) * q[t + 3];
+        }
+        for (; t < d; t++)
+            s0 += lanes(panel + t * FEWSHOT__PANEL) * q[t];
+        r = -((s0 + s1) + (s2 + s3));
+        memcpy(out, &r, sizeof r);
+        return;
+    }
+    for (; t + 4 <= d; t += 4) {
+        v8f e0 = lanes(panel + t * FEWSHOT__PANEL) - q[t];
+        v8f e1 = lanes(panel + (t + 1) * FEWSHOT__PANEL) - q[t + 1];
+        v8f e2 = lanes(panel + (t + 2) * FEWSHOT__PANEL) - q[t + 2];
+        v8f e3 = lanes(panel + (t + 3) * FEWSHOT__PANEL) - q[t + 3];
+        s0 += e0 * e0, s1 += e1 * e1, s2 += e2 * e2, s3 += e3 * e3;
+    }
+    for (; t < d; t++) {
+        v8f e = lanes(panel + t * FEWSHOT__PANEL) - q[t];
+        s0 += e * e;
+    }
+    r = (s0 + s1) + (s2 + s3);
+    memcpy(out, &r, sizeof r);
+}
+
+int fewshot__exact_search_panels(const float *x, size_t n, size_t d, int ip, size_t nq,
+                                 const float *q, size_t k, float *dist, int64_t *labels)
+{
+    for (size_t i = 0; i < nq * k; i++)
+        dist[i] = FLT_MAX, labels[i] = -1;
+    size_t stride = d * FEWSHOT__PANEL;
+    for (size_t q0 = 0; q0 < nq; q0 += QUERY_BLOCK) {
+        size_t q1 = q0 + QUERY_BLOCK < nq ? q0 + QUERY_BLOCK : nq;
+        for (size_t b = 0; b < n; b += BLOCK) {     /* BLOCK is a multiple of the panel */
+            size_t e = b + BLOCK < n ? b + BLOCK : n;
+            for (size_t j = q0; j < q1; j++) {
+                const float *qj = q + j * d;
+                float *best = dist + j * k;
+                int64_t *lab = labels + j * k;
+                for (size_t i = b; i < e; i += FEWSHOT__PANEL) {
+                    float s[FEWSHOT__PANEL];
+                    panel_scores(x + (i / FEWSHOT__PANEL) * stride, qj, d, ip, s);
+                    size_t m = e - i < FEWSHOT__PANEL ? e - i : FEWSHOT__PANEL;
+                    /* in label order, as the row-major loop pushes them: ties keep theirs */
+                    for (size_t l = 0; l < m; l++)
+                        push(best, lab, k, s[l], (int64_t)(i + l));
                 }
             }
         }

@@ -51,6 +51,14 @@ FEWSHOT_HIDDEN int fewshot__exact_search(const float *x, size_t n, size_t d, int
                                          const float *q, size_t k, float *dist,
                                          int64_t *labels);
 
+/* The same over vectors stored in panels of FEWSHOT__PANEL points: coordinate t of point i at
+ * x[(i / P) * d * P + t * P + i % P], the last panel's unused lanes anything. Each distance is
+ * the same float arithmetic as fewshot__exact_search's, so results are equal to its. */
+#define FEWSHOT__PANEL 8
+FEWSHOT_HIDDEN int fewshot__exact_search_panels(const float *x, size_t n, size_t d, int ip,
+                                                size_t nq, const float *q, size_t k,
+                                                float *dist, int64_t *labels);
+
 /* Scale each of n rows of dim floats to unit L2 norm (zero rows stay zero). */
 FEWSHOT_HIDDEN void fewshot__l2_normalize(float *x, size_t n, size_t dim);
 
