@@ -5,10 +5,47 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fewshot/error.h"
 #include "internal.h"
+
+/* The kept documents, by their text (a copy: a table's text may be freed and its address
+ * reused by another). A process reads a few plugins' documents; past DOCS_MAX they are parsed
+ * on every use, as before. */
+#define DOCS_MAX 32
+static pthread_mutex_t docs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char *text;
+    json_t *doc;
+} docs[DOCS_MAX];
+static size_t n_docs;
+
+const json_t *fewshot__params_doc(const char *params_doc)
+{
+    if (!params_doc)
+        return NULL;
+    const json_t *found = NULL;
+    pthread_mutex_lock(&docs_lock);
+    for (size_t i = 0; i < n_docs && !found; i++)
+        if (strcmp(docs[i].text, params_doc) == 0)
+            found = docs[i].doc;
+    if (!found && n_docs < DOCS_MAX) {
+        json_t *doc = json_loads(params_doc, 0, NULL);
+        char *text = doc ? strdup(params_doc) : NULL;
+        if (text) {
+            docs[n_docs].text = text;
+            docs[n_docs++].doc = doc;
+            found = doc;
+        } else {
+            json_decref(doc);
+        }
+    }
+    pthread_mutex_unlock(&docs_lock);
+    return found;
+}
 
 int fewshot__json_type_matches(const json_t *v, const char *type)
 {
@@ -97,7 +134,9 @@ int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
                             const json_t *params, json_t **out)
 {
     json_error_t jerr;
-    json_t *doc = params_doc ? json_loads(params_doc, 0, &jerr) : NULL;
+    const json_t *kept = fewshot__params_doc(params_doc);
+    json_t *own = params_doc && !kept ? json_loads(params_doc, 0, &jerr) : NULL;
+    const json_t *doc = kept ? kept : own;
     json_t *spec = doc ? json_object_get(doc, "params") : NULL;
     json_t *resolved = json_object();
     const char *key;
@@ -105,7 +144,7 @@ int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
     int rc = 0;
 
     if (!resolved) {
-        json_decref(doc);
+        json_decref(own);
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
     }
     if (params && !json_is_object(params)) {
@@ -141,12 +180,13 @@ int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
     if (spec) {
         json_object_foreach(spec, key, value) {
             json_t *def = json_object_get(value, "default");
+            /* a copy: the kept document is shared, the resolved parameters are the env's */
             if (def && !json_object_get(resolved, key))
-                json_object_set(resolved, key, def);
+                json_object_set_new(resolved, key, json_deep_copy(def));
         }
     }
 done:
-    json_decref(doc);
+    json_decref(own);
     if (rc) {
         json_decref(resolved);
         return rc;

@@ -17,6 +17,12 @@
 FEWSHOT_HIDDEN int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
                                            const json_t *params, json_t **out);
 
+/* A plugin's params_doc text parsed, kept for the process (read it, never change it): every
+ * environment and prompt of a sweep reads the same few documents, and parsing one again for
+ * each cost more than the rest of making a prompt. NULL when the text is NULL or not JSON, or
+ * the process already keeps many documents (then parse it yourself). Thread-safe. */
+FEWSHOT_HIDDEN const json_t *fewshot__params_doc(const char *params_doc);
+
 /* Does JSON value v have the type named in a params_doc ("number", "integer", ...)? */
 FEWSHOT_HIDDEN int fewshot__json_type_matches(const json_t *v, const char *type);
 

@@ -357,13 +357,10 @@ static int parse_spec(fewshot_prompt *p, const fewshot_prompt_options *o, const 
     return 0;
 }
 
-/* The plugin's params_doc (parsed from its text: read once per prompt), or NULL. */
-static json_t *plugin_doc(fewshot_env *env)
+/* The plugin's params_doc (kept parsed for the process), or NULL. */
+static const json_t *plugin_doc(fewshot_env *env)
 {
-    json_t *doc = NULL;
-    if (env && fewshot_env_plugin_params_doc(fewshot_env_plugin_of(env), &doc) != 0)
-        doc = NULL;
-    return doc;
+    return env ? fewshot__params_doc(fewshot_env_plugin_of(env)->params_doc) : NULL;
 }
 
 /* The params_doc number `key`, or dflt. */
@@ -396,11 +393,10 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
     p->style = FEWSHOT_PROMPT_CHAT;
     p->separator = strdup("\n\n");
     p->numbers = (fewshot_text_options)FEWSHOT_TEXT_OPTIONS_INIT;
-    json_t *doc = plugin_doc(env);
+    const json_t *doc = plugin_doc(env);
     double scale = o.action_scale > 0 ? o.action_scale : plugin_number(doc, "action_scale", 1);
     p->numbers.action_scale = scale > 0 ? scale : 1;
     p->numbers.reward_digits = (int)plugin_number(doc, "reward_digits", 3);
-    json_decref(doc);
     p->dim = act->dim;
     p->integer_space = act->integer;
     p->low = malloc((act->dim + 1) * sizeof *p->low);
