@@ -99,6 +99,9 @@ static int make_prompt(fewshot_agent *a, const json_t *arm)
     po.path = "$.prompt";
     int rc = fewshot_prompt_new(&a->prompt, a->env, &po);
     json_decref(spec);
+    /* the arm's episodes show the same dataset demonstrations: rendered once for all */
+    if (rc == 0)
+        rc = fewshot__prompt_share_demos(a->prompt, &a->ret->rendered);
     if (rc)
         return rc;
     fewshot_prompt_parse_options(a->prompt, &pa);

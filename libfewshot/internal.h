@@ -17,6 +17,18 @@
 FEWSHOT_HIDDEN int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
                                            const json_t *params, json_t **out);
 
+/* Rendered demonstrations shared by prompts (prompt.c). share_demos makes prompt p keep its
+ * renderings in *shared (made on first use) when *shared was rendered with p's templates,
+ * number format and action space, else p keeps its own; entries of a shared cache match by
+ * the very contexts, action and reward they were rendered from, and outlive
+ * fewshot_prompt_reset(). Holders of *shared unref it. One thread at a time, as the retriever
+ * whose arm's agents share it. */
+typedef struct fewshot__demo_cache fewshot__demo_cache;
+struct fewshot_prompt;
+FEWSHOT_HIDDEN int fewshot__prompt_share_demos(struct fewshot_prompt *p,
+                                               fewshot__demo_cache **shared);
+FEWSHOT_HIDDEN void fewshot__demo_cache_unref(fewshot__demo_cache *c);
+
 /* A plugin's params_doc text parsed, kept for the process (read it, never change it): every
  * environment and prompt of a sweep reads the same few documents, and parsing one again for
  * each cost more than the rest of making a prompt. NULL when the text is NULL or not JSON, or

@@ -66,13 +66,30 @@ static const char *const bnames[B_COUNT] = {"objective", "instruction", "demonst
 static const char *const source_names[] = {"expert", "representative", "historical"};
 static const char *const selector_names[] = {"knn", "cluster", "buffer"};
 
-/* A rendered demonstration, kept for the steps that show it again at the same place. */
+/* A rendered demonstration, kept for the steps that show it again at the same place, with
+ * what it was rendered from (references held, so no other context takes their address). */
 typedef struct demo_entry {
     uint64_t key;
     int source;
     size_t index;
     json_t *item;
+    json_t *ctx, *next;
+    const double *action;
+    size_t action_dim;
+    double reward;
 } demo_entry;
+
+/* The rendered demonstrations of one prompt, or of every prompt sharing them (an arm's
+ * episodes show the same dataset demonstrations: rendering them again in each episode was
+ * most of a prompt's building); fingerprint: the templates and number format they were
+ * rendered with. */
+struct fewshot__demo_cache {
+    demo_entry *e;
+    size_t n, cap;
+    int refs;
+    int shared;
+    char *fingerprint;
+};
 
 /* The marks of the last text counted for one block: where some scanning steps of it started
  * and the tokens before each, so the next, mostly the same, is counted from where it differs. */
@@ -114,8 +131,8 @@ struct fewshot_prompt {
     int demo_order;                 /* FEWSHOT_PROMPT_ORDER_CACHE or _PAPER */
     int history_layout;             /* FEWSHOT_PROMPT_HISTORY_TURNS or _DEMONSTRATIONS */
     int turns;                      /* history as turns: that layout, with a current block */
-    demo_entry *cache;
-    size_t ncache, capcache;
+    fewshot__demo_cache *cache;     /* NULL: out of memory, nothing kept */
+    char *fingerprint;              /* what a shared cache must have been rendered with */
     int order[B_COUNT];
     size_t norder;
     int in_system[B_COUNT];
@@ -154,20 +171,70 @@ void fewshot_prompt_output_clear(fewshot_prompt_output *out)
     *out = (fewshot_prompt_output)FEWSHOT_PROMPT_OUTPUT_INIT;
 }
 
+static void cache_clear(fewshot__demo_cache *c)
+{
+    for (size_t i = 0; c && i < c->n; i++) {
+        json_decref(c->e[i].item);
+        json_decref(c->e[i].ctx);
+        json_decref(c->e[i].next);
+    }
+    if (c)
+        c->n = 0;
+}
+
+void fewshot__demo_cache_unref(fewshot__demo_cache *c)
+{
+    if (!c || --c->refs > 0)
+        return;
+    cache_clear(c);
+    free(c->e);
+    free(c->fingerprint);
+    free(c);
+}
+
+static fewshot__demo_cache *cache_new(void)
+{
+    fewshot__demo_cache *c = calloc(1, sizeof *c);
+    if (c)
+        c->refs = 1;
+    return c;
+}
+
+/* A shared cache outlives episodes: its entries match by the contexts they were rendered
+ * from, which a new episode's history does not share. */
 void fewshot_prompt_reset(fewshot_prompt *p)
 {
-    for (size_t i = 0; p && i < p->ncache; i++)
-        json_decref(p->cache[i].item);
-    if (p)
-        p->ncache = 0;
+    if (p && p->cache && !p->cache->shared)
+        cache_clear(p->cache);
+}
+
+int fewshot__prompt_share_demos(fewshot_prompt *p, fewshot__demo_cache **shared)
+{
+    if (!p->fingerprint)
+        return 0;   /* out of memory at creation: keeps its own */
+    if (!*shared) {
+        fewshot__demo_cache *c = cache_new();
+        if (!c || !(c->fingerprint = strdup(p->fingerprint))) {
+            free(c);
+            return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        }
+        c->shared = 1;
+        *shared = c;
+    }
+    if (strcmp((*shared)->fingerprint, p->fingerprint) != 0)
+        return 0;   /* other templates or numbers: its own renderings */
+    fewshot__demo_cache_unref(p->cache);
+    p->cache = *shared;
+    p->cache->refs++;
+    return 0;
 }
 
 void fewshot_prompt_free(fewshot_prompt *p)
 {
     if (!p)
         return;
-    fewshot_prompt_reset(p);
-    free(p->cache);
+    fewshot__demo_cache_unref(p->cache);
+    free(p->fingerprint);
     for (int i = 0; i < T_COUNT; i++)
         fewshot_template_free(p->t[i]);
     free(p->separator);
@@ -370,6 +437,31 @@ static double plugin_number(const json_t *doc, const char *key, double dflt)
     return json_is_number(s) && json_number_value(s) >= 0 ? json_number_value(s) : dflt;
 }
 
+/* Everything a rendered demonstration depends on besides its own data: the templates (text,
+ * or absent), the number format and the action space (a history turn shows the instructed
+ * range). NULL when out of memory. */
+static char *fingerprint(const fewshot_prompt *p, const char *const *used)
+{
+    fewshot_text_buf b = {0};
+    char head[160];
+    snprintf(head, sizeof head, "%d %d %a %d %zu %d\n", p->numbers.numbers, p->numbers.decimals,
+             p->numbers.action_scale, p->numbers.reward_digits, p->dim, p->integer_space);
+    int rc = fewshot_text_buf_puts(&b, head);
+    for (size_t i = 0; rc == 0 && i < p->dim; i++) {
+        snprintf(head, sizeof head, "%a %a\n", p->low[i], p->high[i]);
+        rc = fewshot_text_buf_puts(&b, head);
+    }
+    for (int t = 0; rc == 0 && t < T_COUNT; t++) {
+        snprintf(head, sizeof head, "%zu:", used[t] ? strlen(used[t]) : (size_t)0);
+        rc = fewshot_text_buf_puts(&b, used[t] ? head : "-:");
+        if (rc == 0 && used[t])
+            rc = fewshot_text_buf_puts(&b, used[t]);
+    }
+    char *out = rc == 0 && b.data ? strndup(b.data, b.len) : NULL;
+    fewshot_text_buf_free(&b);
+    return out;
+}
+
 int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_prompt_options *opts)
 {
     *out = NULL;
@@ -409,6 +501,8 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
     }
     int dropped[T_COUNT] = {0};
     const json_t *templates = NULL;
+    const char *used[T_COUNT] = {0};
+    p->cache = cache_new();
     if (rc == 0)
         rc = parse_spec(p, &o, o.spec, dropped, &templates);
     const char *path = o.path ? o.path : "$";
@@ -433,6 +527,7 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
             break;
         }
         json_decref(check);
+        used[t] = text;
         fewshot_template_options to = FEWSHOT_TEMPLATE_OPTIONS_INIT;
         to.escape = FEWSHOT_TEMPLATE_ESCAPE_NONE;
         to.name = name;
@@ -441,6 +536,8 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
     for (size_t k = 0; rc == 0 && k < p->norder; k++)
         p->turns |= p->order[k] == B_CURRENT && p->t[T_CURRENT] &&
                     p->history_layout == FEWSHOT_PROMPT_HISTORY_TURNS;
+    if (rc == 0)
+        p->fingerprint = fingerprint(p, used);
     if (rc) {
         fewshot_prompt_free(p);
         return rc;
@@ -692,9 +789,16 @@ int fewshot_prompt_demo_order(const fewshot_prompt *p, const fewshot_prompt_demo
 
 static demo_entry *cache_get(fewshot_prompt *p, const fewshot_prompt_demo *d)
 {
-    for (size_t i = 0; i < p->ncache; i++) {
-        demo_entry *e = &p->cache[i];
-        if (e->key == d->key && e->source == d->source)
+    fewshot__demo_cache *c = p->cache;
+    for (size_t i = 0; c && i < c->n; i++) {
+        demo_entry *e = &c->e[i];
+        if (e->key != d->key || e->source != d->source)
+            continue;
+        /* a prompt's own cache trusts the key until reset (fewshot_prompt_demo); a shared
+         * one is read by other episodes, whose keys name other steps */
+        if (!c->shared || (e->ctx == d->context && e->next == d->next_context &&
+                           e->action == d->action && e->action_dim == d->action_dim &&
+                           memcmp(&e->reward, &d->reward, sizeof e->reward) == 0))
             return e;
     }
     return NULL;
@@ -723,19 +827,26 @@ static int relabel(fewshot_prompt *p, demo_entry *e, size_t index)
 static void cache_put(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
                       json_t *item)
 {
-    if (p->ncache == p->capcache) {
-        if (p->capcache >= 512) {
-            fewshot_prompt_reset(p);    /* a new working set: start over */
+    fewshot__demo_cache *c = p->cache;
+    if (!c)
+        return;
+    if (c->n == c->cap) {
+        /* a shared cache holds many episodes' working sets */
+        if (c->cap >= (c->shared ? 4096u : 512u)) {
+            cache_clear(c);     /* a new working set: start over */
         } else {
-            size_t cap = p->capcache ? 2 * p->capcache : 32;
-            demo_entry *c = realloc(p->cache, cap * sizeof *c);
-            if (!c)
+            size_t cap = c->cap ? 2 * c->cap : 32;
+            demo_entry *e = realloc(c->e, cap * sizeof *e);
+            if (!e)
                 return;     /* not cached: rendered again next time */
-            p->cache = c;
-            p->capcache = cap;
+            c->e = e;
+            c->cap = cap;
         }
     }
-    p->cache[p->ncache++] = (demo_entry){d->key, d->source, index, json_incref(item)};
+    c->e[c->n++] = (demo_entry){d->key, d->source, index, json_incref(item),
+                                json_incref((json_t *)d->context),
+                                json_incref((json_t *)d->next_context), d->action,
+                                d->action_dim, d->reward};
 }
 
 static int render_demo_item(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,

@@ -411,6 +411,7 @@ void fewshot__retriever_unref(fewshot__retriever *r)
     free(r->token_costs);
     free(r->order);
     free(r->state_template);
+    fewshot__demo_cache_unref(r->rendered);
     free(r);
 }
 

@@ -41,6 +41,7 @@ typedef struct fewshot__retriever {
     fewshot_selector *nearest;      /* imitate_k nearest, for knn-imitation (made on first use) */
     size_t imitate_k;
     size_t buffer;                  /* online buffer capacity */
+    fewshot__demo_cache *rendered;  /* the agents' prompts' demonstrations, rendered once */
     int refs;
 } fewshot__retriever;
 
