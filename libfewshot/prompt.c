@@ -126,6 +126,25 @@ static void memo_free(token_memo *m)
     free(m->count);
 }
 
+/* A build's current block and output format, exactly as put in its prompt, with their token
+ * counts: a history turn shows an earlier step's as its question, which is that step's
+ * current context rendered again (the agent keeps it as the step's context). */
+#define CURRENT_MEMO 4
+typedef struct current_memo {
+    json_t *ctx;                /* the context rendered (a reference), or NULL: unused */
+    json_t *text[2];            /* current block, output format (NULL: rendered empty) */
+    size_t tokens[2];
+    int have[2];
+} current_memo;
+
+static void current_clear(current_memo *m)
+{
+    json_decref(m->ctx);
+    json_decref(m->text[0]);
+    json_decref(m->text[1]);
+    memset(m, 0, sizeof *m);
+}
+
 struct fewshot_prompt {
     fewshot_template *t[T_COUNT];   /* NULL: dropped or absent */
     int demo_order;                 /* FEWSHOT_PROMPT_ORDER_CACHE or _PAPER */
@@ -145,6 +164,9 @@ struct fewshot_prompt {
     fewshot_text_buf scratch;
     fewshot_text_buf sys, user, all;    /* reused from build to build */
     struct token_memo *tokens;          /* per block, B_COUNT of them (NULL: none) */
+    struct current_memo current[CURRENT_MEMO];  /* the last builds' current blocks */
+    size_t current_next;                /* the slot the next build takes */
+    int building;                       /* this build's slot, or -1 */
 };
 
 const char *fewshot_demo_source_name(int source)
@@ -206,6 +228,8 @@ void fewshot_prompt_reset(fewshot_prompt *p)
 {
     if (p && p->cache && !p->cache->shared)
         cache_clear(p->cache);
+    for (size_t i = 0; p && i < CURRENT_MEMO; i++)
+        current_clear(&p->current[i]);
 }
 
 int fewshot__prompt_share_demos(fewshot_prompt *p, fewshot__demo_cache **shared)
@@ -235,6 +259,8 @@ void fewshot_prompt_free(fewshot_prompt *p)
         return;
     fewshot__demo_cache_unref(p->cache);
     free(p->fingerprint);
+    for (size_t i = 0; i < CURRENT_MEMO; i++)
+        current_clear(&p->current[i]);
     for (int i = 0; i < T_COUNT; i++)
         fewshot_template_free(p->t[i]);
     free(p->separator);
@@ -478,6 +504,7 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
     for (int b = 0; b < B_COUNT; b++)
         p->order[b] = b;
     p->norder = B_COUNT;
+    p->building = -1;
     /* what stays the same for a whole episode goes first, as the system message, so
      * servers reuse their cached prefix (fewshot-prompt(7)) */
     p->in_system[B_OBJECTIVE] = 1;
@@ -1148,6 +1175,42 @@ static int render_as_current(fewshot_prompt *p, const fewshot_prompt_input *in,
     return rc;
 }
 
+/* An earlier step's current block and output format as its own build put them (new
+ * references) and their tokens, when a recent build of this prompt rendered its context with
+ * the same extra (none); 0 when none did. */
+static int current_recall(fewshot_prompt *p, const fewshot_prompt_input *in,
+                          const fewshot_prompt_demo *d, json_t **cur, json_t **out,
+                          json_int_t *tcur, json_int_t *tout)
+{
+    if (in->extra || !d->context)
+        return 0;
+    for (size_t i = 0; i < CURRENT_MEMO; i++) {
+        current_memo *m = &p->current[i];
+        if (m->ctx != d->context || !m->have[0] || !m->have[1])
+            continue;
+        *cur = json_incref(m->text[0]);
+        *out = json_incref(m->text[1]);
+        *tcur = (json_int_t)m->tokens[0];
+        *tout = (json_int_t)m->tokens[1];
+        return 1;
+    }
+    return 0;
+}
+
+/* Keep what this build put as block b (the current block or the output format) for the
+ * turns of later builds. */
+static void current_keep(fewshot_prompt *p, int b, json_t *text, size_t tokens)
+{
+    if (p->building < 0 || (b != B_CURRENT && b != B_OUTPUT))
+        return;
+    current_memo *m = &p->current[p->building];
+    int k = b == B_OUTPUT;
+    json_decref(m->text[k]);
+    m->text[k] = json_incref(text);
+    m->tokens[k] = tokens;
+    m->have[k] = 1;
+}
+
 /* The parts of an earlier step's turn, rendered once and kept in its demonstration's item
  * (which the demonstration cache keeps for the episode): {"question", "output", "outcome"
  * (each a string or absent), "tokens": [question, output, answer, outcome]}. */
@@ -1158,16 +1221,21 @@ static int turn_parts(fewshot_prompt *p, const fewshot_prompt_input *in,
     if (*parts)
         return 0;
     json_t *cur = NULL, *out = NULL, *outcome = NULL;
-    int rc = render_as_current(p, in, d, &cur, &out);
+#define TOKENS_OF(j) ((json_int_t)((j) ? fewshot_prompt_tokens(json_string_value(j), \
+                                                               json_string_length(j)) : 0))
+    json_int_t tcur = 0, tout = 0;
+    int rc = 0;
+    if (!current_recall(p, in, d, &cur, &out, &tcur, &tout)) {
+        rc = render_as_current(p, in, d, &cur, &out);
+        tcur = TOKENS_OF(cur);
+        tout = TOKENS_OF(out);
+    }
     const json_t *istack[1] = {item};
     if (rc == 0)
         rc = render_str(p, T_OUTCOME, istack, 1, &outcome);
     const char *action = json_string_value(json_object_get(item, "action"));
-#define TOKENS_OF(j) ((json_int_t)((j) ? fewshot_prompt_tokens(json_string_value(j), \
-                                                               json_string_length(j)) : 0))
     json_t *t = rc == 0 ? json_pack("{s:o*, s:o*, s:o*, s:[IIII]}", "question", cur, "output",
-                                    out, "outcome", outcome, "tokens", TOKENS_OF(cur),
-                                    TOKENS_OF(out),
+                                    out, "outcome", outcome, "tokens", tcur, tout,
                                     (json_int_t)fewshot_prompt_tokens(action ? action : "",
                                                                       action ? strlen(action)
                                                                              : 0),
@@ -1279,6 +1347,8 @@ static int put_block(assembly *a, int b, const fewshot_prompt_input *in,
         rc = put_turns(a, in);
     if (rc == 0)
         rc = render_block(p, b, in, cur, &text, &sources);
+    if (rc == 0 && !text)
+        current_keep(p, b, NULL, 0);
     if (rc || !text) {
         json_decref(sources);
         return rc;
@@ -1291,6 +1361,7 @@ static int put_block(assembly *a, int b, const fewshot_prompt_input *in,
     size_t tokens = p->tokens ? memo_tokens(&p->tokens[b], s, len)
                               : fewshot_prompt_tokens(s, len);
     a->total += tokens;
+    current_keep(p, b, text, tokens);
     json_t *c = json_pack("{s:s, s:O, s:I}", "name", bnames[b], "text", text, "tokens",
                           (json_int_t)tokens);
     if (c && sources)
@@ -1345,6 +1416,14 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
                                  in->version);
     if (in->n_demos && !in->demos)
         return fewshot_error_set(FEWSHOT_EINVAL, "prompt build: n_demos without demos");
+    /* this build's current block is kept in the oldest slot, for the turns that show it */
+    p->building = -1;
+    if (!in->extra) {
+        p->building = (int)p->current_next;
+        p->current_next = (p->current_next + 1) % CURRENT_MEMO;
+        current_clear(&p->current[p->building]);
+        p->current[p->building].ctx = json_incref((json_t *)in->context);
+    }
     json_t *overlay = json_object();
     const json_t *cur[3] = {in->extra, in->context, overlay};
     int rc = overlay ? current_view(p, cur, overlay)
@@ -1366,7 +1445,12 @@ int fewshot_prompt_build(fewshot_prompt *p, const fewshot_prompt_input *in,
     p->sys = a.sys;
     p->user = a.user;
     p->all = a.all;
-    if (rc)
+    if (rc) {
+        /* a failed build may have kept part of its blocks: not a whole one to recall */
+        if (p->building >= 0)
+            current_clear(&p->current[p->building]);
         fewshot_prompt_output_clear(out);
+    }
+    p->building = -1;
     return rc;
 }
