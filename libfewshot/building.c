@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,10 +397,100 @@ static int read_building(reader *r, const json_t *root, fewshot_building *b)
  * zones. A larger one is refused before its JSON tree fills memory. */
 #define MAX_BUILDING_FILE ((off_t)64 << 20)
 
+/* A copy of b, or NULL out of memory. */
+static fewshot_building *building_copy(const fewshot_building *b)
+{
+    fewshot_building *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    *c = *b;
+    c->name = c->type = c->source = NULL;
+    c->zones = calloc(b->n_zones + 1, sizeof *c->zones);
+    int ok = c->zones != NULL;
+    for (size_t i = 0; ok && i < b->n_zones; i++) {
+        c->zones[i] = b->zones[i];
+        c->zones[i].name = NULL;
+        ok = !b->zones[i].name || (c->zones[i].name = strdup(b->zones[i].name));
+    }
+    ok = ok && (!b->name || (c->name = strdup(b->name))) &&
+         (!b->type || (c->type = strdup(b->type))) &&
+         (!b->source || (c->source = strdup(b->source)));
+    if (!ok) {
+        if (!c->zones)
+            c->n_zones = 0;
+        fewshot_building_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Buildings read from files, by path and the file's identity and times: a sweep makes an
+ * environment per scenario (and per demonstration scenario shown), each reading the same
+ * few files, and parsing one took most of making the environment. A changed file is read
+ * again; past LOADED_MAX files each load reads its file. */
+#define LOADED_MAX 16
+static pthread_mutex_t loaded_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct loaded {
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+    fewshot_building *b;
+} loaded[LOADED_MAX];
+static size_t n_loaded;
+
+static int same_file(const struct loaded *l, const char *path, const struct stat *sb)
+{
+    return l->dev == sb->st_dev && l->ino == sb->st_ino && l->size == sb->st_size &&
+           l->mtime.tv_sec == sb->st_mtim.tv_sec && l->mtime.tv_nsec == sb->st_mtim.tv_nsec &&
+           l->ctime.tv_sec == sb->st_ctim.tv_sec && l->ctime.tv_nsec == sb->st_ctim.tv_nsec &&
+           strcmp(l->path, path) == 0;
+}
+
+/* A copy of the building kept for this file (0), or 1 when none is. */
+static int recall(fewshot_building **out, const char *path, const struct stat *sb)
+{
+    int rc = 1;
+    pthread_mutex_lock(&loaded_lock);
+    for (size_t i = 0; i < n_loaded && rc == 1; i++)
+        if (same_file(&loaded[i], path, sb)) {
+            *out = building_copy(loaded[i].b);
+            rc = *out ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+        }
+    pthread_mutex_unlock(&loaded_lock);
+    return rc;
+}
+
+static void keep(const fewshot_building *b, const char *path, const struct stat *sb)
+{
+    pthread_mutex_lock(&loaded_lock);
+    size_t i = 0;
+    while (i < n_loaded && !same_file(&loaded[i], path, sb))
+        i++;
+    if (i == n_loaded && n_loaded < LOADED_MAX) {
+        struct loaded l = {strdup(path), sb->st_dev, sb->st_ino, sb->st_size, sb->st_mtim,
+                           sb->st_ctim, building_copy(b)};
+        if (l.path && l.b)
+            loaded[n_loaded++] = l;
+        else {
+            free(l.path);
+            fewshot_building_free(l.b);
+        }
+    }
+    pthread_mutex_unlock(&loaded_lock);
+}
+
 static int load_json(fewshot_building **out, const char *path)
 {
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > MAX_BUILDING_FILE)
+    int known = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    if (known) {
+        int rc = recall(out, path, &sb);
+        if (rc <= 0)
+            return rc;
+    }
+    if (known && sb.st_size > MAX_BUILDING_FILE)
         return fewshot_error_set_at(FEWSHOT_EPARSE, path, 0, 0,
                                     "the file is %lld MiB; a building file is at most %lld MiB",
                                     (long long)(sb.st_size >> 20),
@@ -429,6 +520,8 @@ static int load_json(fewshot_building **out, const char *path)
         fewshot_building_free(b);
         return rc;
     }
+    if (known)
+        keep(b, path, &sb);
     *out = b;
     return 0;
 }
