@@ -135,6 +135,8 @@ typedef struct current_memo {
     json_t *text[2];            /* current block, output format (NULL: rendered empty) */
     size_t tokens[2];
     int have[2];
+    json_t *meta, *state;       /* the state's meta and state texts, as demonstrations show */
+    int have_view;              /* them too (a history step's are its current state's) */
 } current_memo;
 
 static void current_clear(current_memo *m)
@@ -142,6 +144,8 @@ static void current_clear(current_memo *m)
     json_decref(m->ctx);
     json_decref(m->text[0]);
     json_decref(m->text[1]);
+    json_decref(m->meta);
+    json_decref(m->state);
     memset(m, 0, sizeof *m);
 }
 
@@ -876,6 +880,15 @@ static void cache_put(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t in
                                 d->action_dim, d->reward};
 }
 
+/* The kept view of a recent build whose current context was ctx, or NULL. */
+static const current_memo *current_view_of(const fewshot_prompt *p, const json_t *ctx)
+{
+    for (size_t i = 0; ctx && i < CURRENT_MEMO; i++)
+        if (p->current[i].ctx == ctx && p->current[i].have_view)
+            return &p->current[i];
+    return NULL;
+}
+
 static int render_demo_item(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
                             const json_t *extra, json_t **out)
 {
@@ -888,9 +901,15 @@ static int render_demo_item(fewshot_prompt *p, const fewshot_prompt_demo *d, siz
     fewshot_text_reward(reward, sizeof reward, d->reward, &p->numbers);
     /* views: the run's extra, the demonstration's extra, its context, then what we add */
     const json_t *stack[4] = {extra, d->extra, d->context, overlay};
-    if (rc == 0)
+    /* a history step's state texts are those its own build showed as current */
+    const current_memo *seen = extra || d->extra ? NULL : current_view_of(p, d->context);
+    if (seen) {
+        meta = json_incref(seen->meta);
+        state = json_incref(seen->state);
+    }
+    if (rc == 0 && !seen)
         rc = render_str(p, T_META, stack, 3, &meta);
-    if (rc == 0)
+    if (rc == 0 && !seen)
         rc = render_str(p, T_STATE, stack, 3, &state);
     if (rc == 0 && d->action)
         rc = fewshot_text_actions(&actions, &actions_text, d->action,
@@ -1146,6 +1165,12 @@ static int current_view(fewshot_prompt *p, const json_t *const *cur, json_t *vie
     int rc = render_str(p, T_META, cur, 2, &meta);
     if (rc == 0)
         rc = render_str(p, T_STATE, cur, 2, &state);
+    current_memo *m = p->building >= 0 ? &p->current[p->building] : NULL;
+    if (rc == 0 && m && !cur[0] && m->ctx == cur[1] && !m->have_view) {
+        m->meta = json_incref(meta);
+        m->state = json_incref(state);
+        m->have_view = 1;
+    }
     if (rc == 0) {
         set(view, "description", join(meta, state, ' '));
         set(view, "meta", json_incref(meta));
