@@ -25,6 +25,16 @@
 
 typedef enum { AGENT_POLICY, AGENT_LLM, AGENT_KNN } agent_kind;
 
+/* A shown demonstration's action as the prompt writes it, kept for the steps that show it
+ * again (sticky neighbours and history stay for many steps). */
+typedef struct action_key {
+    int history;
+    size_t item;
+    double *action;     /* the values it was written from */
+    size_t dim;
+    char *text;
+} action_key;
+
 struct fewshot_agent {
     agent_kind kind;
     fewshot_env *env;
@@ -50,6 +60,8 @@ struct fewshot_agent {
     unsigned char (*hist_digest)[FEWSHOT__STATE_DIGEST];  /* their state texts' digests, */
     unsigned char *hist_digest_made;    /* made when first shown (the measures' distinctness) */
     size_t hist_digest_cap;
+    struct action_key *akeys;       /* shown demonstrations' action texts (the measures') */
+    size_t n_akeys, cap_akeys;
     size_t hist_vec_n, hist_vec_cap;
     int query_ok;                   /* query holds the state being decided */
     json_t *ctx;                    /* raw context of the state being decided */
@@ -194,6 +206,15 @@ int fewshot_agent_new(fewshot_agent **out, fewshot_env *env, const fewshot_agent
     return fewshot__agent_new_shared(out, env, opts, NULL);
 }
 
+static void clear_action_keys(fewshot_agent *a)
+{
+    for (size_t i = 0; i < a->n_akeys; i++) {
+        free(a->akeys[i].action);
+        free(a->akeys[i].text);
+    }
+    a->n_akeys = 0;
+}
+
 static void clear_decision(fewshot_agent *a)
 {
     json_decref(a->input);
@@ -233,6 +254,8 @@ void fewshot_agent_free(fewshot_agent *agent)
     free(agent->hist_vec);
     free(agent->hist_digest);
     free(agent->hist_digest_made);
+    clear_action_keys(agent);
+    free(agent->akeys);
     free(agent->action);
     free(agent->last);
     free(agent->expert);
@@ -260,6 +283,7 @@ int fewshot_agent_reset(fewshot_agent *agent, uint64_t seed)
     agent->hist_vec_n = 0;
     if (agent->hist_digest_made)
         memset(agent->hist_digest_made, 0, agent->hist_digest_cap);
+    clear_action_keys(agent);
     /* history keys are step numbers: the next episode's steps are other transitions */
     if (agent->prompt)
         fewshot_prompt_reset(agent->prompt);
@@ -418,6 +442,44 @@ static int same_shown(size_t i, size_t j, void *arg)
     return memcmp(c->md[i], c->md[j], FEWSHOT__STATE_DIGEST) == 0;
 }
 
+/* The action of shown demonstration s as the prompt writes it (a new string, NULL on
+ * failure): kept per demonstration and the values it was written from. */
+static char *action_text(fewshot_agent *a, const shown *s)
+{
+    for (size_t i = 0; i < a->n_akeys; i++) {
+        action_key *k = &a->akeys[i];
+        if (k->history == s->history && k->item == s->item && k->dim == s->act_dim &&
+            memcmp(k->action, s->action, s->act_dim * sizeof *s->action) == 0)
+            return strdup(k->text);
+    }
+    char *text = NULL;
+    if (fewshot_text_actions(NULL, &text, s->action, s->act_dim,
+                             fewshot_prompt_text_options(a->prompt)) != 0)
+        return NULL;
+    if (a->n_akeys == a->cap_akeys) {
+        if (a->cap_akeys >= 256) {
+            clear_action_keys(a);   /* a new working set */
+        } else {
+            size_t cap = a->cap_akeys ? 2 * a->cap_akeys : 32;
+            action_key *k = realloc(a->akeys, cap * sizeof *k);
+            if (!k)
+                return text;
+            a->akeys = k;
+            a->cap_akeys = cap;
+        }
+    }
+    action_key k = {s->history, s->item, malloc(s->act_dim * sizeof *s->action + 1), s->act_dim,
+                    strdup(text)};
+    if (!k.action || !k.text) {
+        free(k.action);
+        free(k.text);
+        return text;
+    }
+    memcpy(k.action, s->action, s->act_dim * sizeof *s->action);
+    a->akeys[a->n_akeys++] = k;
+    return text;
+}
+
 /* The share of distinct demonstrations among the n shown (NAN out of memory). */
 static double distinct_share(fewshot_agent *a, const shown *s, size_t n)
 {
@@ -430,11 +492,7 @@ static double distinct_share(fewshot_agent *a, const shown *s, size_t n)
     if (!c.keys || (a->prompt && (!c.md || !c.made)))
         goto done;
     for (size_t i = 0; i < n; i++) {
-        if (!a->prompt)
-            c.keys[i] = exact_key(&s[i]);
-        else if (fewshot_text_actions(NULL, &c.keys[i], s[i].action, s[i].act_dim,
-                                      fewshot_prompt_text_options(a->prompt)) != 0)
-            c.keys[i] = NULL;
+        c.keys[i] = a->prompt ? action_text(a, &s[i]) : exact_key(&s[i]);
     }
     fewshot_error_clear();
     share = (double)fewshot__measure_distinct_by(n, same_shown, &c) / (double)n;
