@@ -3,6 +3,7 @@
  * random ones with every escaped byte, multi-byte UTF-8, reals, deep nesting and many keys. */
 #include "config.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,6 +162,43 @@ static void test_numbers(void **state)
     json_decref(a);
 }
 
+/* reals from 1e-5 to 1e17, written without printf: random bit patterns in that range, short
+ * decimals, neighbours of the powers of ten, and exact ties at the 17th digit (18-digit
+ * values of a quarter, an eighth, ...), which printf rounds to even */
+static void test_reals_17(void **state)
+{
+    (void)state;
+    json_t *a = json_array();
+    for (int i = 0; i < 60000; i++) {
+        uint64_t bits = next();
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        /* exponents from 2^-17 to 2^57 (just past 1e-5 and 1e17) */
+        d = ldexp(frexp(fabs(d), &(int){0}), (int)(next() % 75) - 17) * (next() % 2 ? 1 : -1);
+        json_array_append_new(a, json_real(d));
+        json_array_append_new(a, json_real((double)(int64_t)(next() % 100000000) *
+                                           pow(10, (double)(next() % 24) - 13)));
+    }
+    for (int k = -6; k <= 17; k++) {
+        double p = pow(10, k);
+        double near[] = {p, nextafter(p, 0), nextafter(p, INFINITY), 5 * p, 9.5 * p,
+                         nextafter(9.5 * p, 0), 0.99999999999999994 * p * 10};
+        for (size_t i = 0; i < sizeof near / sizeof near[0]; i++) {
+            json_array_append_new(a, json_real(near[i]));
+            json_array_append_new(a, json_real(-near[i]));
+        }
+    }
+    for (int i = 0; i < 20000; i++) {
+        /* m / 2^j with 18 significant digits: the 18th is 5 for some of them, an exact tie */
+        int j = 1 + (int)(next() % 6);
+        double lo = ldexp(1e17, -j), d = floor(lo + (double)(next() % (uint64_t)lo));
+        json_array_append_new(a, json_real(ldexp(d, -j) + ldexp(1, -j)));
+        json_array_append_new(a, json_real(1234567890123456.25 + (double)(i % 64) * 0.25));
+    }
+    same(a, 0, NULL);
+    json_decref(a);
+}
+
 static void test_long_prompt(void **state)
 {
     (void)state;
@@ -221,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_fixed),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_reals_17),
         cmocka_unit_test(test_long_prompt),
         cmocka_unit_test(test_utf8),
     };
