@@ -659,10 +659,11 @@ static int build_prompt(fewshot_agent *a, const double *obs, fewshot_prompt_outp
         sh[i].obs = d->obs;
         sh[i].obs_dim = d->obs_dim;
         sh[i].context = pd[i].context;
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "id", id, "selector",
-                                              p->selector ? p->selector : "",
-                                              "role", role_source_name(p->role),
-                                              "score", isfinite(p->score) ? p->score : 0.0));
+        json_t *e = fewshot__put(json_object(), "id", json_string_nocheck(id));
+        e = fewshot__put(e, "selector", json_string(p->selector ? p->selector : ""));
+        e = fewshot__put(e, "role", json_string(role_source_name(p->role)));
+        e = fewshot__put(e, "score", json_real(isfinite(p->score) ? p->score : 0.0));
+        json_array_append_new(list, e);
     }
     /* the order the prompt shows them in */
     size_t *perm = calloc(sel.count + 1, sizeof *perm);
@@ -774,12 +775,17 @@ static int start_llm(fewshot_agent *a, const double *obs)
     a->input = po.style == FEWSHOT_PROMPT_CHAT
                    ? json_incref(po.messages)
                    : fewshot__json_text(po.text ? po.text : "", po.text ? strlen(po.text) : 0);
-    a->decision = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:b, s:I, s:I}",
-                            "prompt_hash", hash, "demos", demos, "prompt_estimate",
-                            (json_int_t)po.tokens, "llm_calls", (json_int_t)0, "prompt_tokens",
-                            (json_int_t)0, "completion_tokens", (json_int_t)0, "latency", 0.0,
-                            "cost", 0.0, "cache_hit", 0, "cached_tokens", (json_int_t)0,
-                            "out_of_range", (json_int_t)0);
+    json_t *d = fewshot__put(json_object(), "prompt_hash", json_string_nocheck(hash));
+    d = fewshot__put(d, "demos", demos);
+    d = fewshot__put(d, "prompt_estimate", json_integer((json_int_t)po.tokens));
+    d = fewshot__put(d, "llm_calls", json_integer(0));
+    d = fewshot__put(d, "prompt_tokens", json_integer(0));
+    d = fewshot__put(d, "completion_tokens", json_integer(0));
+    d = fewshot__put(d, "latency", json_real(0.0));
+    d = fewshot__put(d, "cost", json_real(0.0));
+    d = fewshot__put(d, "cache_hit", json_false());
+    d = fewshot__put(d, "cached_tokens", json_integer(0));
+    a->decision = fewshot__put(d, "out_of_range", json_integer(0));
     json_object_update(a->decision, measures);
     json_decref(measures);
     fewshot_prompt_output_clear(&po);
@@ -936,11 +942,12 @@ static void take_reply(fewshot_agent *a, const fewshot_llm_reply *reply)
     int rc = fewshot_parser_parse(a->parser, text, (size_t)-1, a->action, &res);
     set_num(d, "out_of_range", (double)res.out_of_range);
     if (rc == 0) {
-        json_object_set_new(d, "parse", json_pack("{s:b, s:s, s:b, s:i, s:i}", "ok", 1,
-                                                  "pattern", res.pattern ? res.pattern : "",
-                                                  "reasked", a->reasked, "clamped",
-                                                  (int)res.clamped, "rounded",
-                                                  (int)res.rounded));
+        json_t *pr = fewshot__put(json_object(), "ok", json_true());
+        pr = fewshot__put(pr, "pattern", json_string(res.pattern ? res.pattern : ""));
+        pr = fewshot__put(pr, "reasked", json_boolean(a->reasked));
+        pr = fewshot__put(pr, "clamped", json_integer((int)res.clamped));
+        pr = fewshot__put(pr, "rounded", json_integer((int)res.rounded));
+        json_object_set_new(d, "parse", pr);
         a->ready = 1;
         return;
     }

@@ -17,6 +17,24 @@
 FEWSHOT_HIDDEN int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
                                            const json_t *params, json_t **out);
 
+/* obj[key] = v (a new reference, taken) for building an object member by member where
+ * json_pack would parse its format and check each string again on every decision: returns
+ * obj, or NULL (obj released) when obj or v is NULL or the member cannot be set, as
+ * json_pack fails. key must be valid UTF-8 (a constant). */
+static inline json_t *fewshot__put(json_t *obj, const char *key, json_t *v)
+{
+    if (!obj || !v) {
+        json_decref(obj);
+        json_decref(v);
+        return NULL;
+    }
+    if (json_object_set_new_nocheck(obj, key, v) != 0) {
+        json_decref(obj);       /* v was released by the failed set */
+        return NULL;
+    }
+    return obj;
+}
+
 /* Rendered demonstrations shared by prompts (prompt.c). share_demos makes prompt p keep its
  * renderings in *shared (made on first use) when *shared was rendered with p's templates,
  * number format and action space, else p keeps its own; entries of a shared cache match by

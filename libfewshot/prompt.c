@@ -1151,8 +1151,8 @@ static int put(assembly *a, int b, int to_sys, const char *s, size_t len)
 /* Append a chat message {"role", "content": s} to list. */
 static int push_message(json_t *list, const char *role, const char *s, size_t len)
 {
-    json_t *m = json_pack("{s:s, s:o}", "role", role, "content",
-                          json_stringn_nocheck(s ? s : "", len));
+    json_t *m = fewshot__put(json_object(), "role", json_string(role));
+    m = fewshot__put(m, "content", json_stringn_nocheck(s ? s : "", len));
     return m && json_array_append_new(list, m) == 0
                ? 0 : fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
 }
@@ -1387,8 +1387,9 @@ static int put_block(assembly *a, int b, const fewshot_prompt_input *in,
                               : fewshot_prompt_tokens(s, len);
     a->total += tokens;
     current_keep(p, b, text, tokens);
-    json_t *c = json_pack("{s:s, s:O, s:I}", "name", bnames[b], "text", text, "tokens",
-                          (json_int_t)tokens);
+    json_t *c = fewshot__put(json_object(), "name", json_string_nocheck(bnames[b]));
+    c = fewshot__put(c, "text", json_incref(text));
+    c = fewshot__put(c, "tokens", json_integer((json_int_t)tokens));
     if (c && sources)
         json_object_set(c, "sources", sources);
     json_array_append_new(a->components, c);

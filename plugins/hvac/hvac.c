@@ -672,6 +672,18 @@ static void put(json_t *obj, const char *key, json_t *value, int *ok)
         *ok = 0;
 }
 
+/* The paper's instruction: heating valves open 0..100, cooling -100..0 (a new array). */
+static json_t *range_of(int heating)
+{
+    json_t *r = json_array();
+    if (r && (json_array_append_new(r, json_real(heating ? 0.0 : -1.0)) ||
+              json_array_append_new(r, json_real(heating ? 1.0 : 0.0)))) {
+        json_decref(r);
+        return NULL;
+    }
+    return r;
+}
+
 static int hvac_context(void *self, const double *obs, json_t **ctx)
 {
     hvac *h = self;
@@ -712,9 +724,7 @@ static int hvac_context(void *self, const double *obs, json_t **ctx)
         put(*ctx, "mode", json_incref(heating ? h->s_heating : h->s_cooling), &ok);
         put(*ctx, "heating", json_boolean(heating), &ok);
         put(*ctx, "cooling", json_boolean(!heating), &ok);
-        /* the paper's instruction: heating valves open 0..100, cooling -100..0 */
-        put(*ctx, "action_range", heating ? json_pack("[f, f]", 0.0, 1.0)
-                                          : json_pack("[f, f]", -1.0, 0.0), &ok);
+        put(*ctx, "action_range", range_of(heating), &ok);
     }
     if (ok)
         return 0;
