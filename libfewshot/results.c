@@ -25,6 +25,9 @@ struct fewshot__results {
     char *dir;
     char *path;
     char *hash;
+    /* fewshot__results_store's statements, prepared on its first call and kept: preparing
+     * them for every episode cost more than storing a zero-action episode's steps */
+    sqlite3_stmt *del, *ep, *st;
 };
 
 static const char schema[] =
@@ -411,6 +414,9 @@ void fewshot__results_close(fewshot__results *r)
 {
     if (!r)
         return;
+    sqlite3_finalize(r->del);
+    sqlite3_finalize(r->ep);
+    sqlite3_finalize(r->st);
     if (r->db)
         sqlite3_close(r->db);
     free(r->dir);
@@ -556,44 +562,56 @@ static void insert_sql(char *sql, size_t size, const char *head, const char *fir
     snprintf(sql + used, size - used, "%s%s)", last ? ", " : "", last ? last_value : "");
 }
 
+/* The store's statements (prepared once; reset and unbound after each use). */
+static int store_statements(fewshot__results *r)
+{
+    char sql[1024];
+    if (!r->del && sqlite3_prepare_v2(r->db, "DELETE FROM steps WHERE episode = ?", -1, &r->del,
+                                      NULL) != SQLITE_OK)
+        return db_error(r, "cannot replace the episode");
+    /* columns by name: a database upgraded in place has its added columns last */
+    if (!r->ep) {
+        insert_sql(sql, sizeof sql, "INSERT OR REPLACE INTO episodes", NULL, episode_cols,
+                   N_EPISODE_COLS, "finished", "strftime('%Y-%m-%dT%H:%M:%SZ','now')");
+        if (sqlite3_prepare_v2(r->db, sql, -1, &r->ep, NULL) != SQLITE_OK)
+            return db_error(r, "cannot store the episode");
+    }
+    if (!r->st) {
+        insert_sql(sql, sizeof sql, "INSERT INTO steps", "episode", step_cols, N_STEP_COLS, NULL,
+                   NULL);
+        if (sqlite3_prepare_v2(r->db, sql, -1, &r->st, NULL) != SQLITE_OK)
+            return db_error(r, "cannot store steps");
+    }
+    return 0;
+}
+
+static void statement_done(sqlite3_stmt *s)
+{
+    if (s) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+}
+
 int fewshot__results_store(fewshot__results *r, const json_t *episode, const json_t *steps,
                            const fewshot__results_vectors *vec)
 {
-    sqlite3_stmt *ep = NULL, *st = NULL;
     const char *id = json_string_value(json_object_get(episode, "id"));
     int rc = exec(r, "BEGIN IMMEDIATE");
     if (rc)
         return rc;
-    char sql[1024];
-    sqlite3_stmt *del;
-    if (sqlite3_prepare_v2(r->db, "DELETE FROM steps WHERE episode = ?", -1, &del, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(del, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(del) != SQLITE_DONE)
-            rc = db_error(r, "cannot replace the episode");
-        sqlite3_finalize(del);
-    } else {
-        rc = db_error(r, "cannot replace the episode");
-    }
-    if (rc)
+    if ((rc = store_statements(r)) != 0)
         goto fail;
-    /* columns by name: a database upgraded in place has its added columns last */
-    insert_sql(sql, sizeof sql, "INSERT OR REPLACE INTO episodes", NULL, episode_cols,
-               N_EPISODE_COLS, "finished", "strftime('%Y-%m-%dT%H:%M:%SZ','now')");
-    if (sqlite3_prepare_v2(r->db, sql, -1, &ep, NULL) != SQLITE_OK) {
-        rc = db_error(r, "cannot store the episode");
+    sqlite3_stmt *del = r->del, *ep = r->ep, *st = r->st;
+    sqlite3_bind_text(del, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(del) != SQLITE_DONE) {
+        rc = db_error(r, "cannot replace the episode");
         goto fail;
     }
     for (size_t i = 0; i < N_EPISODE_COLS; i++)
         bind_json(ep, (int)i + 1, json_object_get(episode, episode_cols[i]));
     if (sqlite3_step(ep) != SQLITE_DONE) {
         rc = db_error(r, "cannot store the episode");
-        goto fail;
-    }
-    insert_sql(sql, sizeof sql, "INSERT INTO steps", "episode", step_cols, N_STEP_COLS, NULL,
-               NULL);
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = db_error(r, "cannot store steps");
         goto fail;
     }
     size_t i;
@@ -616,12 +634,14 @@ int fewshot__results_store(fewshot__results *r, const json_t *episode, const jso
             goto fail;
         }
     }
-    sqlite3_finalize(ep);
-    sqlite3_finalize(st);
+    statement_done(r->del);
+    statement_done(r->ep);
+    statement_done(r->st);
     return exec(r, "COMMIT");
 fail:
-    sqlite3_finalize(ep);
-    sqlite3_finalize(st);
+    statement_done(r->del);
+    statement_done(r->ep);
+    statement_done(r->st);
     sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
