@@ -104,8 +104,9 @@ typedef float v8f __attribute__((vector_size(FEWSHOT__PANEL * sizeof(float))));
 #define lanes(p) ({ v8f v_; memcpy(&v_, (p), sizeof v_); v_; })
 
 /* The eight scores of one panel into out (no vector crosses a call: the ABI stays SSE's). */
-static inline void panel_scores(const float *panel, const float *q, size_t d, int ip,
-                                float *out)
+static inline __attribute__((always_inline)) void panel_scores(const float *panel,
+                                                               const float *q, size_t d, int ip,
+                                                               float *out)
 {
     v8f r;
     v8f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
@@ -138,11 +139,57 @@ static inline void panel_scores(const float *panel, const float *q, size_t d, in
     memcpy(out, &r, sizeof r);
 }
 
-int fewshot__exact_search_panels(const float *x, size_t n, size_t d, int ip, size_t nq,
-                                 const float *q, size_t k, float *dist, int64_t *labels)
+/* The panel search keeps each query's k best in a max-heap by (score, label), label -1 (a
+ * free place) above all: a point enters when its score is below the worst kept, as with the
+ * sorted list push() keeps, and replaces the worst, the latest label of the worst score, as
+ * push() drops the list's last; sorted at the end, the k are push()'s list. */
+static inline __attribute__((always_inline)) int above(float as, int64_t al, float bs,
+                                                       int64_t bl)
 {
-    for (size_t i = 0; i < nq * k; i++)
-        dist[i] = FLT_MAX, labels[i] = -1;
+    return as > bs || (as == bs && (uint64_t)al > (uint64_t)bl);
+}
+
+static inline __attribute__((always_inline)) void heap_push(float *best, int64_t *lab,
+                                                            size_t k, float s, int64_t label)
+{
+    if (!(s < best[0]))
+        return;
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= k)
+            break;
+        if (c + 1 < k && above(best[c + 1], lab[c + 1], best[c], lab[c]))
+            c++;
+        if (!above(best[c], lab[c], s, label))
+            break;
+        best[i] = best[c];
+        lab[i] = lab[c];
+        i = c;
+    }
+    best[i] = s;
+    lab[i] = label;
+}
+
+static void heap_sort_out(float *best, int64_t *lab, size_t k)
+{
+    for (size_t i = 1; i < k; i++) {
+        float s = best[i];
+        int64_t l = lab[i];
+        size_t j = i;
+        for (; j > 0 && above(best[j - 1], lab[j - 1], s, l); j--) {
+            best[j] = best[j - 1];
+            lab[j] = lab[j - 1];
+        }
+        best[j] = s;
+        lab[j] = l;
+    }
+}
+
+static inline __attribute__((always_inline)) void
+search_panels(const float *x, size_t n, size_t d, int ip, size_t nq, const float *q, size_t k,
+              float *dist, int64_t *labels)
+{
     size_t stride = d * FEWSHOT__PANEL;
     for (size_t q0 = 0; q0 < nq; q0 += QUERY_BLOCK) {
         size_t q1 = q0 + QUERY_BLOCK < nq ? q0 + QUERY_BLOCK : nq;
@@ -156,13 +203,42 @@ int fewshot__exact_search_panels(const float *x, size_t n, size_t d, int ip, siz
                     float s[FEWSHOT__PANEL];
                     panel_scores(x + (i / FEWSHOT__PANEL) * stride, qj, d, ip, s);
                     size_t m = e - i < FEWSHOT__PANEL ? e - i : FEWSHOT__PANEL;
-                    /* in label order, as the row-major loop pushes them: ties keep theirs */
                     for (size_t l = 0; l < m; l++)
-                        push(best, lab, k, s[l], (int64_t)(i + l));
+                        heap_push(best, lab, k, s[l], (int64_t)(i + l));
                 }
             }
         }
     }
+}
+
+/* The same loop with AVX2's 256-bit lanes where the processor has them: the same float
+ * operations (AVX2 brings no fused multiply-add), so the same scores. */
+__attribute__((target("avx2"))) static void
+search_panels_avx2(const float *x, size_t n, size_t d, int ip, size_t nq, const float *q,
+                   size_t k, float *dist, int64_t *labels)
+{
+    search_panels(x, n, d, ip, nq, q, k, dist, labels);
+}
+
+static void search_panels_sse(const float *x, size_t n, size_t d, int ip, size_t nq,
+                              const float *q, size_t k, float *dist, int64_t *labels)
+{
+    search_panels(x, n, d, ip, nq, q, k, dist, labels);
+}
+
+int fewshot__exact_no_avx2;
+
+int fewshot__exact_search_panels(const float *x, size_t n, size_t d, int ip, size_t nq,
+                                 const float *q, size_t k, float *dist, int64_t *labels)
+{
+    for (size_t i = 0; i < nq * k; i++)
+        dist[i] = FLT_MAX, labels[i] = -1;
+    if (!fewshot__exact_no_avx2 && __builtin_cpu_supports("avx2"))
+        search_panels_avx2(x, n, d, ip, nq, q, k, dist, labels);
+    else
+        search_panels_sse(x, n, d, ip, nq, q, k, dist, labels);
+    for (size_t j = 0; j < nq; j++)
+        heap_sort_out(dist + j * k, labels + j * k, k);
     if (ip)
         for (size_t i = 0; i < nq * k; i++)
             dist[i] = labels[i] < 0 ? -FLT_MAX : -dist[i];

@@ -55,6 +55,8 @@ FEWSHOT_HIDDEN int fewshot__exact_search(const float *x, size_t n, size_t d, int
  * x[(i / P) * d * P + t * P + i % P], the last panel's unused lanes anything. Each distance is
  * the same float arithmetic as fewshot__exact_search's, so results are equal to its. */
 #define FEWSHOT__PANEL 8
+/* Set: the panel search keeps to SSE2 even where AVX2 is (for the tests of both loops). */
+FEWSHOT_HIDDEN extern int fewshot__exact_no_avx2;
 FEWSHOT_HIDDEN int fewshot__exact_search_panels(const float *x, size_t n, size_t d, int ip,
                                                 size_t nq, const float *q, size_t k,
                                                 float *dist, int64_t *labels);
