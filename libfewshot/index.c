@@ -68,6 +68,12 @@ static void flat_append(fewshot_index *ix, size_t n, const float *x)
             panel[t * FEWSHOT__PANEL] = x[i * d + t];
     }
     ix->n_flat += n;
+    /* the last panel's unused lanes hold zeros: searched, never returned */
+    for (size_t at = ix->n_flat; at % FEWSHOT__PANEL; at++) {
+        float *panel = ix->flat + (at / FEWSHOT__PANEL) * d * FEWSHOT__PANEL + at % FEWSHOT__PANEL;
+        for (size_t t = 0; t < d; t++)
+            panel[t * FEWSHOT__PANEL] = 0.0f;
+    }
 }
 
 int fewshot__faiss_error(int rc, const char *what)

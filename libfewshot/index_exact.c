@@ -99,6 +99,7 @@ int fewshot__exact_search(const float *x, size_t n, size_t d, int ip, size_t nq,
 /* Eight points at once, in the lanes of one vector: each lane does l2sq's (or dot's) float
  * operations in its order, so a lane's distance equals the row-major loop's bit for bit. */
 typedef float v8f __attribute__((vector_size(FEWSHOT__PANEL * sizeof(float))));
+typedef int32_t v8i __attribute__((vector_size(FEWSHOT__PANEL * sizeof(int32_t))));
 
 /* a panel row as a vector (a macro: a function returning a vector would change the ABI) */
 #define lanes(p) ({ v8f v_; memcpy(&v_, (p), sizeof v_); v_; })
@@ -202,6 +203,12 @@ search_panels(const float *x, size_t n, size_t d, int ip, size_t nq, const float
                 for (size_t i = b; i < e; i += FEWSHOT__PANEL) {
                     float s[FEWSHOT__PANEL];
                     panel_scores(x + (i / FEWSHOT__PANEL) * stride, qj, d, ip, s);
+                    /* the worst kept only falls: no lane below it now, none enters */
+                    v8i below = lanes(s) < best[0];
+                    uint64_t any[FEWSHOT__PANEL / 2];
+                    memcpy(any, &below, sizeof any);
+                    if (!(any[0] | any[1] | any[2] | any[3]))
+                        continue;
                     size_t m = e - i < FEWSHOT__PANEL ? e - i : FEWSHOT__PANEL;
                     for (size_t l = 0; l < m; l++)
                         heap_push(best, lab, k, s[l], (int64_t)(i + l));
