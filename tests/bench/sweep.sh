@@ -109,10 +109,18 @@ if command -v valgrind > /dev/null 2>&1; then
     i_l3=$(ir_of cl3 $set_paper --set episodes.seeds.count=3)
     i_z1=$(ir_of cz1 $set_zero --set episodes.seeds.count=1)
     i_z3=$(ir_of cz3 $set_zero --set episodes.seeds.count=3)
-    awk -v a="$i_l1" -v b="$i_l3" -v c="$i_z1" -v d="$i_z3" -v n=$n_paper 'BEGIN {
+    # the expert's MPC solve (the retrieval measures' agreement) is the plugin's: the decision
+    # without it is what the sweep itself spends
+    m_l1=0 m_l3=0
+    if command -v callgrind_annotate > /dev/null 2>&1; then
+        m_l1=$(incl cl1 :hvac_mpc_solve) m_l3=$(incl cl3 :hvac_mpc_solve)
+    fi
+    awk -v a="$i_l1" -v b="$i_l3" -v c="$i_z1" -v d="$i_z3" -v n=$n_paper \
+        -v m1="${m_l1:-0}" -v m3="${m_l3:-0}" 'BEGIN {
         gsub(/,/, "", a); gsub(/,/, "", b); gsub(/,/, "", c); gsub(/,/, "", d)
-        l = (b - a) / n; z = (d - c) / n
+        l = (b - a) / n; z = (d - c) / n; m = ((m3 + 0) - (m1 + 0)) / n
         printf "  callgrind: LLM decision %.2fM instructions, zero-action step %.3fM: %.1fx (aim <= 5x)\n", l / 1e6, z / 1e6, l / z
+        printf "  callgrind: LLM decision without the MPC solve (hvac_mpc_solve %.2fM): %.2fM, %.1fx a zero-action step\n", m / 1e6, (l - m) / 1e6, (l - m) / z
         if (l / z > 5) print "WARNING: an LLM decision costs more than 5 zero-action steps" }'
     if command -v callgrind_annotate > /dev/null 2>&1; then
         printf '  of a decision:'
