@@ -36,11 +36,11 @@ static inline json_t *fewshot__put(json_t *obj, const char *key, json_t *v)
 }
 
 /* Rendered demonstrations shared by prompts (prompt.c). share_demos makes prompt p keep its
- * renderings in *shared (made on first use) when *shared was rendered with p's templates,
- * number format and action space, else p keeps its own; entries of a shared cache match by
- * the very contexts, action and reward they were rendered from, and outlive
- * fewshot_prompt_reset(). Holders of *shared unref it. One thread at a time, as the retriever
- * whose arm's agents share it. */
+ * renderings of dataset demonstrations (not of its own history) in *shared (made on first
+ * use) when *shared was rendered with p's templates, number format and action space, else p
+ * keeps them with its own; entries of a shared cache match by the very contexts, action and
+ * reward they were rendered from, and outlive fewshot_prompt_reset(). Holders of *shared
+ * unref it. One thread at a time, as the retriever whose arm's agents share it. */
 typedef struct fewshot__demo_cache fewshot__demo_cache;
 struct fewshot_prompt;
 FEWSHOT_HIDDEN int fewshot__prompt_share_demos(struct fewshot_prompt *p,

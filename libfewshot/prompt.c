@@ -154,7 +154,8 @@ struct fewshot_prompt {
     int demo_order;                 /* FEWSHOT_PROMPT_ORDER_CACHE or _PAPER */
     int history_layout;             /* FEWSHOT_PROMPT_HISTORY_TURNS or _DEMONSTRATIONS */
     int turns;                      /* history as turns: that layout, with a current block */
-    fewshot__demo_cache *cache;     /* NULL: out of memory, nothing kept */
+    fewshot__demo_cache *cache;     /* its own (NULL: out of memory, nothing kept) */
+    fewshot__demo_cache *shared;    /* the dataset's, shared with other prompts, or NULL */
     char *fingerprint;              /* what a shared cache must have been rendered with */
     int order[B_COUNT];
     size_t norder;
@@ -226,11 +227,11 @@ static fewshot__demo_cache *cache_new(void)
     return c;
 }
 
-/* A shared cache outlives episodes: its entries match by the contexts they were rendered
- * from, which a new episode's history does not share. */
+/* The prompt's own renderings (its steps') are the episode's; the shared dataset ones
+ * outlive it, matched by the very contexts they were rendered from. */
 void fewshot_prompt_reset(fewshot_prompt *p)
 {
-    if (p && p->cache && !p->cache->shared)
+    if (p)
         cache_clear(p->cache);
     for (size_t i = 0; p && i < CURRENT_MEMO; i++)
         current_clear(&p->current[i]);
@@ -251,9 +252,9 @@ int fewshot__prompt_share_demos(fewshot_prompt *p, fewshot__demo_cache **shared)
     }
     if (strcmp((*shared)->fingerprint, p->fingerprint) != 0)
         return 0;   /* other templates or numbers: its own renderings */
-    fewshot__demo_cache_unref(p->cache);
-    p->cache = *shared;
-    p->cache->refs++;
+    fewshot__demo_cache_unref(p->shared);
+    p->shared = *shared;
+    p->shared->refs++;
     return 0;
 }
 
@@ -262,6 +263,7 @@ void fewshot_prompt_free(fewshot_prompt *p)
     if (!p)
         return;
     fewshot__demo_cache_unref(p->cache);
+    fewshot__demo_cache_unref(p->shared);
     free(p->fingerprint);
     for (size_t i = 0; i < CURRENT_MEMO; i++)
         current_clear(&p->current[i]);
@@ -818,9 +820,17 @@ int fewshot_prompt_demo_order(const fewshot_prompt *p, const fewshot_prompt_demo
 
 /* ------------------------------------------------------------------ one demonstration */
 
+/* Where demonstration d is kept: this episode's steps in the prompt's own cache (their
+ * contexts are the episode's, freed with it), the dataset's in the shared one when there is
+ * one. */
+static fewshot__demo_cache *cache_of(fewshot_prompt *p, const fewshot_prompt_demo *d)
+{
+    return p->shared && d->source != FEWSHOT_DEMO_HISTORICAL ? p->shared : p->cache;
+}
+
 static demo_entry *cache_get(fewshot_prompt *p, const fewshot_prompt_demo *d)
 {
-    fewshot__demo_cache *c = p->cache;
+    fewshot__demo_cache *c = cache_of(p, d);
     for (size_t i = 0; c && i < c->n; i++) {
         demo_entry *e = &c->e[i];
         if (e->key != d->key || e->source != d->source)
@@ -858,7 +868,7 @@ static int relabel(fewshot_prompt *p, demo_entry *e, size_t index)
 static void cache_put(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
                       json_t *item)
 {
-    fewshot__demo_cache *c = p->cache;
+    fewshot__demo_cache *c = cache_of(p, d);
     if (!c)
         return;
     if (c->n == c->cap) {
