@@ -101,33 +101,61 @@ static size_t plain_run(const char *s, size_t n)
     return i;
 }
 
+/* The escape of byte c (one that needs one) at o; returns the end. */
+static char *escape(char *o, unsigned char c)
+{
+    *o++ = '\\';
+    switch (c) {
+    case '"': *o++ = '"'; break;
+    case '\\': *o++ = '\\'; break;
+    case '\b': *o++ = 'b'; break;
+    case '\f': *o++ = 'f'; break;
+    case '\n': *o++ = 'n'; break;
+    case '\r': *o++ = 'r'; break;
+    case '\t': *o++ = 't'; break;
+    default:
+        o += sprintf(o, "u%04X", (unsigned int)c); /* jansson's upper-case digits */
+    }
+    return o;
+}
+
 static int add_string(fewshot__jbuf *b, const char *s, size_t n)
 {
-    /* worst case every byte becomes \u00XX: reserve once */
-    if (grow(b, 6 * n + 2))
+    /* worst case every byte becomes \u00XX; 16 more for the whole blocks stored below */
+    if (grow(b, 6 * n + 2 + 16))
         return -1;
     char *o = b->data + b->len;
     *o++ = '"';
     size_t i = 0;
+#if defined(__SSE2__) && defined(__GNUC__)
+    /* sixteen bytes stored at a time, the escapes among them written over the copy: a
+     * prompt's newlines every few dozen bytes ended a run each, and a call to memcpy */
+    const __m128i flip = _mm_set1_epi8((char)0x80), limit = _mm_set1_epi8((char)(0x20 ^ 0x80)),
+                  quote16 = _mm_set1_epi8('"'), slash16 = _mm_set1_epi8('\\');
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i hit = _mm_or_si128(_mm_cmplt_epi8(_mm_xor_si128(v, flip), limit),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, quote16),
+                                                _mm_cmpeq_epi8(v, slash16)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        _mm_storeu_si128((__m128i *)(void *)o, v);
+        if (!mask) {
+            i += 16;
+            o += 16;
+            continue;
+        }
+        size_t z = (size_t)__builtin_ctz(mask);
+        o = escape(o + z, (unsigned char)s[i + z]);
+        i += z + 1;
+    }
+#endif
     while (i < n) {
         size_t j = i + plain_run(s + i, n - i);
         memcpy(o, s + i, j - i);
         o += j - i;
         if (j == n)
             break;
-        unsigned char c = (unsigned char)s[j];
-        *o++ = '\\';
-        switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\b': *o++ = 'b'; break;
-        case '\f': *o++ = 'f'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        default:
-            o += sprintf(o, "u%04X", (unsigned int)c); /* jansson's upper-case digits */
-        }
+        o = escape(o, (unsigned char)s[j]);
         i = j + 1;
     }
     *o++ = '"';
