@@ -119,10 +119,25 @@ static char *escape(char *o, unsigned char c)
     return o;
 }
 
+/* Room at o for an escape and the rest bytes after it (at most 6 + rest + 16 + 2): o again,
+ * or where it is after the buffer moved; NULL out of memory. */
+static char *room(fewshot__jbuf *b, char *o, size_t rest)
+{
+    size_t at = (size_t)(o - b->data);
+    if (at + rest + 6 + 16 + 2 + 1 <= b->cap)
+        return o;
+    b->len = at;
+    if (grow(b, rest + 6 + 16 + 2 + 64))
+        return NULL;
+    return b->data + at;
+}
+
 static int add_string(fewshot__jbuf *b, const char *s, size_t n)
 {
-    /* worst case every byte becomes \u00XX; 16 more for the whole blocks stored below */
-    if (grow(b, 6 * n + 2 + 16))
+    /* room for the bytes as they are (and 16 for the whole blocks stored below), more as
+     * escapes need it: reserving 6 bytes for each (\u00XX) made the buffer of a 13 KB prompt
+     * grow to 80 KB, copying what it held each time */
+    if (grow(b, n + 2 + 16 + 64))
         return -1;
     char *o = b->data + b->len;
     *o++ = '"';
@@ -145,7 +160,9 @@ static int add_string(fewshot__jbuf *b, const char *s, size_t n)
             continue;
         }
         size_t z = (size_t)__builtin_ctz(mask);
-        o = escape(o + z, (unsigned char)s[i + z]);
+        if (!(o = room(b, o + z, n - i - z)))
+            return -1;
+        o = escape(o, (unsigned char)s[i + z]);
         i += z + 1;
     }
 #endif
@@ -155,6 +172,8 @@ static int add_string(fewshot__jbuf *b, const char *s, size_t n)
         o += j - i;
         if (j == n)
             break;
+        if (!(o = room(b, o, n - j)))
+            return -1;
         o = escape(o, (unsigned char)s[j]);
         i = j + 1;
     }
