@@ -218,6 +218,8 @@ search_panels(const float *x, size_t n, size_t d, int ip, size_t nq, const float
     }
 }
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define HAVE_AVX2_LOOP 1
 /* The same loop with AVX2's 256-bit lanes where the processor has them: the same float
  * operations (AVX2 brings no fused multiply-add), so the same scores. */
 __attribute__((target("avx2"))) static void
@@ -226,7 +228,9 @@ search_panels_avx2(const float *x, size_t n, size_t d, int ip, size_t nq, const 
 {
     search_panels(x, n, d, ip, nq, q, k, dist, labels);
 }
+#endif
 
+/* The baseline ISA's loop (SSE2 on x86-64). */
 static void search_panels_sse(const float *x, size_t n, size_t d, int ip, size_t nq,
                               const float *q, size_t k, float *dist, int64_t *labels)
 {
@@ -240,9 +244,11 @@ int fewshot__exact_search_panels(const float *x, size_t n, size_t d, int ip, siz
 {
     for (size_t i = 0; i < nq * k; i++)
         dist[i] = FLT_MAX, labels[i] = -1;
+#ifdef HAVE_AVX2_LOOP
     if (!fewshot__exact_no_avx2 && __builtin_cpu_supports("avx2"))
         search_panels_avx2(x, n, d, ip, nq, q, k, dist, labels);
     else
+#endif
         search_panels_sse(x, n, d, ip, nq, q, k, dist, labels);
     for (size_t j = 0; j < nq; j++)
         heap_sort_out(dist + j * k, labels + j * k, k);
