@@ -214,6 +214,7 @@ void fewshot_llm_free(fewshot_llm *llm)
     json_decref(llm->defaults_store);
     free(llm->default_stop);
     fewshot__digest_free(llm->key_digest);
+    fewshot__jbuf_free(&llm->canon);
     if (llm->own_cache)
         fewshot_cache_free(llm->cache);
     free(llm->base_url);
@@ -342,7 +343,9 @@ int fewshot__llm_submit_keyed(fewshot_llm *llm, int endpoint, const json_t *inpu
     q->url = llm_build_url(llm, endpoint, model);
     /* The body is serialized once, sorted: that text is what the cache key hashes and, for a
      * request without streaming fields (the key leaves those out), the text sent. */
-    fewshot__jbuf text = {0};
+    fewshot__jbuf text = llm->canon;       /* reused: emptied, its room kept */
+    llm->canon = (fewshot__jbuf){0};
+    text.len = 0;
     int have_text = body && fewshot__json_canon(&text, body, 1, fewshot__cache_skip) == 0;
     /* The key names the server too (the same model name on two servers is two models), but
      * not the query string, where some providers carry credentials. */
@@ -354,7 +357,7 @@ int fewshot__llm_submit_keyed(fewshot_llm *llm, int endpoint, const json_t *inpu
                                           body, p->sample,
                                           key_digest ? key_digest : llm->key_digest, q->key);
         if (krc == 0 && try_cache(llm, q)) {
-            fewshot__jbuf_free(&text);
+            llm->canon = text;  /* kept for the next request */
             json_decref(body);
             return 0;
         }

@@ -155,6 +155,8 @@ struct fewshot_llm {
     json_t *defaults_store; /* keeps the strings and JSON the defaults point into */
     const char **default_stop;
     fewshot__digest *key_digest;    /* cache keys of requests submitted without their own */
+    fewshot__jbuf canon;            /* the last request's sorted text, its buffer reused: a
+                                       reply from the cache needs no copy of it */
 };
 
 FEWSHOT_HIDDEN double llm_now(void);
