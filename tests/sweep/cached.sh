@@ -2,8 +2,9 @@
 # A cached rerun changes nothing: the first run fills the LLM cache from the test server, a
 # rerun into another directory is served from it (no HTTP request), and its results.sqlite
 # (every column but the timings and the cache-hit flags), its summary.csv (but cache_hits) and
-# `fewshot report --steps` equal the first run's. Observations and actions are stored as
-# BLOBs of doubles; --steps gives them back as the numbers stepped.
+# `fewshot report --steps` equal the first run's, as do the steps of shards run one episode at
+# a time. Observations and actions are stored as BLOBs of doubles; --steps gives them back as
+# the numbers stepped.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/llm-server/start.sh"
 command -v sqlite3 > /dev/null 2>&1 || skip "sqlite3 (the command) is not installed"
@@ -80,6 +81,17 @@ awk 'BEGIN {ok = 1} /"episode":"llm\// {
          if (na != nr) ok = 0
          for (i = 1; i <= na; i++) if (av[i] * 100 - rv[i] > 1e-9 || rv[i] - av[i] * 100 > 1e-9) ok = 0
      } END {exit !ok}' first.jsonl && pass || fail "stored actions differ from the replies"
+# an episode's prompts do not depend on the arm's other episodes: an arm's agents share the
+# dataset demonstrations' renderings, and each shard (one at a time, in another order) renders
+# others before its own; every step equals the whole run's, prompt_hash included
+for i in 1 2; do
+    expect_status 0 "shard $i/2" -- run_fewshot sweep cached.json -o part$i --shard $i/2 --jobs 1 \
+        --no-report
+done
+for d in part1 part2; do sqlite3 $d/results.sqlite "$steps"; done | sort > parts.steps
+sort first.steps > first.sorted
+cmp -s first.sorted parts.steps && pass || { fail "sharded steps differ from the whole run's";
+                                              diff first.sorted parts.steps | head -4 >&2; }
 # run directories of earlier versions hold obs and action as JSON text: read the same way
 cp -r first old
 sqlite3 old/results.sqlite "UPDATE steps SET obs = '[1.5,-2.0]', action = '[0.25]'
