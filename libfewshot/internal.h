@@ -17,6 +17,12 @@
 FEWSHOT_HIDDEN int fewshot__params_resolve(const char *plugin_name, const char *params_doc,
                                            const json_t *params, json_t **out);
 
+/* May template tpl show the view member `name` (a tag naming it first, at any depth)? 1 also
+ * for a partial or a "." tag, which may show anything (template.c). */
+struct fewshot_template;
+FEWSHOT_HIDDEN int fewshot__template_mentions(const struct fewshot_template *tpl,
+                                              const char *name);
+
 /* obj[key] = v (a new reference, taken) for building an object member by member where
  * json_pack would parse its format and check each string again on every decision: returns
  * obj, or NULL (obj released) when obj or v is NULL or the member cannot be set, as

@@ -172,6 +172,9 @@ struct fewshot_prompt {
     struct current_memo current[CURRENT_MEMO];  /* the last builds' current blocks */
     size_t current_next;                /* the slot the next build takes */
     int building;                       /* this build's slot, or -1 */
+    /* a history turn shows its step's outcome only: the parts of its item the outcome
+     * template never names are not rendered */
+    int turn_feedback, turn_text;
 };
 
 const char *fewshot_demo_source_name(int source)
@@ -571,6 +574,8 @@ int fewshot_prompt_new(fewshot_prompt **out, fewshot_env *env, const fewshot_pro
                     p->history_layout == FEWSHOT_PROMPT_HISTORY_TURNS;
     if (rc == 0)
         p->fingerprint = fingerprint(p, used);
+    p->turn_feedback = p->t[T_OUTCOME] && fewshot__template_mentions(p->t[T_OUTCOME], "feedback");
+    p->turn_text = p->t[T_OUTCOME] && fewshot__template_mentions(p->t[T_OUTCOME], "text");
     if (rc) {
         fewshot_prompt_free(p);
         return rc;
@@ -899,9 +904,12 @@ static const current_memo *current_view_of(const fewshot_prompt *p, const json_t
     return NULL;
 }
 
+static int as_turn(const fewshot_prompt *p, const fewshot_prompt_demo *d);
+
 static int render_demo_item(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t index,
                             const json_t *extra, json_t **out)
 {
+    int turn = as_turn(p, d);   /* shown as a turn: only its action and outcome */
     json_t *overlay = json_object(), *item = json_object(), *meta = NULL, *state = NULL,
            *action = NULL, *feedback = NULL, *comments = NULL, *actions = NULL;
     char *actions_text = NULL;
@@ -932,7 +940,8 @@ static int render_demo_item(fewshot_prompt *p, const fewshot_prompt_demo *d, siz
     if (rc == 0 && d->next_context && p->t[T_FEEDBACK]) {
         json_object_set_new(overlay, "reward", json_string(reward));
         stack[2] = d->next_context;
-        rc = render_str(p, T_FEEDBACK, stack, 4, &feedback);
+        if (!turn || p->turn_feedback)
+            rc = render_str(p, T_FEEDBACK, stack, 4, &feedback);
         if (rc == 0)
             rc = render_str(p, T_COMMENTS, stack, 4, &comments);
     }
@@ -946,7 +955,8 @@ static int render_demo_item(fewshot_prompt *p, const fewshot_prompt_demo *d, siz
                             json_boolean(d->next_context && p->t[T_FEEDBACK]));
         set(item, "description", join(meta, state, ' '));
         /* each comment on a line of its own, after the feedback's last line */
-        set(item, "feedback", join(feedback, comments, '\n'));
+        if (!turn || p->turn_feedback)
+            set(item, "feedback", join(feedback, comments, '\n'));
         set(item, "meta", json_incref(meta));
         set(item, "state", json_incref(state));
         set(item, "action", json_incref(action));
@@ -956,9 +966,9 @@ static int render_demo_item(fewshot_prompt *p, const fewshot_prompt_demo *d, siz
     }
     json_t *text = NULL;
     const json_t *istack[1] = {item};
-    if (rc == 0)
+    if (rc == 0 && (!turn || p->turn_text))
         rc = render_str(p, T_DEMONSTRATION, istack, 1, &text);
-    if (rc == 0)
+    if (rc == 0 && (!turn || p->turn_text))
         json_object_set_new(item, "text", text ? text : json_string(""));
     json_decref(overlay);
     json_decref(meta);

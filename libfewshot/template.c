@@ -15,6 +15,7 @@
 
 #include "fewshot/error.h"
 #include "fewshot/template.h"
+#include "internal.h"
 
 enum { N_TEXT, N_VAR, N_RAW, N_SECTION, N_INVERTED, N_PARTIAL };
 
@@ -893,6 +894,26 @@ int fewshot_template_render_stack(fewshot_template *tpl, const json_t *const *st
     if (rc && tpl->name)
         fewshot_error_prefix("%s", tpl->name);
     return rc;
+}
+
+static int nodes_mention(const nodes *ns, const char *name)
+{
+    for (size_t i = 0; i < ns->n; i++) {
+        const node *n = &ns->v[i];
+        if (n->kind == N_TEXT)
+            continue;
+        /* a partial is read when rendered, "." shows a whole view: either may show it */
+        if (n->kind == N_PARTIAL || n->nparts == 0 || strcmp(n->parts[0], name) == 0)
+            return 1;
+        if ((n->kind == N_SECTION || n->kind == N_INVERTED) && nodes_mention(&n->kids, name))
+            return 1;
+    }
+    return 0;
+}
+
+int fewshot__template_mentions(const fewshot_template *tpl, const char *name)
+{
+    return !tpl || !tpl->main || nodes_mention(&tpl->main->root, name);
 }
 
 int fewshot_template_render(fewshot_template *tpl, const json_t *data, fewshot_text_buf *out)
