@@ -878,7 +878,7 @@ static void cache_put(fewshot_prompt *p, const fewshot_prompt_demo *d, size_t in
         return;
     if (c->n == c->cap) {
         /* a shared cache holds many episodes' working sets */
-        if (c->cap >= (c->shared ? 4096u : 512u)) {
+        if (c->cap >= (c->shared ? 2048u : 512u)) {
             cache_clear(c);     /* a new working set: start over */
         } else {
             size_t cap = c->cap ? 2 * c->cap : 32;
