@@ -135,14 +135,6 @@ FEWSHOT_HIDDEN void fewshot__jbuf_free(fewshot__jbuf *b);
  * nesting deeper than jansson allows); on failure b is as before. */
 FEWSHOT_HIDDEN int fewshot__json_canon(fewshot__jbuf *b, const json_t *v, int sort,
                                        const char *const *skip);
-/* The same text, the long strings (1 KB and more) of v escaped from where they differ from
- * those of the text last written with *memo (made on first use; NULL out of memory: written
- * in full), in the order they come: a request's messages begin as the last request's did.
- * Free the memo with fewshot__canon_memo_free. One thread at a time per memo. */
-typedef struct fewshot__canon_memo fewshot__canon_memo;
-FEWSHOT_HIDDEN int fewshot__json_canon_memo(fewshot__jbuf *b, const json_t *v, int sort,
-                                            const char *const *skip, fewshot__canon_memo **memo);
-FEWSHOT_HIDDEN void fewshot__canon_memo_free(fewshot__canon_memo *memo);
 /* Append s (n bytes of valid UTF-8) as a JSON string literal, escaped as jansson does. */
 FEWSHOT_HIDDEN int fewshot__json_canon_string(fewshot__jbuf *b, const char *s, size_t n);
 

@@ -132,51 +132,22 @@ static char *room(fewshot__jbuf *b, char *o, size_t rest)
     return b->data + at;
 }
 
-/* Where a long string's escaping stood every MARK_EVERY bytes or so: raw offset, offset in
- * the escaped text (fewshot__canon_memo). */
-#define MARK_EVERY 512
-typedef struct marks {
-    size_t *raw, *esc;
-    size_t n, cap;
-} marks;
-
-static int mark(marks *m, size_t raw, size_t esc)
+static int add_string(fewshot__jbuf *b, const char *s, size_t n)
 {
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 32;
-        size_t *r = realloc(m->raw, cap * sizeof *r);
-        if (r)
-            m->raw = r;
-        size_t *e = r ? realloc(m->esc, cap * sizeof *e) : NULL;
-        if (!e)
-            return -1;
-        m->esc = e;
-        m->cap = cap;
-    }
-    m->raw[m->n] = raw;
-    m->esc[m->n++] = esc;
-    return 0;
-}
-
-/* Escape s[i, n) at o (room for n - i + 16 + 2 bytes there); b->data + base is where the
- * string's escaped text starts, for the marks m (NULL: none) taken from i on. The end of
- * what was written, or NULL out of memory. */
-static char *escape_from(fewshot__jbuf *b, char *o, size_t base, const char *s, size_t i,
-                         size_t n, marks *m)
-{
-    size_t due = m ? (i / MARK_EVERY + 1) * MARK_EVERY : (size_t)-1;
+    /* room for the bytes as they are (and 16 for the whole blocks stored below), more as
+     * escapes need it: reserving 6 bytes for each (\u00XX) made the buffer of a 13 KB prompt
+     * grow to 80 KB, copying what it held each time */
+    if (grow(b, n + 2 + 16 + 64))
+        return -1;
+    char *o = b->data + b->len;
+    *o++ = '"';
+    size_t i = 0;
 #if defined(__SSE2__) && defined(__GNUC__)
     /* sixteen bytes stored at a time, the escapes among them written over the copy: a
      * prompt's newlines every few dozen bytes ended a run each, and a call to memcpy */
     const __m128i flip = _mm_set1_epi8((char)0x80), limit = _mm_set1_epi8((char)(0x20 ^ 0x80)),
                   quote16 = _mm_set1_epi8('"'), slash16 = _mm_set1_epi8('\\');
     while (i + 16 <= n) {
-        if (i >= due) {
-            if (mark(m, i, (size_t)(o - b->data) - base))
-                m = NULL, due = (size_t)-1;     /* no memory: no more marks */
-            else
-                due = (i / MARK_EVERY + 1) * MARK_EVERY;
-        }
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
         __m128i hit = _mm_or_si128(_mm_cmplt_epi8(_mm_xor_si128(v, flip), limit),
                                    _mm_or_si128(_mm_cmpeq_epi8(v, quote16),
@@ -190,7 +161,7 @@ static char *escape_from(fewshot__jbuf *b, char *o, size_t base, const char *s, 
         }
         size_t z = (size_t)__builtin_ctz(mask);
         if (!(o = room(b, o + z, n - i - z)))
-            return NULL;
+            return -1;
         o = escape(o, (unsigned char)s[i + z]);
         i += z + 1;
     }
@@ -202,123 +173,14 @@ static char *escape_from(fewshot__jbuf *b, char *o, size_t base, const char *s, 
         if (j == n)
             break;
         if (!(o = room(b, o, n - j)))
-            return NULL;
+            return -1;
         o = escape(o, (unsigned char)s[j]);
         i = j + 1;
     }
-    return o;
-}
-
-static int add_string(fewshot__jbuf *b, const char *s, size_t n)
-{
-    /* room for the bytes as they are (and 16 for the whole blocks stored below), more as
-     * escapes need it: reserving 6 bytes for each (\u00XX) made the buffer of a 13 KB prompt
-     * grow to 80 KB, copying what it held each time */
-    if (grow(b, n + 2 + 16 + 64))
-        return -1;
-    char *o = b->data + b->len;
-    *o++ = '"';
-    if (!(o = escape_from(b, o, (size_t)(o - b->data), s, 0, n, NULL)))
-        return -1;
     *o++ = '"';
     b->len = (size_t)(o - b->data);
     b->data[b->len] = '\0';
     return 0;
-}
-
-/* ------------------------------------------------------------------ kept long strings */
-
-/* The long strings of the last text written with a memo, by their order in it (a request's
- * messages: the system message, the turns, the last user message), each with its escaped
- * text and marks: the next request's strings mostly begin as these did, and escaping is byte
- * by byte, so the escaped text of a shared prefix is the one kept, up to a mark. */
-#define MEMO_MIN 1024
-#define MEMO_SLOTS 16
-typedef struct memo_slot {
-    char *raw, *esc;
-    size_t raw_len, esc_len, raw_cap, esc_cap;
-    marks m;
-} memo_slot;
-
-struct fewshot__canon_memo {
-    memo_slot slot[MEMO_SLOTS];
-    size_t next;            /* the slot of the text's next long string */
-};
-
-static _Thread_local fewshot__canon_memo *memo_now;     /* during fewshot__json_canon_memo */
-
-void fewshot__canon_memo_free(fewshot__canon_memo *mm)
-{
-    for (size_t k = 0; mm && k < MEMO_SLOTS; k++) {
-        free(mm->slot[k].raw);
-        free(mm->slot[k].esc);
-        free(mm->slot[k].m.raw);
-        free(mm->slot[k].m.esc);
-    }
-    free(mm);
-}
-
-static int keep(char **dst, size_t *cap, const char *src, size_t n)
-{
-    if (n + 1 > *cap) {
-        char *d = realloc(*dst, n + 1);
-        if (!d)
-            return -1;
-        *dst = d;
-        *cap = n + 1;
-    }
-    memcpy(*dst, src, n);
-    return 0;
-}
-
-static int add_string_kept(fewshot__jbuf *b, const char *s, size_t n, memo_slot *k)
-{
-    if (grow(b, n + 2 + 16 + 64))
-        return -1;
-    size_t shared = k->raw ? fewshot__common_prefix(k->raw, s, k->raw_len < n ? k->raw_len : n)
-                           : 0;
-    /* the last mark inside the shared prefix: the escaped text up to it is the kept one */
-    size_t mk = k->m.n;
-    while (mk > 0 && k->m.raw[mk - 1] > shared)
-        mk--;
-    size_t from = mk ? k->m.raw[mk - 1] : 0, esc = mk ? k->m.esc[mk - 1] : 0;
-    k->m.n = mk;
-    char *o = b->data + b->len;
-    *o++ = '"';
-    size_t base = (size_t)(o - b->data);
-    if (esc) {
-        /* room for the kept text besides what the rest needs */
-        b->len = base;
-        if (grow(b, esc + (n - from) + 2 + 16 + 64))
-            return -1;
-        o = b->data + base;
-        memcpy(o, k->esc, esc);
-        o += esc;
-    }
-    if (!(o = escape_from(b, o, base, s, from, n, &k->m)))
-        return -1;
-    size_t len = (size_t)(o - b->data) - base;
-    if (keep(&k->raw, &k->raw_cap, s, n) || keep(&k->esc, &k->esc_cap, b->data + base, len)) {
-        k->raw_len = k->esc_len = k->m.n = 0;   /* nothing kept: escaped in full next time */
-        free(k->raw);
-        k->raw = NULL;
-        k->raw_cap = 0;
-    } else {
-        k->raw_len = n;
-        k->esc_len = len;
-    }
-    *o++ = '"';
-    b->len = (size_t)(o - b->data);
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-static int add_text(fewshot__jbuf *b, const char *s, size_t n)
-{
-    fewshot__canon_memo *mm = memo_now;
-    if (mm && n >= MEMO_MIN && mm->next < MEMO_SLOTS)
-        return add_string_kept(b, s, n, &mm->slot[mm->next++]);
-    return add_string(b, s, n);
 }
 
 /* "%.17g" of d written without printf for 1e-5 <= |d| < 1e17 (results hold many such
@@ -586,7 +448,7 @@ static int add_value(fewshot__jbuf *b, const json_t *v, int sort, const char *co
         return rc ? rc : fewshot__jbuf_add(b, "]", 1);
     }
     case JSON_STRING:
-        return add_text(b, json_string_value(v), json_string_length(v));
+        return add_string(b, json_string_value(v), json_string_length(v));
     default:
         return add_scalar(b, v);
     }
@@ -602,19 +464,6 @@ int fewshot__json_canon(fewshot__jbuf *b, const json_t *v, int sort, const char 
         b->len = start;
         b->data[start] = '\0';
     }
-    return rc;
-}
-
-int fewshot__json_canon_memo(fewshot__jbuf *b, const json_t *v, int sort,
-                             const char *const *skip, fewshot__canon_memo **memo)
-{
-    if (!*memo)
-        *memo = calloc(1, sizeof **memo);     /* without one: written in full */
-    memo_now = *memo;
-    if (memo_now)
-        memo_now->next = 0;
-    int rc = fewshot__json_canon(b, v, sort, skip);
-    memo_now = NULL;
     return rc;
 }
 

@@ -215,7 +215,6 @@ void fewshot_llm_free(fewshot_llm *llm)
     free(llm->default_stop);
     fewshot__digest_free(llm->key_digest);
     fewshot__jbuf_free(&llm->canon);
-    fewshot__canon_memo_free(llm->canon_memo);
     if (llm->own_cache)
         fewshot_cache_free(llm->cache);
     free(llm->base_url);
@@ -347,8 +346,7 @@ int fewshot__llm_submit_keyed(fewshot_llm *llm, int endpoint, const json_t *inpu
     fewshot__jbuf text = llm->canon;       /* reused: emptied, its room kept */
     llm->canon = (fewshot__jbuf){0};
     text.len = 0;
-    int have_text = body && fewshot__json_canon_memo(&text, body, 1, fewshot__cache_skip,
-                                                     &llm->canon_memo) == 0;
+    int have_text = body && fewshot__json_canon(&text, body, 1, fewshot__cache_skip) == 0;
     /* The key names the server too (the same model name on two servers is two models), but
      * not the query string, where some providers carry credentials. */
     if (have_text && q->url && llm->cache && llm->cache_mode != FEWSHOT_LLM_CACHE_OFF &&

@@ -157,7 +157,6 @@ struct fewshot_llm {
     fewshot__digest *key_digest;    /* cache keys of requests submitted without their own */
     fewshot__jbuf canon;            /* the last request's sorted text, its buffer reused: a
                                        reply from the cache needs no copy of it */
-    fewshot__canon_memo *canon_memo;    /* its long strings, escaped */
 };
 
 FEWSHOT_HIDDEN double llm_now(void);

@@ -199,41 +199,6 @@ static void test_reals_17(void **state)
     json_decref(a);
 }
 
-/* texts written with a memo equal those written without: a run of requests whose long
- * messages share prefixes of every length with the last ones, differ inside an escape, grow,
- * shrink, and come in another order */
-static void test_memo(void **state)
-{
-    (void)state;
-    fewshot__canon_memo *memo = NULL;
-    char base[6100];
-    for (size_t i = 0; i < sizeof base; i++)
-        base[i] = "abc \"\\\n\x01xyz{}"[next() % 13];
-    for (int round = 0; round < 300; round++) {
-        size_t n = 1000 + next() % 5000, cut = next() % n;
-        char *a = malloc(n + 1), *c = malloc(n + 1);
-        memcpy(a, base, n);
-        memcpy(c, base + 7, n);
-        a[cut] = (char)('A' + next() % 26);    /* differs from the last run here */
-        if (round % 7 == 0)
-            base[next() % sizeof base] = '\t';
-        json_t *doc = json_pack("{s:[{s:s%}, {s:s%}, {s:s}], s:s%}", "messages", "content", a,
-                                n, "content", c, n - next() % 100, "content", "short", "prompt",
-                                round % 3 ? a : c, n / 2);
-        fewshot__jbuf plain = {0}, kept = {0};
-        assert_int_equal(fewshot__json_canon(&plain, doc, 1, NULL), 0);
-        assert_int_equal(fewshot__json_canon_memo(&kept, doc, 1, NULL, &memo), 0);
-        assert_int_equal(plain.len, kept.len);
-        assert_memory_equal(plain.data, kept.data, plain.len);
-        fewshot__jbuf_free(&plain);
-        fewshot__jbuf_free(&kept);
-        json_decref(doc);
-        free(a);
-        free(c);
-    }
-    fewshot__canon_memo_free(memo);
-}
-
 static void test_long_prompt(void **state)
 {
     (void)state;
@@ -295,7 +260,6 @@ int main(void)
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_reals_17),
-        cmocka_unit_test(test_memo),
         cmocka_unit_test(test_long_prompt),
         cmocka_unit_test(test_utf8),
     };
