@@ -30,6 +30,14 @@ int hvac_chol_init(hvac_chol *c, const double *A, size_t d)
             return -1;
         }
     }
+    c->fresh_L = calloc(c->stride * d + 1, sizeof *c->fresh_L);
+    c->column = calloc(c->stride, sizeof *c->column);
+    c->src = malloc((d + 1) * sizeof *c->src);
+    c->fresh = malloc((d + 1) * sizeof *c->fresh);
+    if (!c->fresh_L || !c->column || !c->src || !c->fresh) {
+        hvac_chol_free(c);
+        return -1;
+    }
     return 0;
 }
 
@@ -41,6 +49,10 @@ void hvac_chol_free(hvac_chol *c)
         free(c->slot[k].L);
         free(c->slot[k].idx);
     }
+    free(c->fresh_L);
+    free(c->column);
+    free(c->src);
+    free(c->fresh);
     memset(c, 0, sizeof *c);
 }
 
@@ -48,6 +60,23 @@ void hvac_chol_free(hvac_chol *c)
 
 /* Two doubles in one SIMD register, loadable from any double address (as in model.c). */
 typedef double v2d __attribute__((vector_size(16), aligned(8), may_alias));
+
+/* The kernels taking w rows (w <= 8) are written once for any w and instantiated for each w
+ * by a switch, so the loop over the rows unrolls into registers (multipliers broadcast once,
+ * not reloaded: the output may alias them as far as the compiler knows). */
+#define UNROLL _Pragma("GCC unroll 8")
+#define INLINE static inline __attribute__((always_inline))
+#define EACH_W(CALL) \
+    switch (w) { \
+    case 1: CALL(1); break; \
+    case 2: CALL(2); break; \
+    case 3: CALL(3); break; \
+    case 4: CALL(4); break; \
+    case 5: CALL(5); break; \
+    case 6: CALL(6); break; \
+    case 7: CALL(7); break; \
+    default: CALL(8); break; \
+    }
 
 static void axpy2(double *y, double alpha, const double *x, size_t n)
 {
@@ -61,49 +90,79 @@ static void axpy2(double *y, double alpha, const double *x, size_t n)
         y[i] += alpha * x[i];
 }
 
+/* Scalar tails of the kernels below, in their order. */
+INLINE void axpys_tail(double *y, size_t i, size_t n, int w, const double *a,
+                       const double *const *x)
+{
+    for (; i < n; i++)
+        UNROLL for (int k = 0; k < w; k++)
+            y[i] += a[k] * x[k][i];
+}
+
+INLINE void update_tail(double *t, size_t i, const double *x, size_t ld, const double *s, int w,
+                        size_t n)
+{
+    for (; i < n; i++)
+        UNROLL for (int k = 0; k < w; k++)
+            t[i] -= x[k * ld + i] * s[k];
+}
+
+/* y_i += a_0 x0_i, then += a_1 x1_i, ... (w rows), each term rounded as one axpy rounds it:
+ * y stays in a register across the w rows. */
+INLINE void axpys2_w(double *y, size_t n, int w, const double *a, const double *const *x)
+{
+    v2d av[8];
+    const double *xp[8];
+    UNROLL for (int k = 0; k < w; k++) {
+        av[k] = (v2d){a[k], a[k]};
+        xp[k] = x[k];
+    }
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        v2d v = *(v2d *)(y + i);
+        UNROLL for (int k = 0; k < w; k++)
+            v += av[k] * *(const v2d *)(xp[k] + i);
+        *(v2d *)(y + i) = v;
+    }
+    axpys_tail(y, i, n, w, a, xp);
+}
+
+static void axpys2(double *y, size_t n, int w, const double *a, const double *const *x)
+{
+#define CALL(W) axpys2_w(y, n, W, a, x)
+    EACH_W(CALL)
+#undef CALL
+}
+
 /* t_i -= x_i s_0, then -= x_(ld + i) s_1, ...: the updates of one column by w earlier ones
- * (columns ld apart), in column order. Eight at a time keep t in a register across them. */
+ * (columns ld apart), in column order, t kept in a register across them. */
+INLINE void update2_w(double *t, const double *x, size_t ld, const double *s, int w, size_t n)
+{
+    v2d sv[8];
+    UNROLL for (int k = 0; k < w; k++)
+        sv[k] = (v2d){s[k], s[k]};
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        v2d v = *(v2d *)(t + i);
+        UNROLL for (int k = 0; k < w; k++)
+            v -= *(const v2d *)(x + k * ld + i) * sv[k];
+        *(v2d *)(t + i) = v;
+    }
+    update_tail(t, i, x, ld, s, w, n);
+}
+
 static void update2(double *t, const double *x, size_t ld, const double *s, int w, size_t n)
 {
-    size_t i = 0;
-    if (w == 8) {
-        v2d s0 = {s[0], s[0]}, s1 = {s[1], s[1]}, s2 = {s[2], s[2]}, s3 = {s[3], s[3]};
-        v2d s4 = {s[4], s[4]}, s5 = {s[5], s[5]}, s6 = {s[6], s[6]}, s7 = {s[7], s[7]};
-        const double *x4 = x + 4 * ld;
-        for (; i + 2 <= n; i += 2) {
-            v2d v = *(v2d *)(t + i);
-            v -= *(const v2d *)(x + i) * s0;
-            v -= *(const v2d *)(x + ld + i) * s1;
-            v -= *(const v2d *)(x + 2 * ld + i) * s2;
-            v -= *(const v2d *)(x + 3 * ld + i) * s3;
-            v -= *(const v2d *)(x4 + i) * s4;
-            v -= *(const v2d *)(x4 + ld + i) * s5;
-            v -= *(const v2d *)(x4 + 2 * ld + i) * s6;
-            v -= *(const v2d *)(x4 + 3 * ld + i) * s7;
-            *(v2d *)(t + i) = v;
-        }
-    } else if (w == 1) {
-        v2d s0 = {s[0], s[0]};
-        for (; i + 2 <= n; i += 2)
-            *(v2d *)(t + i) -= *(const v2d *)(x + i) * s0;
-    } else {
-        for (; i + 2 <= n; i += 2) {
-            v2d v = *(v2d *)(t + i);
-            for (int k = 0; k < w; k++)
-                v -= *(const v2d *)(x + k * ld + i) * (v2d){s[k], s[k]};
-            *(v2d *)(t + i) = v;
-        }
-    }
-    for (; i < n; i++)
-        for (int k = 0; k < w; k++)
-            t[i] -= x[k * ld + i] * s[k];
+#define CALL(W) update2_w(t, x, ld, s, W, n)
+    EACH_W(CALL)
+#undef CALL
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 typedef double v4d __attribute__((vector_size(32), aligned(8), may_alias));
+#define AVX2 __attribute__((target("avx2")))
 
-__attribute__((target("avx2"))) static void axpy4(double *y, double alpha, const double *x,
-                                                  size_t n)
+AVX2 static void axpy4(double *y, double alpha, const double *x, size_t n)
 {
     v4d a = {alpha, alpha, alpha, alpha};
     size_t i = 0;
@@ -118,47 +177,60 @@ __attribute__((target("avx2"))) static void axpy4(double *y, double alpha, const
 }
 
 #define B4(v) {v, v, v, v}
-__attribute__((target("avx2"))) static void update4(double *t, const double *x, size_t ld,
-                                                    const double *s, int w, size_t n)
+INLINE AVX2 void axpys4_w(double *y, size_t n, int w, const double *a, const double *const *x)
 {
-    size_t i = 0;
-    if (w == 8) {
-        v4d s0 = B4(s[0]), s1 = B4(s[1]), s2 = B4(s[2]), s3 = B4(s[3]);
-        v4d s4 = B4(s[4]), s5 = B4(s[5]), s6 = B4(s[6]), s7 = B4(s[7]);
-        const double *x4 = x + 4 * ld;
-        for (; i + 4 <= n; i += 4) {
-            v4d v = *(v4d *)(t + i);
-            v -= *(const v4d *)(x + i) * s0;
-            v -= *(const v4d *)(x + ld + i) * s1;
-            v -= *(const v4d *)(x + 2 * ld + i) * s2;
-            v -= *(const v4d *)(x + 3 * ld + i) * s3;
-            v -= *(const v4d *)(x4 + i) * s4;
-            v -= *(const v4d *)(x4 + ld + i) * s5;
-            v -= *(const v4d *)(x4 + 2 * ld + i) * s6;
-            v -= *(const v4d *)(x4 + 3 * ld + i) * s7;
-            *(v4d *)(t + i) = v;
-        }
-    } else if (w == 1) {
-        v4d s0 = B4(s[0]);
-        for (; i + 4 <= n; i += 4)
-            *(v4d *)(t + i) -= *(const v4d *)(x + i) * s0;
-    } else {
-        for (; i + 4 <= n; i += 4) {
-            v4d v = *(v4d *)(t + i);
-            for (int k = 0; k < w; k++)
-                v -= *(const v4d *)(x + k * ld + i) * (v4d)B4(s[k]);
-            *(v4d *)(t + i) = v;
-        }
+    v4d av[8];
+    const double *xp[8];
+    UNROLL for (int k = 0; k < w; k++) {
+        av[k] = (v4d)B4(a[k]);
+        xp[k] = x[k];
     }
-    for (; i < n; i++)
-        for (int k = 0; k < w; k++)
-            t[i] -= x[k * ld + i] * s[k];
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d v = *(v4d *)(y + i);
+        UNROLL for (int k = 0; k < w; k++)
+            v += av[k] * *(const v4d *)(xp[k] + i);
+        *(v4d *)(y + i) = v;
+    }
+    axpys_tail(y, i, n, w, a, xp);
+}
+
+AVX2 static void axpys4(double *y, size_t n, int w, const double *a, const double *const *x)
+{
+#define CALL(W) axpys4_w(y, n, W, a, x)
+    EACH_W(CALL)
+#undef CALL
+}
+
+INLINE AVX2 void update4_w(double *t, const double *x, size_t ld, const double *s, int w,
+                           size_t n)
+{
+    v4d sv[8];
+    UNROLL for (int k = 0; k < w; k++)
+        sv[k] = (v4d)B4(s[k]);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d v = *(v4d *)(t + i);
+        UNROLL for (int k = 0; k < w; k++)
+            v -= *(const v4d *)(x + k * ld + i) * sv[k];
+        *(v4d *)(t + i) = v;
+    }
+    update_tail(t, i, x, ld, s, w, n);
+}
+
+AVX2 static void update4(double *t, const double *x, size_t ld, const double *s, int w,
+                         size_t n)
+{
+#define CALL(W) update4_w(t, x, ld, s, W, n)
+    EACH_W(CALL)
+#undef CALL
 }
 #undef B4
 #define HAVE_WIDE() __builtin_cpu_supports("avx2")
 #else
 #define HAVE_WIDE() 0
 #define axpy4 axpy2
+#define axpys4 axpys2
 #define update4 update2
 #endif
 
@@ -170,10 +242,37 @@ void hvac_axpy(double *y, double alpha, const double *x, size_t n)
         axpy2(y, alpha, x, n);
 }
 
+void hvac_axpys(double *y, size_t n, size_t w, const double *alpha, const double *const *x)
+{
+    int wide = HAVE_WIDE();
+    for (size_t k = 0; k < w; k += 8) {
+        int m = w - k >= 8 ? 8 : (int)(w - k);
+        if (wide)
+            axpys4(y, n, m, alpha + k, x + k);
+        else
+            axpys2(y, n, m, alpha + k, x + k);
+    }
+}
+
 typedef void update_fn(double *t, const double *x, size_t ld, const double *s, int w,
                        size_t n);
 
 /* ---------------------------------------------------------------- factor and solve */
+
+/* The updates of t (a column's rows, len of them rounded up to whole vectors) by columns
+ * 0..j-1 of x (ld apart), the multipliers s_k = L_jk read from row j of the factor L. */
+static void update_by_row(update_fn *update, double *t, const double *x, size_t ld,
+                          const double *L, size_t ldl, size_t j, size_t len)
+{
+    for (size_t k = 0; k < j;) {
+        int w = j - k >= 8 ? 8 : (int)(j - k);
+        double s[8];
+        for (int q = 0; q < w; q++)
+            s[q] = L[(k + q) * ldl + j];
+        update(t, x + k * ld, ld, s, w, len);
+        k += (size_t)w;
+    }
+}
 
 /* Column j of the factor L (stride ld), rows [from, n): A's entries, the updates by columns
  * 0..j-1, the diagonal's square root (from <= j; otherwise it is kept from before) and the
@@ -188,14 +287,7 @@ static int column(const hvac_chol *c, update_fn *update, double *L, const size_t
     for (size_t i = from; i < n; i++)
         t[i] = arow[idx[i]];
     memset(t + n, 0, 4 * sizeof *t);
-    for (size_t k = 0; k < j;) {
-        int w = j - k >= 8 ? 8 : (int)(j - k);
-        double s[8];
-        for (int q = 0; q < w; q++)
-            s[q] = L[(k + q) * ld + j];
-        update(t + from, L + k * ld + from, ld, s, w, len);
-        k += (size_t)w;
-    }
+    update_by_row(update, t + from, L + from, ld, L, ld, j, len);
     if (from <= j) {
         if (!(t[j] > 0))
             return -1;
@@ -216,8 +308,66 @@ static size_t common_prefix(const hvac_chol_slot *s, const size_t *idx, size_t n
     return keep;
 }
 
-/* The factor is made in the least recently used slot, starting from the rows of the slot
- * whose index list shares the longest start with idx (copied over when that is another). */
+/* Where each row i >= keep of the new list sits in the start's list past keep (both
+ * ascending: one merge), or (size_t)-1; the rows without a place listed in c->fresh. */
+static size_t place_rows(hvac_chol *c, const hvac_chol_slot *from, const size_t *idx, size_t n,
+                         size_t keep)
+{
+    size_t q = keep, nfresh = 0;
+    for (size_t i = keep; i < n; i++) {
+        while (q < from->n && from->idx[q] < idx[i])
+            q++;
+        if (q < from->n && from->idx[q] == idx[i])
+            c->src[i] = q++;
+        else {
+            c->src[i] = (size_t)-1;
+            c->fresh[nfresh++] = i;
+        }
+    }
+    return nfresh;
+}
+
+/* Columns 0..keep-1 of rows keep..n-1: copied from the start's rows of the same index (in
+ * place when the start is this slot: each column gathered before it is written), the other
+ * rows computed as column() would, on a block of their own (c->fresh_L, whole vectors again
+ * thanks to four zero rows past them). */
+static void fill_rectangle(hvac_chol *c, update_fn *update, const hvac_chol_slot *from,
+                           double *L, const size_t *idx, size_t n, size_t keep, size_t nfresh)
+{
+    size_t ld = c->stride, fs = nfresh + 4, len = (nfresh + 3) & ~(size_t)3;
+    for (size_t j = 0; j < keep; j++) {
+        const double *old = from->L + j * ld;
+        double *t = L + j * ld;
+        if (old == t) {
+            for (size_t i = keep; i < n; i++)
+                if (c->src[i] != (size_t)-1)
+                    c->column[i] = old[c->src[i]];
+            old = c->column;
+            for (size_t i = keep; i < n; i++)
+                if (c->src[i] != (size_t)-1)
+                    t[i] = old[i];
+        } else
+            for (size_t i = keep; i < n; i++)
+                if (c->src[i] != (size_t)-1)
+                    t[i] = old[c->src[i]];
+        memset(t + n, 0, 4 * sizeof *t);
+        if (nfresh == 0)
+            continue;
+        double *e = c->fresh_L + j * fs;
+        const double *arow = c->A + idx[j] * c->d;
+        for (size_t p = 0; p < nfresh; p++)
+            e[p] = arow[idx[c->fresh[p]]];
+        memset(e + nfresh, 0, 4 * sizeof *e);
+        update_by_row(update, e, c->fresh_L, fs, L, ld, j, len);
+        double l = t[j];
+        for (size_t p = 0; p < nfresh; p++)
+            t[c->fresh[p]] = e[p] = e[p] / l;
+    }
+}
+
+/* The factor is made in the least recently used slot, starting from the slot whose index
+ * list shares the longest start with idx (copied over when that is another): its leading
+ * rows, and the leading columns of the later rows it also holds. */
 int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
 {
     hvac_chol_slot *from = NULL, *to = &c->slot[0];
@@ -232,16 +382,19 @@ int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
         if (s->used < to->used)
             to = s;
     }
+    update_fn *update = c->portable || !HAVE_WIDE() ? update2 : update4;
+    size_t nfresh = from && keep < n ? place_rows(c, from, idx, n, keep) : 0;
     if (from && from != to)
         for (size_t j = 0; j < keep; j++)
             memcpy(to->L + j * ld + j, from->L + j * ld + j, (keep - j) * sizeof *to->L);
     if (from)
+        fill_rectangle(c, update, from, to->L, idx, n, keep, nfresh);
+    if (from)
         from->used = ++c->clock;
     to->n = 0;
     c->last = NULL;
-    update_fn *update = c->portable || !HAVE_WIDE() ? update2 : update4;
-    for (size_t j = 0; j < n; j++)
-        if (column(c, update, to->L, idx, n, j, j < keep ? keep : j) != 0)
+    for (size_t j = keep; j < n; j++)
+        if (column(c, update, to->L, idx, n, j, j) != 0)
             return -1;
     memcpy(to->idx, idx, n * sizeof *idx);
     to->n = n;

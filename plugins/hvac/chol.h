@@ -8,7 +8,11 @@
  * updates run on two or four rows at once) and the reuse: row i of L depends only on the
  * first i + 1 indices, so a factorization whose index list starts like an earlier one keeps
  * those leading rows. The MPC's free sets start alike across its rounds and its decisions
- * (the first hours' free actions), so several recent factors are kept to start from.
+ * (the first hours' free actions), so several recent factors are kept to start from. Past
+ * the common start, element (i, j) depends only on the first j + 1 indices and the i-th, so
+ * a later row whose index the earlier list also holds (past the common start) keeps its
+ * first elements too: an index added to or dropped from the free set costs only the columns
+ * from the first difference on, not the rows.
  */
 #ifndef HVAC_CHOL_H
 #define HVAC_CHOL_H
@@ -30,6 +34,10 @@ typedef struct hvac_chol {
     size_t d, stride;   /* stride = d + 4: columns have zero rows past n for whole vectors */
     hvac_chol_slot slot[HVAC_CHOL_SLOTS];
     hvac_chol_slot *last;   /* the last factor made, or NULL */
+    double *fresh_L;    /* scratch: the leading columns of the rows without an earlier copy */
+    double *column;     /* scratch: one column, for moving rows within a slot */
+    size_t *src;        /* scratch: each row's place in the earlier factor, or (size_t)-1 */
+    size_t *fresh;      /* scratch: the rows without an earlier copy */
     unsigned long clock;
     int portable;       /* 1: never the CPU-specific (AVX2) path; the same bits, for tests */
 } hvac_chol;
@@ -38,8 +46,8 @@ typedef struct hvac_chol {
 int hvac_chol_init(hvac_chol *c, const double *A, size_t d);
 void hvac_chol_free(hvac_chol *c);
 
-/* Factor A[idx, idx] (n distinct indices < d). 0, or -1 when the submatrix is not positive
- * definite (that factor is not kept). */
+/* Factor A[idx, idx] (n distinct indices < d; ascending lists reuse the most). 0, or -1 when
+ * the submatrix is not positive definite (that factor is not kept). */
 int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n);
 
 /* Solve A[idx, idx] x = b in place with the last factor (b: its n values). */
@@ -48,5 +56,9 @@ void hvac_chol_solve(const hvac_chol *c, double *b);
 /* y += alpha x (n values), each element's one multiply and add as written (AVX2 where the
  * CPU has it, the same bits). */
 void hvac_axpy(double *y, double alpha, const double *x, size_t n);
+
+/* y += alpha_0 x_0, then += alpha_1 x_1, ... (w rows of n values): each element gets the
+ * same multiplies and adds in the same order as w calls of hvac_axpy, in one pass over y. */
+void hvac_axpys(double *y, size_t n, size_t w, const double *alpha, const double *const *x);
 
 #endif

@@ -23,6 +23,8 @@ void hvac_mpc_free(hvac_mpc *mpc)
     free(mpc->work);
     hvac_chol_free(&mpc->chol);
     free(mpc->index);
+    free(mpc->coef);
+    free(mpc->rows);
     memset(mpc, 0, sizeof *mpc);
 }
 
@@ -76,7 +78,10 @@ int hvac_mpc_init(hvac_mpc *mpc, const hvac_model *model, size_t horizon, double
     mpc->plan = calloc(d, sizeof *mpc->plan);
     mpc->work = calloc(7 * d + 2 * n, sizeof *mpc->work);
     mpc->index = calloc(d, sizeof *mpc->index);
-    if (!mpc->G || !mpc->H || !mpc->plan || !mpc->work || !mpc->index ||
+    mpc->coef = calloc(d, sizeof *mpc->coef);
+    mpc->rows = calloc(d, sizeof *mpc->rows);
+    if (!mpc->G || !mpc->H || !mpc->plan || !mpc->work || !mpc->index || !mpc->coef ||
+        !mpc->rows ||
         (solver == HVAC_MPC_ACTIVE_SET && hvac_chol_init(&mpc->chol, mpc->H, d) != 0)) {
         hvac_mpc_free(mpc);
         return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
@@ -218,12 +223,69 @@ static int kkt_holds(const hvac_mpc *mpc, const double *a, const double *g, doub
     return 1;
 }
 
-static void move(const hvac_mpc *mpc, double *a, double *g, size_t i, double next)
+/* The larger of m and v, as fmax(m, v) gives it for m not NaN (v NaN: m), without the call. */
+static double larger(double m, double v)
 {
-    double delta = next - a[i];
-    a[i] = next;
-    if (delta != 0)
-        hvac_axpy(g, delta, mpc->H + i * mpc->dim, mpc->dim);
+    return v > m ? v : m;
+}
+
+/* The smaller of m and v, as fmin(m, v) for m not NaN. */
+static double smaller(double m, double v)
+{
+    return v < m ? v : m;
+}
+
+/* y (n values) += the rows H_i times coef_i of the listed i, in list order: one pass over y
+ * for what hvac_axpy would do row after row, the same bits. */
+static void add_rows(hvac_mpc *mpc, double *y, const size_t *list, const double *coef,
+                     size_t w)
+{
+    for (size_t k = 0; k < w; k++)
+        mpc->rows[k] = mpc->H + list[k] * mpc->dim;
+    hvac_axpys(y, mpc->dim, w, coef, mpc->rows);
+}
+
+/* One sweep of coordinate descent: each action in turn moves to the exact minimiser along it,
+ * and every move adds delta H_i to the gradient (moves of zero skipped). Done eight actions at
+ * a time with the same additions in the same order for every element: an element of the
+ * block gets the block's earlier moves just before its action is visited, the others get the
+ * block's moves in one pass after it, and the block's own elements the rest of them. Returns
+ * the largest move. */
+static double sweep(hvac_mpc *mpc, double *a, double *g)
+{
+    size_t d = mpc->dim;
+    const double *H = mpc->H;
+    double moved = 0;
+    for (size_t b = 0; b < d; b += 8) {
+        size_t e = b + 8 < d ? b + 8 : d, who[8];
+        double delta[8];
+        const double *row[8], *tail[8];
+        int w = 0;
+        for (size_t i = b; i < e; i++) {
+            for (int k = 0; k < w; k++)
+                g[i] += delta[k] * row[k][i];
+            double hii = H[i * d + i], before = a[i];
+            double next = prox(a[i] - g[i] / hii, mpc->r / hii), step = next - a[i];
+            a[i] = next;
+            if (step != 0) {
+                delta[w] = step;
+                row[w] = H + i * d;
+                who[w++] = i;
+            }
+            moved = larger(moved, fabs(a[i] - before));
+        }
+        if (w == 0)
+            continue;
+        for (int k = 0; k < w; k++)
+            tail[k] = row[k] + e;
+        hvac_axpys(g, b, (size_t)w, delta, row);
+        hvac_axpys(g + e, d - e, (size_t)w, delta, tail);
+        for (size_t i = b; i < e; i++)
+            for (int k = 0; k < w; k++)
+                if (who[k] >= i)
+                    g[i] += delta[k] * row[k][i];
+    }
+    return moved;
 }
 
 /* Coordinate descent sweeps (exact minimisation along each action, gradient kept up to date)
@@ -234,30 +296,26 @@ static void move(const hvac_mpc *mpc, double *a, double *g, size_t i, double nex
 static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
 {
     size_t d = mpc->dim;
-    const double *H = mpc->H;
     double *g = mpc->work + d, *rhs = g + d, *hfa = mpc->work + 4 * d;
     size_t *free_idx = mpc->index;
-    double tol = mpc->tol * mpc->hmax;
+    double *coef = mpc->coef, tol = mpc->tol * mpc->hmax;
     /* g = H a by rows of the symmetric H: each g_i sums H_il a_l over l ascending as a
      * matrix-vector product does; the zero terms skipped add nothing */
     memset(g, 0, d * sizeof *g);
+    size_t nz = 0;
     for (size_t l = 0; l < d; l++)
-        if (a[l] != 0)
-            hvac_axpy(g, a[l], H + l * d, d);
+        if (a[l] != 0) {
+            free_idx[nz] = l;
+            coef[nz++] = a[l];
+        }
+    add_rows(mpc, g, free_idx, coef, nz);
     for (size_t i = 0; i < d; i++)
         g[i] += g0[i];
     int sweeps = 0;
     for (int round = 0; round < 100; round++) {
-        for (int k = 0; k < 3; k++, sweeps++) {
-            double moved = 0;
-            for (size_t i = 0; i < d; i++) {
-                double hii = H[i * d + i], before = a[i];
-                move(mpc, a, g, i, prox(a[i] - g[i] / hii, mpc->r / hii));
-                moved = fmax(moved, fabs(a[i] - before));
-            }
-            if (moved < 1e-12)
+        for (int k = 0; k < 3; k++, sweeps++)
+            if (sweep(mpc, a, g) < 1e-12)
                 break;
-        }
         if (kkt_holds(mpc, a, g, tol))
             break;
         size_t nf = 0;
@@ -271,7 +329,8 @@ static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
          * the free q ascending, for every i at once */
         memset(hfa, 0, d * sizeof *hfa);
         for (size_t q = 0; q < nf; q++)
-            hvac_axpy(hfa, a[free_idx[q]], H + free_idx[q] * d, d);
+            coef[q] = a[free_idx[q]];
+        add_rows(mpc, hfa, free_idx, coef, nf);
         for (size_t p = 0; p < nf; p++) {
             size_t i = free_idx[p];
             rhs[p] = hfa[i] - (g[i] + mpc->r * sign_of(a[i]));
@@ -285,20 +344,28 @@ static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
             double cur = a[free_idx[p]], dir = rhs[p] - cur;
             double lo = cur > 0 ? 0 : -1, hi = cur > 0 ? 1 : 0;
             if (dir > 0 && cur + dir > hi)
-                t = fmin(t, (hi - cur) / dir);
+                t = smaller(t, (hi - cur) / dir);
             else if (dir < 0 && cur + dir < lo)
-                t = fmin(t, (lo - cur) / dir);
+                t = smaller(t, (lo - cur) / dir);
         }
+        /* the moves, then their gradient updates in the same order (no move reads g) */
+        size_t nm = 0;
         for (size_t p = 0; p < nf; p++) {
             size_t i = free_idx[p];
             double cur = a[i], lo = cur > 0 ? 0 : -1, hi = cur > 0 ? 1 : 0;
-            double next = fmin(hi, fmax(lo, cur + t * (rhs[p] - cur)));
+            double next = smaller(hi, larger(lo, cur + t * (rhs[p] - cur)));
             if (fabs(next - lo) < 1e-12)  /* land exactly on the bound that limited t */
                 next = lo;
             else if (fabs(next - hi) < 1e-12)
                 next = hi;
-            move(mpc, a, g, i, next);
+            double step = next - cur;
+            a[i] = next;
+            if (step != 0) {
+                free_idx[nm] = i;   /* nm <= p: the entries still to read are past it */
+                coef[nm++] = step;
+            }
         }
+        add_rows(mpc, g, free_idx, coef, nm);
         if (kkt_holds(mpc, a, g, tol))
             break;
     }

@@ -33,6 +33,8 @@ typedef struct hvac_mpc {
     double *work;               /* scratch */
     hvac_chol chol;             /* factors of H's free-set submatrices (kept for reuse) */
     size_t *index;              /* scratch: free-set indices */
+    double *coef;               /* scratch: the multipliers of one hvac_axpys */
+    const double **rows;        /* scratch: its rows */
     double hmax;                /* largest diagonal element of H (tolerance scale) */
     int solver;                 /* HVAC_MPC_ACTIVE_SET or HVAC_MPC_FISTA */
     double tol;
