@@ -31,10 +31,9 @@ int hvac_chol_init(hvac_chol *c, const double *A, size_t d)
         }
     }
     c->fresh_L = calloc(c->stride * d + 1, sizeof *c->fresh_L);
-    c->column = calloc(c->stride, sizeof *c->column);
-    c->src = malloc((d + 1) * sizeof *c->src);
+    c->run = malloc((3 * d + 1) * sizeof *c->run);
     c->fresh = malloc((d + 1) * sizeof *c->fresh);
-    if (!c->fresh_L || !c->column || !c->src || !c->fresh) {
+    if (!c->fresh_L || !c->run || !c->fresh) {
         hvac_chol_free(c);
         return -1;
     }
@@ -50,8 +49,7 @@ void hvac_chol_free(hvac_chol *c)
         free(c->slot[k].idx);
     }
     free(c->fresh_L);
-    free(c->column);
-    free(c->src);
+    free(c->run);
     free(c->fresh);
     memset(c, 0, sizeof *c);
 }
@@ -264,14 +262,24 @@ typedef void update_fn(double *t, const double *x, size_t ld, const double *s, i
 static void update_by_row(update_fn *update, double *t, const double *x, size_t ld,
                           const double *L, size_t ldl, size_t j, size_t len)
 {
-    for (size_t k = 0; k < j;) {
-        int w = j - k >= 8 ? 8 : (int)(j - k);
-        double s[8];
+    size_t k = 0;
+    double s[8];
+    for (; k + 8 <= j; k += 8) {
+        UNROLL for (int q = 0; q < 8; q++)
+            s[q] = L[(k + q) * ldl + j];
+        update(t, x + k * ld, ld, s, 8, len);
+    }
+    if (k < j) {
+        int w = (int)(j - k);
         for (int q = 0; q < w; q++)
             s[q] = L[(k + q) * ldl + j];
         update(t, x + k * ld, ld, s, w, len);
-        k += (size_t)w;
     }
+}
+
+static void zero4(double *t)
+{
+    t[0] = t[1] = t[2] = t[3] = 0;
 }
 
 /* Column j of the factor L (stride ld), rows [from, n): A's entries, the updates by columns
@@ -286,7 +294,7 @@ static int column(const hvac_chol *c, update_fn *update, double *L, const size_t
     const double *arow = c->A + idx[j] * c->d;   /* A symmetric: column idx[j] = row idx[j] */
     for (size_t i = from; i < n; i++)
         t[i] = arow[idx[i]];
-    memset(t + n, 0, 4 * sizeof *t);
+    zero4(t + n);
     update_by_row(update, t + from, L + from, ld, L, ld, j, len);
     if (from <= j) {
         if (!(t[j] > 0))
@@ -308,56 +316,56 @@ static size_t common_prefix(const hvac_chol_slot *s, const size_t *idx, size_t n
     return keep;
 }
 
-/* Where each row i >= keep of the new list sits in the start's list past keep (both
- * ascending: one merge), or (size_t)-1; the rows without a place listed in c->fresh. */
+/* Where the rows i >= keep of the new list sit in the start's list past keep (both ascending:
+ * one merge), as runs of consecutive rows in both (c->run: new first row, old first row,
+ * length); the rows without a place are listed in c->fresh. Returns how many runs. */
 static size_t place_rows(hvac_chol *c, const hvac_chol_slot *from, const size_t *idx, size_t n,
-                         size_t keep)
+                         size_t keep, size_t *nfresh)
 {
-    size_t q = keep, nfresh = 0;
+    size_t q = keep, runs = 0, *run = c->run;
+    *nfresh = 0;
     for (size_t i = keep; i < n; i++) {
         while (q < from->n && from->idx[q] < idx[i])
             q++;
-        if (q < from->n && from->idx[q] == idx[i])
-            c->src[i] = q++;
-        else {
-            c->src[i] = (size_t)-1;
-            c->fresh[nfresh++] = i;
-        }
+        if (q < from->n && from->idx[q] == idx[i]) {
+            if (runs && run[3 * runs - 3] + run[3 * runs - 1] == i &&
+                run[3 * runs - 2] + run[3 * runs - 1] == q)
+                run[3 * runs - 1]++;
+            else {
+                run[3 * runs] = i;
+                run[3 * runs + 1] = q;
+                run[3 * runs + 2] = 1;
+                runs++;
+            }
+            q++;
+        } else
+            c->fresh[(*nfresh)++] = i;
     }
-    return nfresh;
+    return runs;
 }
 
-/* Columns 0..keep-1 of rows keep..n-1: copied from the start's rows of the same index (in
- * place when the start is this slot: each column gathered before it is written), the other
- * rows computed as column() would, on a block of their own (c->fresh_L, whole vectors again
- * thanks to four zero rows past them). */
+/* Columns 0..keep-1 of rows keep..n-1: copied from the start's rows of the same index, the
+ * other rows computed as column() would, on a block of their own (c->fresh_L, whole vectors
+ * again thanks to four zero rows past them). */
 static void fill_rectangle(hvac_chol *c, update_fn *update, const hvac_chol_slot *from,
-                           double *L, const size_t *idx, size_t n, size_t keep, size_t nfresh)
+                           double *L, const size_t *idx, size_t n, size_t keep, size_t runs,
+                           size_t nfresh)
 {
     size_t ld = c->stride, fs = nfresh + 4, len = (nfresh + 3) & ~(size_t)3;
+    const size_t *run = c->run;
     for (size_t j = 0; j < keep; j++) {
         const double *old = from->L + j * ld;
         double *t = L + j * ld;
-        if (old == t) {
-            for (size_t i = keep; i < n; i++)
-                if (c->src[i] != (size_t)-1)
-                    c->column[i] = old[c->src[i]];
-            old = c->column;
-            for (size_t i = keep; i < n; i++)
-                if (c->src[i] != (size_t)-1)
-                    t[i] = old[i];
-        } else
-            for (size_t i = keep; i < n; i++)
-                if (c->src[i] != (size_t)-1)
-                    t[i] = old[c->src[i]];
-        memset(t + n, 0, 4 * sizeof *t);
+        for (size_t r = 0; r < runs; r++)
+            memcpy(t + run[3 * r], old + run[3 * r + 1], run[3 * r + 2] * sizeof *t);
+        zero4(t + n);
         if (nfresh == 0)
             continue;
         double *e = c->fresh_L + j * fs;
         const double *arow = c->A + idx[j] * c->d;
         for (size_t p = 0; p < nfresh; p++)
             e[p] = arow[idx[c->fresh[p]]];
-        memset(e + nfresh, 0, 4 * sizeof *e);
+        zero4(e + nfresh);
         update_by_row(update, e, c->fresh_L, fs, L, ld, j, len);
         double l = t[j];
         for (size_t p = 0; p < nfresh; p++)
@@ -365,12 +373,13 @@ static void fill_rectangle(hvac_chol *c, update_fn *update, const hvac_chol_slot
     }
 }
 
-/* The factor is made in the least recently used slot, starting from the slot whose index
- * list shares the longest start with idx (copied over when that is another): its leading
- * rows, and the leading columns of the later rows it also holds. */
+/* The factor starts from the slot whose index list shares the longest start with idx: when
+ * that is all of idx, its leading rows are the factor; otherwise the factor is made in the
+ * least recently used other slot from its leading rows and the leading columns of the later
+ * rows it also holds. */
 int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
 {
-    hvac_chol_slot *from = NULL, *to = &c->slot[0];
+    hvac_chol_slot *from = NULL, *to = NULL;
     size_t keep = 0, ld = c->stride;
     for (int k = 0; k < HVAC_CHOL_SLOTS; k++) {
         hvac_chol_slot *s = &c->slot[k];
@@ -379,20 +388,26 @@ int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
             keep = p;
             from = s;
         }
-        if (s->used < to->used)
-            to = s;
     }
-    update_fn *update = c->portable || !HAVE_WIDE() ? update2 : update4;
-    size_t nfresh = from && keep < n ? place_rows(c, from, idx, n, keep) : 0;
-    if (from && from != to)
-        for (size_t j = 0; j < keep; j++)
-            memcpy(to->L + j * ld + j, from->L + j * ld + j, (keep - j) * sizeof *to->L);
-    if (from)
-        fill_rectangle(c, update, from, to->L, idx, n, keep, nfresh);
+    c->last = NULL;
     if (from)
         from->used = ++c->clock;
+    if (keep == n && n > 0) {
+        c->last = from;
+        c->last_n = n;
+        return 0;
+    }
+    for (int k = 0; k < HVAC_CHOL_SLOTS; k++)
+        if (&c->slot[k] != from && (!to || c->slot[k].used < to->used))
+            to = &c->slot[k];
+    update_fn *update = c->portable || !HAVE_WIDE() ? update2 : update4;
     to->n = 0;
-    c->last = NULL;
+    if (from) {
+        size_t nfresh, runs = place_rows(c, from, idx, n, keep, &nfresh);
+        for (size_t j = 0; j < keep; j++)
+            memcpy(to->L + j * ld + j, from->L + j * ld + j, (keep - j) * sizeof *to->L);
+        fill_rectangle(c, update, from, to->L, idx, n, keep, runs, nfresh);
+    }
     for (size_t j = keep; j < n; j++)
         if (column(c, update, to->L, idx, n, j, j) != 0)
             return -1;
@@ -400,12 +415,13 @@ int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
     to->n = n;
     to->used = ++c->clock;
     c->last = to;
+    c->last_n = n;
     return 0;
 }
 
 void hvac_chol_solve(const hvac_chol *c, double *b)
 {
-    size_t n = c->last->n, ld = c->stride;
+    size_t n = c->last_n, ld = c->stride;
     const double *L = c->last->L;
     update_fn *update = c->portable || !HAVE_WIDE() ? update2 : update4;
     /* L y = b by columns: b_i -= L_ik y_k for k ascending, then y_i = b_i / L_ii */
@@ -418,7 +434,14 @@ void hvac_chol_solve(const hvac_chol *c, double *b)
     for (size_t i = n; i-- > 0;) {
         const double *col = L + i * ld;
         double t = b[i];
-        for (size_t k = i + 1; k < n; k++)
+        size_t k = i + 1;
+        for (; k + 4 <= n; k += 4) {    /* unrolled, the subtractions still one by one */
+            t -= col[k] * b[k];
+            t -= col[k + 1] * b[k + 1];
+            t -= col[k + 2] * b[k + 2];
+            t -= col[k + 3] * b[k + 3];
+        }
+        for (; k < n; k++)
             t -= col[k] * b[k];
         b[i] = t / col[i];
     }

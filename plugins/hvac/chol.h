@@ -33,10 +33,10 @@ typedef struct hvac_chol {
     const double *A;    /* d x d, row-major, symmetric (borrowed) */
     size_t d, stride;   /* stride = d + 4: columns have zero rows past n for whole vectors */
     hvac_chol_slot slot[HVAC_CHOL_SLOTS];
-    hvac_chol_slot *last;   /* the last factor made, or NULL */
+    hvac_chol_slot *last;   /* the slot holding the last factor (its first last_n rows), or NULL */
+    size_t last_n;
     double *fresh_L;    /* scratch: the leading columns of the rows without an earlier copy */
-    double *column;     /* scratch: one column, for moving rows within a slot */
-    size_t *src;        /* scratch: each row's place in the earlier factor, or (size_t)-1 */
+    size_t *run;        /* scratch: runs of rows found in the earlier factor (3 values each) */
     size_t *fresh;      /* scratch: the rows without an earlier copy */
     unsigned long clock;
     int portable;       /* 1: never the CPU-specific (AVX2) path; the same bits, for tests */
@@ -50,7 +50,8 @@ void hvac_chol_free(hvac_chol *c);
  * the submatrix is not positive definite (that factor is not kept). */
 int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n);
 
-/* Solve A[idx, idx] x = b in place with the last factor (b: its n values). */
+/* Solve A[idx, idx] x = b in place with the last factor (b: its n values). The factor's
+ * L_ik is at c->last->L[k * stride + i]. */
 void hvac_chol_solve(const hvac_chol *c, double *b);
 
 /* y += alpha x (n values), each element's one multiply and add as written (AVX2 where the
