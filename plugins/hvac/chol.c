@@ -277,6 +277,17 @@ static void update_by_row(update_fn *update, double *t, const double *x, size_t 
     }
 }
 
+/* t_i = t_i / l (n values): a division rounds the same in any lane. */
+static void divide(double *t, double l, size_t n)
+{
+    v2d lv = {l, l};
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2)
+        *(v2d *)(t + i) = *(v2d *)(t + i) / lv;
+    for (; i < n; i++)
+        t[i] = t[i] / l;
+}
+
 static void zero4(double *t)
 {
     t[0] = t[1] = t[2] = t[3] = 0;
@@ -302,9 +313,7 @@ static int column(const hvac_chol *c, update_fn *update, double *L, const size_t
         t[j] = sqrt(t[j]);
         from = j + 1;
     }
-    double l = t[j];
-    for (size_t i = from; i < n; i++)
-        t[i] = t[i] / l;
+    divide(t + from, t[j], n - from);
     return 0;
 }
 
@@ -424,11 +433,18 @@ void hvac_chol_solve(const hvac_chol *c, double *b)
     size_t n = c->last_n, ld = c->stride;
     const double *L = c->last->L;
     update_fn *update = c->portable || !HAVE_WIDE() ? update2 : update4;
-    /* L y = b by columns: b_i -= L_ik y_k for k ascending, then y_i = b_i / L_ii */
-    for (size_t k = 0; k < n; k++) {
-        b[k] = b[k] / L[k * ld + k];
-        double s = b[k];
-        update(b + k + 1, L + k * ld + k + 1, ld, &s, 1, n - k - 1);
+    /* L y = b by columns: b_i -= L_ik y_k for k ascending, then y_i = b_i / L_ii; eight
+     * columns at a time, their updates of the later rows in one pass */
+    for (size_t k0 = 0; k0 < n; k0 += 8) {
+        size_t e = k0 + 8 < n ? k0 + 8 : n;
+        for (size_t k = k0; k < e; k++) {
+            const double *col = L + k * ld;
+            b[k] = b[k] / col[k];
+            for (size_t i = k + 1; i < e; i++)
+                b[i] -= col[i] * b[k];
+        }
+        if (e < n)
+            update(b + e, L + k0 * ld + e, ld, b + k0, (int)(e - k0), n - e);
     }
     /* L' x = y: x_i = (y_i - sum_k>i L_ki x_k) / L_ii, column i of L contiguous */
     for (size_t i = n; i-- > 0;) {

@@ -280,10 +280,12 @@ static double sweep(hvac_mpc *mpc, double *a, double *g)
             tail[k] = row[k] + e;
         hvac_axpys(g, b, (size_t)w, delta, row);
         hvac_axpys(g + e, d - e, (size_t)w, delta, tail);
-        for (size_t i = b; i < e; i++)
-            for (int k = 0; k < w; k++)
-                if (who[k] >= i)
-                    g[i] += delta[k] * row[k][i];
+        for (size_t i = b, k0 = 0; i < e; i++) {   /* who ascending: i needs who >= i */
+            while (k0 < (size_t)w && who[k0] < i)
+                k0++;
+            for (size_t k = k0; k < (size_t)w; k++)
+                g[i] += delta[k] * row[k][i];
+        }
     }
     return moved;
 }
