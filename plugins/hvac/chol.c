@@ -258,24 +258,42 @@ typedef void update_fn(double *t, const double *x, size_t ld, const double *s, i
 /* ---------------------------------------------------------------- factor and solve */
 
 /* The updates of t (a column's rows, len of them rounded up to whole vectors) by columns
- * 0..j-1 of x (ld apart), the multipliers s_k = L_jk read from row j of the factor L. */
-static void update_by_row(update_fn *update, double *t, const double *x, size_t ld,
-                          const double *L, size_t ldl, size_t j, size_t len)
+ * 0..j-1 of x (ld apart), the multipliers s_k = L_jk read from row j of the factor L, eight
+ * at a time; one function per vector width so the eight-column kernel is inlined. */
+#define UPDATE_BY_ROW(KERNEL_W, KERNEL) \
+    size_t k = 0; \
+    double s[8]; \
+    for (; k + 8 <= j; k += 8) { \
+        UNROLL for (int q = 0; q < 8; q++) \
+            s[q] = L[(k + q) * ldl + j]; \
+        KERNEL_W(t, x + k * ld, ld, s, 8, len); \
+    } \
+    if (k < j) { \
+        int w = (int)(j - k); \
+        for (int q = 0; q < w; q++) \
+            s[q] = L[(k + q) * ldl + j]; \
+        KERNEL(t, x + k * ld, ld, s, w, len); \
+    }
+
+typedef void by_row_fn(double *t, const double *x, size_t ld, const double *L, size_t ldl,
+                       size_t j, size_t len);
+
+static void update_by_row2(double *t, const double *x, size_t ld, const double *L, size_t ldl,
+                           size_t j, size_t len)
 {
-    size_t k = 0;
-    double s[8];
-    for (; k + 8 <= j; k += 8) {
-        UNROLL for (int q = 0; q < 8; q++)
-            s[q] = L[(k + q) * ldl + j];
-        update(t, x + k * ld, ld, s, 8, len);
-    }
-    if (k < j) {
-        int w = (int)(j - k);
-        for (int q = 0; q < w; q++)
-            s[q] = L[(k + q) * ldl + j];
-        update(t, x + k * ld, ld, s, w, len);
-    }
+    UPDATE_BY_ROW(update2_w, update2)
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+AVX2 static void update_by_row4(double *t, const double *x, size_t ld, const double *L,
+                                size_t ldl, size_t j, size_t len)
+{
+    UPDATE_BY_ROW(update4_w, update4)
+}
+#else
+#define update_by_row4 update_by_row2
+#endif
+#undef UPDATE_BY_ROW
 
 /* t_i = t_i / l (n values): a division rounds the same in any lane. */
 static void divide(double *t, double l, size_t n)
@@ -297,7 +315,7 @@ static void zero4(double *t)
  * 0..j-1, the diagonal's square root (from <= j; otherwise it is kept from before) and the
  * division by it. Rows n..n+3 are zero in every column, so the updates run on whole vectors
  * (a zero row stays zero: 0 - 0 s = 0). */
-static int column(const hvac_chol *c, update_fn *update, double *L, const size_t *idx,
+static int column(const hvac_chol *c, by_row_fn *update_by_row, double *L, const size_t *idx,
                   size_t n, size_t j, size_t from)
 {
     size_t ld = c->stride, len = (n - from + 3) & ~(size_t)3;
@@ -306,7 +324,7 @@ static int column(const hvac_chol *c, update_fn *update, double *L, const size_t
     for (size_t i = from; i < n; i++)
         t[i] = arow[idx[i]];
     zero4(t + n);
-    update_by_row(update, t + from, L + from, ld, L, ld, j, len);
+    update_by_row(t + from, L + from, ld, L, ld, j, len);
     if (from <= j) {
         if (!(t[j] > 0))
             return -1;
@@ -356,7 +374,7 @@ static size_t place_rows(hvac_chol *c, const hvac_chol_slot *from, const size_t 
 /* Columns 0..keep-1 of rows keep..n-1: copied from the start's rows of the same index, the
  * other rows computed as column() would, on a block of their own (c->fresh_L, whole vectors
  * again thanks to four zero rows past them). */
-static void fill_rectangle(hvac_chol *c, update_fn *update, const hvac_chol_slot *from,
+static void fill_rectangle(hvac_chol *c, by_row_fn *update_by_row, const hvac_chol_slot *from,
                            double *L, const size_t *idx, size_t n, size_t keep, size_t runs,
                            size_t nfresh)
 {
@@ -375,7 +393,7 @@ static void fill_rectangle(hvac_chol *c, update_fn *update, const hvac_chol_slot
         for (size_t p = 0; p < nfresh; p++)
             e[p] = arow[idx[c->fresh[p]]];
         zero4(e + nfresh);
-        update_by_row(update, e, c->fresh_L, fs, L, ld, j, len);
+        update_by_row(e, c->fresh_L, fs, L, ld, j, len);
         double l = t[j];
         for (size_t p = 0; p < nfresh; p++)
             t[c->fresh[p]] = e[p] = e[p] / l;
@@ -409,7 +427,7 @@ int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
     for (int k = 0; k < HVAC_CHOL_SLOTS; k++)
         if (&c->slot[k] != from && (!to || c->slot[k].used < to->used))
             to = &c->slot[k];
-    update_fn *update = c->portable || !HAVE_WIDE() ? update2 : update4;
+    by_row_fn *update = c->portable || !HAVE_WIDE() ? update_by_row2 : update_by_row4;
     to->n = 0;
     if (from) {
         size_t nfresh, runs = place_rows(c, from, idx, n, keep, &nfresh);

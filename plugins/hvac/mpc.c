@@ -160,7 +160,9 @@ static void linear_term(hvac_mpc *mpc, const double *x0, const double *exo, doub
      * block lower triangular: row k reaches the end of its own block) */
     memset(g0, 0, d * sizeof *g0);
     for (size_t k = 0; k < d; k++)
-        hvac_axpy(g0, f[k], mpc->G + k * d, (k / n + 1) * n);
+        mpc->rows[k] = mpc->G + k * d;
+    for (size_t k = 0; k < d; k += n)   /* the rows of one block reach equally far */
+        hvac_axpys(g0, k + n, n, f + k, mpc->rows + k);
     for (size_t b = 0; b < d; b++)
         g0[b] = 2 * mpc->q * g0[b];
 }
