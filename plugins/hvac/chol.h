@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 /* Recent factors kept (each d x d doubles). */
-#define HVAC_CHOL_SLOTS 8
+#define HVAC_CHOL_SLOTS 16
 
 typedef struct hvac_chol_slot {
     double *L;          /* L_ik at L[k * stride + i] (column k contiguous), i >= k */
@@ -57,6 +57,18 @@ void hvac_chol_solve(const hvac_chol *c, double *b);
 /* y += alpha x (n values), each element's one multiply and add as written (AVX2 where the
  * CPU has it, the same bits). */
 void hvac_axpy(double *y, double alpha, const double *x, size_t n);
+
+/* hvac_axpy for a few values (n <= 8 or so), inline: two lanes at a time, the same bits. */
+static inline void hvac_axpy_short(double *y, double alpha, const double *x, size_t n)
+{
+    typedef double v2 __attribute__((vector_size(16), aligned(8), may_alias));
+    v2 a = {alpha, alpha};
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2)
+        *(v2 *)(y + i) += a * *(const v2 *)(x + i);
+    for (; i < n; i++)
+        y[i] += alpha * x[i];
+}
 
 /* y += alpha_0 x_0, then += alpha_1 x_1, ... (w rows of n values): each element gets the
  * same multiplies and adds in the same order as w calls of hvac_axpy, in one pass over y. */

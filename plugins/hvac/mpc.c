@@ -249,45 +249,35 @@ static void add_rows(hvac_mpc *mpc, double *y, const size_t *list, const double 
 
 /* One sweep of coordinate descent: each action in turn moves to the exact minimiser along it,
  * and every move adds delta H_i to the gradient (moves of zero skipped). Done eight actions at
- * a time with the same additions in the same order for every element: an element of the
- * block gets the block's earlier moves just before its action is visited, the others get the
- * block's moves in one pass after it, and the block's own elements the rest of them. Returns
- * the largest move. */
+ * a time with the same additions in the same order for every element: a move updates the
+ * block's own elements at once (the later ones need it before their turn), the others get
+ * the block's moves in one pass after it. Returns the largest move. */
 static double sweep(hvac_mpc *mpc, double *a, double *g)
 {
     size_t d = mpc->dim;
     const double *H = mpc->H;
     double moved = 0;
     for (size_t b = 0; b < d; b += 8) {
-        size_t e = b + 8 < d ? b + 8 : d, who[8];
+        size_t e = b + 8 < d ? b + 8 : d;
         double delta[8];
         const double *row[8], *tail[8];
         int w = 0;
         for (size_t i = b; i < e; i++) {
-            for (int k = 0; k < w; k++)
-                g[i] += delta[k] * row[k][i];
             double hii = H[i * d + i], before = a[i];
             double next = prox(a[i] - g[i] / hii, mpc->r / hii), step = next - a[i];
             a[i] = next;
             if (step != 0) {
                 delta[w] = step;
                 row[w] = H + i * d;
-                who[w++] = i;
+                tail[w] = row[w] + e;
+                hvac_axpy_short(g + b, step, row[w++] + b, e - b);
             }
             moved = larger(moved, fabs(a[i] - before));
         }
         if (w == 0)
             continue;
-        for (int k = 0; k < w; k++)
-            tail[k] = row[k] + e;
         hvac_axpys(g, b, (size_t)w, delta, row);
         hvac_axpys(g + e, d - e, (size_t)w, delta, tail);
-        for (size_t i = b, k0 = 0; i < e; i++) {   /* who ascending: i needs who >= i */
-            while (k0 < (size_t)w && who[k0] < i)
-                k0++;
-            for (size_t k = k0; k < (size_t)w; k++)
-                g[i] += delta[k] * row[k][i];
-        }
     }
     return moved;
 }
