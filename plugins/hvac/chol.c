@@ -410,6 +410,8 @@ int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
     size_t keep = 0, ld = c->stride;
     for (int k = 0; k < HVAC_CHOL_SLOTS; k++) {
         hvac_chol_slot *s = &c->slot[k];
+        if (from && (keep >= s->n || keep == n || s->idx[keep] != idx[keep]))
+            continue;   /* its common start is at most keep long */
         size_t p = common_prefix(s, idx, n);
         if (p > keep) {
             keep = p;

@@ -64,6 +64,13 @@ static inline void hvac_axpy_short(double *y, double alpha, const double *x, siz
     typedef double v2 __attribute__((vector_size(16), aligned(8), may_alias));
     v2 a = {alpha, alpha};
     size_t i = 0;
+    if (n == 8) {       /* the common case, unrolled */
+        *(v2 *)y += a * *(const v2 *)x;
+        *(v2 *)(y + 2) += a * *(const v2 *)(x + 2);
+        *(v2 *)(y + 4) += a * *(const v2 *)(x + 4);
+        *(v2 *)(y + 6) += a * *(const v2 *)(x + 6);
+        return;
+    }
     for (; i + 2 <= n; i += 2)
         *(v2 *)(y + i) += a * *(const v2 *)(x + i);
     for (; i < n; i++)
