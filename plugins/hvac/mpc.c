@@ -13,6 +13,9 @@
 #include "linalg.h"
 #include "mpc.h"
 
+/* The rows of the forecast's step: n states, the inputs before the actions and the last. */
+#define STEP_ROWS(n) ((n) + HVAC_U_ACT + 1)
+
 void hvac_mpc_free(hvac_mpc *mpc)
 {
     if (!mpc)
@@ -24,6 +27,7 @@ void hvac_mpc_free(hvac_mpc *mpc)
     hvac_chol_free(&mpc->chol);
     free(mpc->index);
     free(mpc->coef);
+    free(mpc->step_t);
     free(mpc->rows);
     memset(mpc, 0, sizeof *mpc);
 }
@@ -78,10 +82,11 @@ int hvac_mpc_init(hvac_mpc *mpc, const hvac_model *model, size_t horizon, double
     mpc->plan = calloc(d, sizeof *mpc->plan);
     mpc->work = calloc(7 * d + 2 * n, sizeof *mpc->work);
     mpc->index = calloc(d, sizeof *mpc->index);
-    mpc->coef = calloc(d, sizeof *mpc->coef);
-    mpc->rows = calloc(d, sizeof *mpc->rows);
+    mpc->coef = calloc(d + STEP_ROWS(n), sizeof *mpc->coef);
+    mpc->rows = calloc(d + STEP_ROWS(n), sizeof *mpc->rows);
+    mpc->step_t = calloc(STEP_ROWS(n) * n, sizeof *mpc->step_t);
     if (!mpc->G || !mpc->H || !mpc->plan || !mpc->work || !mpc->index || !mpc->coef ||
-        !mpc->rows ||
+        !mpc->rows || !mpc->step_t ||
         (solver == HVAC_MPC_ACTIVE_SET && hvac_chol_init(&mpc->chol, mpc->H, d) != 0)) {
         hvac_mpc_free(mpc);
         return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
@@ -108,6 +113,13 @@ int hvac_mpc_init(hvac_mpc *mpc, const hvac_model *model, size_t horizon, double
     }
     free(P);
     free(T);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++)
+            mpc->step_t[j * n + i] = model->Ad[i * n + j];
+        for (size_t j = 0; j < HVAC_U_ACT; j++)
+            mpc->step_t[(n + j) * n + i] = model->Bd[i * m + j];
+        mpc->step_t[(n + HVAC_U_ACT) * n + i] = model->Bd[i * m + m - 1];
+    }
     /* H = 2 q G'G */
     for (size_t a = 0; a < d; a++)
         for (size_t b = a; b < d; b++) {
@@ -139,19 +151,21 @@ static void linear_term(hvac_mpc *mpc, const double *x0, const double *exo, doub
     const hvac_model *model = mpc->model;
     size_t n = mpc->n, m = model->m, d = mpc->dim, N = mpc->horizon;
     double *f = mpc->work + 5 * d, *x = f + d, *xn = x + n;
+    /* x' = Ad x + Bd u without the actions: each x'_i sums over Ad's row, then Bd's, in
+     * that order, done for all i at once by the transposed rows */
+    double *c = mpc->coef + d;
+    const double **rows = mpc->rows + d;
+    for (size_t j = 0; j < STEP_ROWS(n); j++)
+        rows[j] = mpc->step_t + j * n;
     memcpy(x, x0, n * sizeof *x);
     for (size_t k = 0; k < N; k++) {
         const double *u = exo + k * m;
-        for (size_t i = 0; i < n; i++) {
-            const double *arow = model->Ad + i * n, *brow = model->Bd + i * m;
-            double s = 0;
-            for (size_t j = 0; j < n; j++)
-                s += arow[j] * x[j];
-            for (size_t j = 0; j < HVAC_U_ACT; j++)
-                s += brow[j] * u[j];
-            s += brow[m - 1] * u[m - 1];
-            xn[i] = s;
-        }
+        memcpy(c, x, n * sizeof *c);
+        for (size_t j = 0; j < HVAC_U_ACT; j++)
+            c[n + j] = u[j];
+        c[n + HVAC_U_ACT] = u[m - 1];
+        memset(xn, 0, n * sizeof *xn);
+        hvac_axpys(xn, n, STEP_ROWS(n), c, rows);
         memcpy(x, xn, n * sizeof *x);
         for (size_t i = 0; i < n; i++)
             f[k * n + i] = x[i] - mpc->target;
