@@ -120,14 +120,20 @@ int hvac_mpc_init(hvac_mpc *mpc, const hvac_model *model, size_t horizon, double
             mpc->step_t[(n + j) * n + i] = model->Bd[i * m + j];
         mpc->step_t[(n + HVAC_U_ACT) * n + i] = model->Bd[i * m + m - 1];
     }
-    /* H = 2 q G'G */
-    for (size_t a = 0; a < d; a++)
-        for (size_t b = a; b < d; b++) {
-            double s = 0;
-            for (size_t k = 0; k < d; k++)
-                s += mpc->G[k * d + a] * mpc->G[k * d + b];
-            mpc->H[a * d + b] = mpc->H[b * d + a] = 2 * q * s;
+    /* H = 2 q G'G: row a sums G_ka G_k. over the rows k ascending, all of the row at once;
+     * the rows above a's block, where G_ka is zero, add nothing (the sums never hold -0) */
+    double *s = mpc->work;
+    for (size_t a = 0; a < d; a++) {
+        size_t first = a / n * n, w = 0;
+        for (size_t k = first; k < d; k++) {
+            mpc->coef[w] = mpc->G[k * d + a];
+            mpc->rows[w++] = mpc->G + k * d;
         }
+        memset(s, 0, d * sizeof *s);
+        hvac_axpys(s, d, w, mpc->coef, mpc->rows);
+        for (size_t b = a; b < d; b++)
+            mpc->H[a * d + b] = mpc->H[b * d + a] = 2 * q * s[b];
+    }
     /* FISTA's step is 1 / the largest eigenvalue of H */
     mpc->lipschitz = solver == HVAC_MPC_FISTA ? largest_eigenvalue(mpc->H, d, mpc->work,
                                                                    mpc->work + d)

@@ -238,6 +238,16 @@ static void closed_loops(const char *building, int portable, uint64_t seed)
     assert_int_equal(hvac_mpc_init(&mpc, &model, N, 1.0 / (target * (double)n),
                                    1.0 / (double)n, target, HVAC_MPC_ACTIVE_SET), 0);
     mpc.chol.portable = portable;
+    /* H = 2 q G'G by the plain triple loop */
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = a; b < d; b++) {
+            double s = 0;
+            for (size_t k = 0; k < d; k++)
+                s += mpc.G[k * d + a] * mpc.G[k * d + b];
+            s = 2 * mpc.q * s;
+            if (memcmp(&s, &mpc.H[a * d + b], sizeof s) || memcmp(&s, &mpc.H[b * d + a], sizeof s))
+                fail_msg("%s: H[%zu][%zu] differs from 2 q G'G", building, a, b);
+        }
     ref R = {.shape = &mpc};
     double *mem = calloc(8 * d + d * d, sizeof *mem);
     R.plan = mem, R.g0 = mem + d, R.a = mem + 2 * d, R.g = mem + 3 * d, R.rhs = mem + 4 * d;
