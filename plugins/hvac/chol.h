@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 /* Recent factors kept (each d x d doubles). */
-#define HVAC_CHOL_SLOTS 16
+#define HVAC_CHOL_SLOTS 8
 
 typedef struct hvac_chol_slot {
     double *L;          /* L_ik at L[k * stride + i] (column k contiguous), i >= k */
