@@ -320,27 +320,23 @@ static void zero4(double *t)
     t[0] = t[1] = t[2] = t[3] = 0;
 }
 
-/* Column j of the factor L (stride ld), rows [from, n): A's entries, the updates by columns
- * 0..j-1, the diagonal's square root (from <= j; otherwise it is kept from before) and the
- * division by it. Rows n..n+3 are zero in every column, so the updates run on whole vectors
- * (a zero row stays zero: 0 - 0 s = 0). */
+/* Column j of the factor L (stride ld), rows j..n-1: A's entries, the updates by columns
+ * 0..j-1, the diagonal's square root and the division by it. Rows n..n+3 are zero in every
+ * column, so the updates run on whole vectors (a zero row stays zero: 0 - 0 s = 0). */
 static int column(const hvac_chol *c, by_row_fn *update_by_row, double *L, const size_t *idx,
-                  size_t n, size_t j, size_t from)
+                  size_t n, size_t j)
 {
-    size_t ld = c->stride, len = (n - from + 3) & ~(size_t)3;
+    size_t ld = c->stride, len = (n - j + 3) & ~(size_t)3;
     double *t = L + j * ld;
     const double *arow = c->A + idx[j] * c->d;   /* A symmetric: column idx[j] = row idx[j] */
-    for (size_t i = from; i < n; i++)
+    for (size_t i = j; i < n; i++)
         t[i] = arow[idx[i]];
     zero4(t + n);
-    update_by_row(t + from, L + from, ld, L, ld, j, len);
-    if (from <= j) {
-        if (!(t[j] > 0))
-            return -1;
-        t[j] = sqrt(t[j]);
-        from = j + 1;
-    }
-    divide(t + from, t[j], n - from);
+    update_by_row(t + j, L + j, ld, L, ld, j, len);
+    if (!(t[j] > 0))
+        return -1;
+    t[j] = sqrt(t[j]);
+    divide(t + j + 1, t[j], n - j - 1);
     return 0;
 }
 
@@ -413,6 +409,8 @@ static void fill_rectangle(hvac_chol *c, by_row_fn *update_by_row, const hvac_ch
  * that is all of idx, its leading rows are the factor; otherwise the factor is made in the
  * least recently used other slot from its leading rows and the leading columns of the later
  * rows it also holds. */
+_Static_assert(HVAC_CHOL_SLOTS >= 2, "a factor is made in a slot other than its start's");
+
 int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
 {
     hvac_chol_slot *from = NULL, *to = NULL;
@@ -447,7 +445,7 @@ int hvac_chol_factor(hvac_chol *c, const size_t *idx, size_t n)
         fill_rectangle(c, update, from, to->L, idx, n, keep, runs, nfresh);
     }
     for (size_t j = keep; j < n; j++)
-        if (column(c, update, to->L, idx, n, j, j) != 0)
+        if (column(c, update, to->L, idx, n, j) != 0)
             return -1;
     memcpy(to->idx, idx, n * sizeof *idx);
     to->n = n;
