@@ -175,6 +175,24 @@ int fewshot__results_set_meta(fewshot__results *r, const char *key, const json_t
 }
 
 /* Name the top-level sections where two configs differ, for the mismatch message. */
+/* The run table's config hash (NULL when none is recorded). The run directory may come from
+ * anyone: a recorded hash must be a string. */
+static int stored_hash(fewshot__results *r, json_t **out)
+{
+    json_t *stored = fewshot__results_meta(r, "config_hash");
+    *out = NULL;
+    if ((stored && !json_is_string(stored)) || (!stored && meta_present(r, "config_hash"))) {
+        int rc = fewshot_error_set_at(FEWSHOT_EPARSE, r->path, 0, 0, "the run table's "
+                                      "config_hash is not a string (%s): not a results "
+                                      "database written by fewshot sweep",
+                                      stored ? fewshot__json_kind(stored) : "not even JSON");
+        json_decref(stored);
+        return rc;
+    }
+    *out = stored;
+    return 0;
+}
+
 static void differing_sections(const json_t *a, const json_t *b, char *buf, size_t size)
 {
     const char *key;
@@ -252,14 +270,8 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
         fewshot__results_close(r);
         return rc;
     }
-    /* the run directory may come from anyone: its recorded hash must be a hash */
-    json_t *stored = fewshot__results_meta(r, "config_hash");
-    if ((stored && !json_is_string(stored)) || (!stored && meta_present(r, "config_hash"))) {
-        rc = fewshot_error_set_at(FEWSHOT_EPARSE, r->path, 0, 0, "the run table's config_hash "
-                                  "is not a string (%s): not a results database written by "
-                                  "fewshot sweep", stored ? fewshot__json_kind(stored) :
-                                  "not even JSON");
-        json_decref(stored);
+    json_t *stored;
+    if ((rc = stored_hash(r, &stored)) != 0) {
         fewshot__results_close(r);
         return rc;
     }
@@ -388,11 +400,8 @@ int fewshot__results_open_read(fewshot__results **out, const char *dir)
         r->partial = wal_size > 0;
     }
     sqlite3_busy_timeout(r->db, 10000);
-    json_t *stored = fewshot__results_meta(r, "config_hash");
-    if (stored && !json_is_string(stored)) {
-        json_decref(stored);
-        rc = fewshot_error_set_at(FEWSHOT_EINVAL, r->path, 0, 0, "run.config_hash is not a "
-                                  "string; not a results database written by fewshot sweep");
+    json_t *stored;
+    if ((rc = stored_hash(r, &stored)) != 0) {
         fewshot__results_close(r);
         return rc;
     }
@@ -526,17 +535,6 @@ static const char *const step_cols[] = {
 };
 #define N_EPISODE_COLS (sizeof episode_cols / sizeof episode_cols[0])
 #define N_STEP_COLS (sizeof step_cols / sizeof step_cols[0])
-
-/* "first, cols..., last" (first and last may be NULL). */
-static void column_list(char *out, size_t size, const char *first, const char *const *cols,
-                        size_t n, const char *last)
-{
-    size_t used = (size_t)snprintf(out, size, "%s%s", first ? first : "", first ? ", " : "");
-    for (size_t i = 0; i < n; i++)
-        used += (size_t)snprintf(out + used, size - used, "%s%s", cols[i], i + 1 < n ? ", " : "");
-    if (last)
-        snprintf(out + used, size - used, ", %s", last);
-}
 
 /* "HEAD(first, cols..., last) VALUES (?, ?..., last_value)": first and last may be NULL. */
 static void insert_sql(char *sql, size_t size, const char *head, const char *first,
@@ -693,62 +691,136 @@ int fewshot__results_steps(fewshot__results *r, const char *episode, json_t **ou
                       episode, out);
 }
 
+/* "SELECT first, cols..., last FROM table WHERE key = ?" for src: a column src was made
+ * before (an older schema) reads as NULL, so its rows line up with ours. */
+static void source_select(fewshot__results *src, char *sql, size_t size, const char *table,
+                          const char *first, const char *const *cols, size_t n,
+                          const char *last, const char *key)
+{
+    size_t used = (size_t)snprintf(sql, size, "SELECT %s%s", first ? first : "",
+                                   first ? ", " : "");
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(sql + used, size - used, "%s%s",
+                                 has_column(src, table, cols[i]) ? cols[i] : "NULL",
+                                 i + 1 < n ? ", " : "");
+    if (last)
+        used += (size_t)snprintf(sql + used, size - used, ", %s", last);
+    snprintf(sql + used, size - used, " FROM %s WHERE %s = ?", table, key);
+}
+
+/* Copy the rows select (on src, bound to id) gives into dst with insert, value by value. */
+static int copy_rows(fewshot__results *dst, fewshot__results *src, const char *select,
+                     const char *insert, const char *id)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL;
+    int rc = 0, step;
+    if (sqlite3_prepare_v2(src->db, select, -1, &sel, NULL) != SQLITE_OK)
+        return db_error(src, "cannot read the run to merge");
+    if (sqlite3_prepare_v2(dst->db, insert, -1, &ins, NULL) != SQLITE_OK) {
+        sqlite3_finalize(sel);
+        return db_error(dst, "cannot prepare the merge");
+    }
+    sqlite3_bind_text(sel, 1, id, -1, SQLITE_STATIC);
+    while (rc == 0 && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(sel); c++)
+            sqlite3_bind_value(ins, c + 1, sqlite3_column_value(sel, c));
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            rc = db_error(dst, "cannot store a merged row");
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_error(src, "cannot read the run to merge");
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+/* 1 when dst already holds episode id finished ok (a shard's copy is not needed). */
+static int have_ok(fewshot__results *dst, const char *id)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(dst->db, "SELECT 1 FROM episodes WHERE id = ? AND status = 'ok'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Replace dst's copy of episode id (any status) by src's, its row and its steps. */
+static int import_episode(fewshot__results *dst, fewshot__results *src, const char *id,
+                          const char *esel, const char *eins, const char *ssel,
+                          const char *sins)
+{
+    static const char *const drop[] = {"DELETE FROM steps WHERE episode = ?",
+                                       "DELETE FROM episodes WHERE id = ?"};
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(dst->db, drop[i], -1, &st, NULL) != SQLITE_OK)
+            return db_error(dst, "cannot prepare the merge");
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int done = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_finalize(st);
+        if (!done)
+            return db_error(dst, "cannot replace a merged episode");
+    }
+    int rc = copy_rows(dst, src, esel, eins, id);
+    return rc ? rc : copy_rows(dst, src, ssel, sins, id);
+}
+
 int fewshot__results_import(fewshot__results *r, const char *dir, size_t *copied)
 {
-    /* a run made before the added columns gets them, so its rows line up with ours */
+    /* the shard is only read: it may be an archive, another user's run, or a run made
+     * before the added columns (those read as NULL) */
     fewshot__results *src = NULL;
-    int urc = fewshot__results_open(&src, dir, 0, NULL, NULL);
-    fewshot__results_close(src);
-    if (urc)
-        return urc;
-    char *path = malloc(strlen(dir) + 32);
-    if (!path)
-        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    sprintf(path, "%s/results.sqlite", dir);
-    sqlite3_stmt *st;
-    int rc = 0;
+    int rc = fewshot__results_open_read(&src, dir);
     *copied = 0;
-    if (sqlite3_prepare_v2(r->db, "ATTACH DATABASE ? AS src", -1, &st, NULL) != SQLITE_OK) {
-        free(path);
-        return db_error(r, "cannot attach");
-    }
-    sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = db_error(r, "cannot attach");
-    sqlite3_finalize(st);
-    free(path);
     if (rc)
         return rc;
-    /* columns by name: a database upgraded in place has its added columns last */
-    char ecols[1024], scols[1024], sql[8192];
-    column_list(ecols, sizeof ecols, NULL, episode_cols, N_EPISODE_COLS, "finished");
-    column_list(scols, sizeof scols, "episode", step_cols, N_STEP_COLS, NULL);
-    snprintf(sql, sizeof sql, "BEGIN IMMEDIATE;"
-                 "CREATE TEMP TABLE IF NOT EXISTS incoming(id TEXT PRIMARY KEY);"
-                 "DELETE FROM incoming;"
-                 "INSERT INTO incoming SELECT s.id FROM src.episodes s WHERE s.status = 'ok'"
-                 " AND NOT EXISTS (SELECT 1 FROM main.episodes m WHERE m.id = s.id"
-                 " AND m.status = 'ok');"
-                 "DELETE FROM main.steps WHERE episode IN (SELECT id FROM incoming);"
-                 "DELETE FROM main.episodes WHERE id IN (SELECT id FROM incoming);"
-                 "INSERT INTO main.episodes(%s) SELECT %s FROM src.episodes"
-                 " WHERE id IN (SELECT id FROM incoming);"
-                 "INSERT INTO main.steps(%s) SELECT %s FROM src.steps"
-                 " WHERE episode IN (SELECT id FROM incoming);", ecols, ecols, scols, scols);
-    rc = exec(r, sql);
-    if (rc == 0) {
-        *copied = (size_t)sqlite3_changes(r->db) > 0 ? 0 : 0;
-        sqlite3_stmt *count;
-        if (sqlite3_prepare_v2(r->db, "SELECT count(*) FROM incoming", -1, &count, NULL) ==
-            SQLITE_OK) {
-            if (sqlite3_step(count) == SQLITE_ROW)
-                *copied = (size_t)sqlite3_column_int64(count, 0);
-            sqlite3_finalize(count);
-        }
-        rc = exec(r, "COMMIT");
-    } else {
-        sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    if (src->partial) {
+        rc = fewshot_error_set_at(FEWSHOT_EIO, src->path, 0, 0, "its write-ahead log cannot "
+                                  "be read here (a read-only directory): merging it would "
+                                  "lose the episodes kept there; copy the run directory to "
+                                  "a writable place first");
+        fewshot__results_close(src);
+        return rc;
     }
-    sqlite3_exec(r->db, "DETACH DATABASE src", NULL, NULL, NULL);
+    char esel[1024], ssel[1024], eins[2048], sins[2048];
+    source_select(src, esel, sizeof esel, "episodes", NULL, episode_cols, N_EPISODE_COLS,
+                  "finished", "id");
+    source_select(src, ssel, sizeof ssel, "steps", "episode", step_cols, N_STEP_COLS, NULL,
+                  "episode");
+    insert_sql(eins, sizeof eins, "INSERT INTO episodes", NULL, episode_cols, N_EPISODE_COLS,
+               "finished", "?");
+    insert_sql(sins, sizeof sins, "INSERT INTO steps", "episode", step_cols, N_STEP_COLS, NULL,
+               NULL);
+    sqlite3_stmt *ids;
+    if (sqlite3_prepare_v2(src->db, "SELECT id FROM episodes WHERE status = 'ok' ORDER BY id",
+                           -1, &ids, NULL) != SQLITE_OK) {
+        rc = db_error(src, "cannot read the run to merge");
+        fewshot__results_close(src);
+        return rc;
+    }
+    rc = exec(r, "BEGIN IMMEDIATE");
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(ids)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(ids, 0);
+        if (!id || have_ok(r, id))
+            continue;
+        if ((rc = import_episode(r, src, id, esel, eins, ssel, sins)) == 0)
+            ++*copied;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_error(src, "cannot read the run to merge");
+    sqlite3_finalize(ids);
+    if (rc == 0)
+        rc = exec(r, "COMMIT");
+    else
+        sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc)
+        *copied = 0;
+    fewshot__results_close(src);
     return rc;
 }

@@ -1006,8 +1006,8 @@ int fewshot_sweep_merge(const char *const *dirs, size_t n, const char *out_dir, 
     if (n == 0)
         return fewshot_error_set(FEWSHOT_EINVAL, "merge needs at least one run directory");
     for (size_t i = 0; i < n && rc == 0; i++) {
-        fewshot__results *in;
-        if ((rc = fewshot__results_open(&in, dirs[i], 0, NULL, NULL)) != 0)
+        fewshot__results *in;     /* the shards are only read */
+        if ((rc = fewshot__results_open_read(&in, dirs[i])) != 0)
             break;
         const char *h = fewshot__results_hash(in);
         if (!hash) {

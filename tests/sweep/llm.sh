@@ -5,20 +5,14 @@
 # the online buffer; the LLM arm beats zero action; steps record prompts, replies, parses and
 # demonstrations; a cached rerun asks nothing new; kill -9 and resume; fewshot prompt.
 . "$top_srcdir/tests/lib.sh"
-server="$top_builddir/tests/llm-server/llm-server"
-[ -x "$server" ] || skip "the test LLM server was not built (libmicrohttpd missing)"
+. "$top_srcdir/tests/llm-server/start.sh"
 FEWSHOT_PLUGIN_PATH=$FEWSHOT_TEST_PLUGINS
 FEWSHOT_GNUPLOT=
 export FEWSHOT_PLUGIN_PATH FEWSHOT_GNUPLOT
 cd "$TMP" || exit 1
 
-"$server" --port 0 --port-file port --mode controller --lifetime 300 --stats-file stats.json \
-    > server.log 2>&1 &
-spid=$!
-trap 'kill $spid 2>/dev/null; rm -rf "$TMP"' EXIT
-for i in $(seq 1 100); do [ -s port ] && break; sleep 0.05; done
-[ -s port ] || { fail "the test server did not start"; finish; exit 1; }
-url="http://127.0.0.1:$(cat port)/v1"
+start_llm_server --mode controller --stats-file "$TMP/stats.json"
+url=$LLM_BASE
 
 cat > loop.json <<JSON
 {
@@ -97,11 +91,8 @@ awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i}
     && pass || fail "the rerun was not served from the cache"
 
 # kill -9 mid-sweep (slow server), resume: equal to the uninterrupted run
-"$server" --port 0 --port-file port2 --mode controller --delay-ms 60 --lifetime 300 > server2.log 2>&1 &
-spid2=$!
-trap 'kill $spid $spid2 2>/dev/null; rm -rf "$TMP"' EXIT
-for i in $(seq 1 100); do [ -s port2 ] && break; sleep 0.05; done
-slow="http://127.0.0.1:$(cat port2)/v1"
+start_llm_server --mode controller --delay-ms 60
+slow=$LLM_BASE
 set_slow="--set llm.base_url=$slow --set llm.cache.path=$TMP/cache2.sqlite"
 "$FEWSHOT" sweep loop.json -o cut --jobs 2 --no-report $set_slow 2> cut.err &
 pid=$!
@@ -131,20 +122,18 @@ expect_grep 'arm zero is a baseline' "$TMP/err" "baseline prompt message"
 expect_status 2 "prompt for an unknown arm" -- run_fewshot prompt loop.json --arm nope
 
 # a reply that cannot be parsed: re-asked once, then the fallback, recorded as a failure
-"$server" --port 0 --port-file port3 --mode echo --lifetime 300 > server3.log 2>&1 &
-spid3=$!
-trap 'kill $spid $spid2 $spid3 2>/dev/null; rm -rf "$TMP"' EXIT
-for i in $(seq 1 100); do [ -s port3 ] && break; sleep 0.05; done
+start_llm_server --mode echo
+echo_url=$LLM_BASE
 # every reply fails to parse: the arm is named in a warning and the sweep exits 1, so nobody
 # publishes "the LLM equals the zero action"
 expect_status 1 "unparseable replies" -- run_fewshot sweep loop.json -o echo --no-report \
-    --set "llm.base_url=http://127.0.0.1:$(cat port3)/v1" --set llm.cache.mode=off \
+    --set "llm.base_url=$echo_url" --set llm.cache.mode=off \
     --set 'episodes.seeds=[1]' --set 'arms=[{"name": "llm"}]' --set 'parse.fallback=zero'
 expect_grep 'warning: arm llm: 24 of 24 replies \(100\.0%\) did not parse, above parse.max_failure_rate 0.2' \
     "$TMP/err" "the arm whose replies do not parse is named"
 # with the guard relaxed the same run passes
 expect_status 0 "unparseable replies, max_failure_rate 1" -- run_fewshot sweep loop.json -o echo1 \
-    --no-report --set "llm.base_url=http://127.0.0.1:$(cat port3)/v1" --set llm.cache.mode=off \
+    --no-report --set "llm.base_url=$echo_url" --set llm.cache.mode=off \
     --set 'episodes.seeds=[1]' --set 'arms=[{"name": "llm"}]' --set 'parse.fallback=zero' \
     --set parse.max_failure_rate=1
 awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i}
@@ -153,7 +142,7 @@ awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i}
 # an endpoint that refuses every request: the LLM arm stops after 3 failed episodes, the
 # baselines still run, the exit status is 1, and the error names what the server said
 expect_status 1 "refusing endpoint" -- run_fewshot sweep loop.json -o refused --no-report --jobs 1 \
-    --set "llm.base_url=http://127.0.0.1:$(cat port)/mode=status,code=401/v1" \
+    --set "llm.base_url=${url%/v1}/mode=status,code=401/v1" \
     --set llm.cache.mode=off --set 'arms=[{"name": "llm"}]' --set 'episodes.seeds={"count": 4}'
 expect_grep 'episode llm/cold/1 failed: .*401' "$TMP/err" "the failure names the HTTP status"
 expect_grep 'arm llm stopped after 3 failed episodes' "$TMP/err" "the arm stops"

@@ -76,8 +76,13 @@ if command -v sqlite3 > /dev/null 2>&1 && sqlite3 :memory: "CREATE TABLE t(a, b)
     cmp -s whole.csv old.csv && pass || fail "the upgraded run's results differ"
     cp -r whole old2
     sqlite3 old2/results.sqlite "ALTER TABLE episodes DROP COLUMN demos_distinct"
+    cksum old2/results.sqlite > old2.sum
     expect_status 0 "merge an old run" -- run_fewshot merge old2 -o merged
     run_fewshot report merged --episodes > merged.csv
     cmp -s whole.csv merged.csv && pass || fail "the merged old run differs"
+    # the old run is only read: it keeps its schema, the missing column merged as NULL
+    cksum old2/results.sqlite | cmp -s old2.sum - && pass || fail "merge upgraded its input in place"
+    [ "$(sqlite3 merged/results.sqlite "SELECT count(*) FROM episodes WHERE demos_distinct IS NOT NULL")" = 0 ] &&
+        pass || fail "the old run's missing column did not merge as NULL"
 fi
 finish

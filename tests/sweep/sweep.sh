@@ -155,7 +155,12 @@ expect_grep 'differing sections: llm' "$TMP/err" "a result-changing LLM setting 
 for i in 1 2 3; do
     expect_status 0 "shard $i/3" -- run_fewshot sweep base.json --shard $i/3 -o shard$i --no-report
 done
+# the shards are only read: their files stay as they were
+tree_state() { for d in "$@"; do (cd "$d" && ls -a && cksum results.sqlite); done; }
+tree_state shard1 shard2 shard3 > shards.before
 expect_status 0 "merge" -- run_fewshot merge shard1 shard2 shard3 -o merged
+tree_state shard1 shard2 shard3 > shards.after
+cmp -s shards.before shards.after && pass || { fail "merge changed its input shards"; diff shards.before shards.after >&2; }
 expect_grep 'merged 32 episodes into merged' "$TMP/err" "merge count"
 run_fewshot report merged --episodes > merged.csv
 cmp -s episodes.csv merged.csv && pass || fail "merged shards differ from the unsharded run"
