@@ -13,6 +13,9 @@
 #include "linalg.h"
 #include "mpc.h"
 
+/* The rows of the forecast's step: n states, the inputs before the actions and the last. */
+#define STEP_ROWS(n) ((n) + HVAC_U_ACT + 1)
+
 void hvac_mpc_free(hvac_mpc *mpc)
 {
     if (!mpc)
@@ -23,6 +26,9 @@ void hvac_mpc_free(hvac_mpc *mpc)
     free(mpc->work);
     hvac_chol_free(&mpc->chol);
     free(mpc->index);
+    free(mpc->coef);
+    free(mpc->step_t);
+    free(mpc->rows);
     memset(mpc, 0, sizeof *mpc);
 }
 
@@ -76,7 +82,11 @@ int hvac_mpc_init(hvac_mpc *mpc, const hvac_model *model, size_t horizon, double
     mpc->plan = calloc(d, sizeof *mpc->plan);
     mpc->work = calloc(7 * d + 2 * n, sizeof *mpc->work);
     mpc->index = calloc(d, sizeof *mpc->index);
-    if (!mpc->G || !mpc->H || !mpc->plan || !mpc->work || !mpc->index ||
+    mpc->coef = calloc(d + STEP_ROWS(n), sizeof *mpc->coef);
+    mpc->rows = calloc(d + STEP_ROWS(n), sizeof *mpc->rows);
+    mpc->step_t = calloc(STEP_ROWS(n) * n, sizeof *mpc->step_t);
+    if (!mpc->G || !mpc->H || !mpc->plan || !mpc->work || !mpc->index || !mpc->coef ||
+        !mpc->rows || !mpc->step_t ||
         (solver == HVAC_MPC_ACTIVE_SET && hvac_chol_init(&mpc->chol, mpc->H, d) != 0)) {
         hvac_mpc_free(mpc);
         return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
@@ -103,14 +113,27 @@ int hvac_mpc_init(hvac_mpc *mpc, const hvac_model *model, size_t horizon, double
     }
     free(P);
     free(T);
-    /* H = 2 q G'G */
-    for (size_t a = 0; a < d; a++)
-        for (size_t b = a; b < d; b++) {
-            double s = 0;
-            for (size_t k = 0; k < d; k++)
-                s += mpc->G[k * d + a] * mpc->G[k * d + b];
-            mpc->H[a * d + b] = mpc->H[b * d + a] = 2 * q * s;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++)
+            mpc->step_t[j * n + i] = model->Ad[i * n + j];
+        for (size_t j = 0; j < HVAC_U_ACT; j++)
+            mpc->step_t[(n + j) * n + i] = model->Bd[i * m + j];
+        mpc->step_t[(n + HVAC_U_ACT) * n + i] = model->Bd[i * m + m - 1];
+    }
+    /* H = 2 q G'G: row a sums G_ka G_k. over the rows k ascending, all of the row at once;
+     * the rows above a's block, where G_ka is zero, add nothing (the sums never hold -0) */
+    double *s = mpc->work;
+    for (size_t a = 0; a < d; a++) {
+        size_t first = a / n * n, w = 0;
+        for (size_t k = first; k < d; k++) {
+            mpc->coef[w] = mpc->G[k * d + a];
+            mpc->rows[w++] = mpc->G + k * d;
         }
+        memset(s, 0, d * sizeof *s);
+        hvac_axpys(s, d, w, mpc->coef, mpc->rows);
+        for (size_t b = a; b < d; b++)
+            mpc->H[a * d + b] = mpc->H[b * d + a] = 2 * q * s[b];
+    }
     /* FISTA's step is 1 / the largest eigenvalue of H */
     mpc->lipschitz = solver == HVAC_MPC_FISTA ? largest_eigenvalue(mpc->H, d, mpc->work,
                                                                    mpc->work + d)
@@ -134,19 +157,21 @@ static void linear_term(hvac_mpc *mpc, const double *x0, const double *exo, doub
     const hvac_model *model = mpc->model;
     size_t n = mpc->n, m = model->m, d = mpc->dim, N = mpc->horizon;
     double *f = mpc->work + 5 * d, *x = f + d, *xn = x + n;
+    /* x' = Ad x + Bd u without the actions: each x'_i sums over Ad's row, then Bd's, in
+     * that order, done for all i at once by the transposed rows */
+    double *c = mpc->coef + d;
+    const double **rows = mpc->rows + d;
+    for (size_t j = 0; j < STEP_ROWS(n); j++)
+        rows[j] = mpc->step_t + j * n;
     memcpy(x, x0, n * sizeof *x);
     for (size_t k = 0; k < N; k++) {
         const double *u = exo + k * m;
-        for (size_t i = 0; i < n; i++) {
-            const double *arow = model->Ad + i * n, *brow = model->Bd + i * m;
-            double s = 0;
-            for (size_t j = 0; j < n; j++)
-                s += arow[j] * x[j];
-            for (size_t j = 0; j < HVAC_U_ACT; j++)
-                s += brow[j] * u[j];
-            s += brow[m - 1] * u[m - 1];
-            xn[i] = s;
-        }
+        memcpy(c, x, n * sizeof *c);
+        for (size_t j = 0; j < HVAC_U_ACT; j++)
+            c[n + j] = u[j];
+        c[n + HVAC_U_ACT] = u[m - 1];
+        memset(xn, 0, n * sizeof *xn);
+        hvac_axpys(xn, n, STEP_ROWS(n), c, rows);
         memcpy(x, xn, n * sizeof *x);
         for (size_t i = 0; i < n; i++)
             f[k * n + i] = x[i] - mpc->target;
@@ -155,7 +180,9 @@ static void linear_term(hvac_mpc *mpc, const double *x0, const double *exo, doub
      * block lower triangular: row k reaches the end of its own block) */
     memset(g0, 0, d * sizeof *g0);
     for (size_t k = 0; k < d; k++)
-        hvac_axpy(g0, f[k], mpc->G + k * d, (k / n + 1) * n);
+        mpc->rows[k] = mpc->G + k * d;
+    for (size_t k = 0; k < d; k += n)   /* the rows of one block reach equally far */
+        hvac_axpys(g0, k + n, n, f + k, mpc->rows + k);
     for (size_t b = 0; b < d; b++)
         g0[b] = 2 * mpc->q * g0[b];
 }
@@ -218,12 +245,61 @@ static int kkt_holds(const hvac_mpc *mpc, const double *a, const double *g, doub
     return 1;
 }
 
-static void move(const hvac_mpc *mpc, double *a, double *g, size_t i, double next)
+/* The larger of m and v, as fmax(m, v) gives it for m not NaN (v NaN: m), without the call. */
+static double larger(double m, double v)
 {
-    double delta = next - a[i];
-    a[i] = next;
-    if (delta != 0)
-        hvac_axpy(g, delta, mpc->H + i * mpc->dim, mpc->dim);
+    return v > m ? v : m;
+}
+
+/* The smaller of m and v, as fmin(m, v) for m not NaN. */
+static double smaller(double m, double v)
+{
+    return v < m ? v : m;
+}
+
+/* y (n values) += the rows H_i times coef_i of the listed i, in list order: one pass over y
+ * for what hvac_axpy would do row after row, the same bits. */
+static void add_rows(hvac_mpc *mpc, double *y, const size_t *list, const double *coef,
+                     size_t w)
+{
+    for (size_t k = 0; k < w; k++)
+        mpc->rows[k] = mpc->H + list[k] * mpc->dim;
+    hvac_axpys(y, mpc->dim, w, coef, mpc->rows);
+}
+
+/* One sweep of coordinate descent: each action in turn moves to the exact minimiser along it,
+ * and every move adds delta H_i to the gradient (moves of zero skipped). Done eight actions at
+ * a time with the same additions in the same order for every element: a move updates the
+ * block's own elements at once (the later ones need it before their turn), the others get
+ * the block's moves in one pass after it. Returns the largest move. */
+static double sweep(hvac_mpc *mpc, double *a, double *g)
+{
+    size_t d = mpc->dim;
+    const double *H = mpc->H;
+    double moved = 0;
+    for (size_t b = 0; b < d; b += 8) {
+        size_t e = b + 8 < d ? b + 8 : d;
+        double delta[8];
+        const double *row[8], *tail[8];
+        int w = 0;
+        for (size_t i = b; i < e; i++) {
+            double hii = H[i * d + i], before = a[i];
+            double next = prox(a[i] - g[i] / hii, mpc->r / hii), step = next - a[i];
+            a[i] = next;
+            if (step != 0) {
+                delta[w] = step;
+                row[w] = H + i * d;
+                tail[w] = row[w] + e;
+                hvac_axpy_short(g + b, step, row[w++] + b, e - b);
+            }
+            moved = larger(moved, fabs(a[i] - before));
+        }
+        if (w == 0)
+            continue;
+        hvac_axpys(g, b, (size_t)w, delta, row);
+        hvac_axpys(g + e, d - e, (size_t)w, delta, tail);
+    }
+    return moved;
 }
 
 /* Coordinate descent sweeps (exact minimisation along each action, gradient kept up to date)
@@ -234,30 +310,26 @@ static void move(const hvac_mpc *mpc, double *a, double *g, size_t i, double nex
 static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
 {
     size_t d = mpc->dim;
-    const double *H = mpc->H;
     double *g = mpc->work + d, *rhs = g + d, *hfa = mpc->work + 4 * d;
     size_t *free_idx = mpc->index;
-    double tol = mpc->tol * mpc->hmax;
+    double *coef = mpc->coef, tol = mpc->tol * mpc->hmax;
     /* g = H a by rows of the symmetric H: each g_i sums H_il a_l over l ascending as a
      * matrix-vector product does; the zero terms skipped add nothing */
     memset(g, 0, d * sizeof *g);
+    size_t nz = 0;
     for (size_t l = 0; l < d; l++)
-        if (a[l] != 0)
-            hvac_axpy(g, a[l], H + l * d, d);
+        if (a[l] != 0) {
+            free_idx[nz] = l;
+            coef[nz++] = a[l];
+        }
+    add_rows(mpc, g, free_idx, coef, nz);
     for (size_t i = 0; i < d; i++)
         g[i] += g0[i];
     int sweeps = 0;
     for (int round = 0; round < 100; round++) {
-        for (int k = 0; k < 3; k++, sweeps++) {
-            double moved = 0;
-            for (size_t i = 0; i < d; i++) {
-                double hii = H[i * d + i], before = a[i];
-                move(mpc, a, g, i, prox(a[i] - g[i] / hii, mpc->r / hii));
-                moved = fmax(moved, fabs(a[i] - before));
-            }
-            if (moved < 1e-12)
+        for (int k = 0; k < 3; k++, sweeps++)
+            if (sweep(mpc, a, g) < 1e-12)
                 break;
-        }
         if (kkt_holds(mpc, a, g, tol))
             break;
         size_t nf = 0;
@@ -271,7 +343,8 @@ static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
          * the free q ascending, for every i at once */
         memset(hfa, 0, d * sizeof *hfa);
         for (size_t q = 0; q < nf; q++)
-            hvac_axpy(hfa, a[free_idx[q]], H + free_idx[q] * d, d);
+            coef[q] = a[free_idx[q]];
+        add_rows(mpc, hfa, free_idx, coef, nf);
         for (size_t p = 0; p < nf; p++) {
             size_t i = free_idx[p];
             rhs[p] = hfa[i] - (g[i] + mpc->r * sign_of(a[i]));
@@ -285,20 +358,28 @@ static int solve_active_set(hvac_mpc *mpc, const double *g0, double *a)
             double cur = a[free_idx[p]], dir = rhs[p] - cur;
             double lo = cur > 0 ? 0 : -1, hi = cur > 0 ? 1 : 0;
             if (dir > 0 && cur + dir > hi)
-                t = fmin(t, (hi - cur) / dir);
+                t = smaller(t, (hi - cur) / dir);
             else if (dir < 0 && cur + dir < lo)
-                t = fmin(t, (lo - cur) / dir);
+                t = smaller(t, (lo - cur) / dir);
         }
+        /* the moves, then their gradient updates in the same order (no move reads g) */
+        size_t nm = 0;
         for (size_t p = 0; p < nf; p++) {
             size_t i = free_idx[p];
             double cur = a[i], lo = cur > 0 ? 0 : -1, hi = cur > 0 ? 1 : 0;
-            double next = fmin(hi, fmax(lo, cur + t * (rhs[p] - cur)));
+            double next = smaller(hi, larger(lo, cur + t * (rhs[p] - cur)));
             if (fabs(next - lo) < 1e-12)  /* land exactly on the bound that limited t */
                 next = lo;
             else if (fabs(next - hi) < 1e-12)
                 next = hi;
-            move(mpc, a, g, i, next);
+            double step = next - cur;
+            a[i] = next;
+            if (step != 0) {
+                free_idx[nm] = i;   /* nm <= p: the entries still to read are past it */
+                coef[nm++] = step;
+            }
         }
+        add_rows(mpc, g, free_idx, coef, nm);
         if (kkt_holds(mpc, a, g, tol))
             break;
     }

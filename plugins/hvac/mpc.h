@@ -33,6 +33,10 @@ typedef struct hvac_mpc {
     double *work;               /* scratch */
     hvac_chol chol;             /* factors of H's free-set submatrices (kept for reuse) */
     size_t *index;              /* scratch: free-set indices */
+    double *step_t;             /* rows of n: Ad's columns, then Bd's columns of the inputs
+                                 * other than actions (the forecast's step by rows) */
+    double *coef;               /* scratch: the multipliers of one hvac_axpys */
+    const double **rows;        /* scratch: its rows */
     double hmax;                /* largest diagonal element of H (tolerance scale) */
     int solver;                 /* HVAC_MPC_ACTIVE_SET or HVAC_MPC_FISTA */
     double tol;

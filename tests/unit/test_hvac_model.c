@@ -213,12 +213,51 @@ static void test_axpy_bits(void **state)
     }
 }
 
+/* hvac_axpys: w calls of the scalar loop, for every length and count of rows (the eight-row
+ * passes, their remainder and the vector tails), also when rows repeat; hvac_axpy_short: the
+ * scalar loop. */
+static void test_axpys_bits(void **state)
+{
+    uint64_t seed = 9;
+    static double x[13][37];
+    double y[37], want[37], alpha[20] = {0};
+    const double *rows[20] = {0};
+    for (size_t w = 0; w <= 20; w++)
+        for (size_t n = 0; n <= 37; n++) {
+            for (size_t k = 0; k < w; k++) {
+                alpha[k] = uniform(&seed) * 4 - 2;
+                rows[k] = x[k % 13];
+            }
+            for (size_t k = 0; k < 13; k++)
+                for (size_t i = 0; i < n; i++)
+                    x[k][i] = uniform(&seed) - 0.5;
+            for (size_t i = 0; i < n; i++)
+                y[i] = want[i] = uniform(&seed) * 100;
+            for (size_t k = 0; k < w; k++)
+                for (size_t i = 0; i < n; i++)
+                    want[i] += alpha[k] * rows[k][i];
+            hvac_axpys(y, n, w, alpha, rows);
+            if (n)
+                assert_memory_equal(y, want, n * sizeof *y);
+        }
+    for (size_t n = 1; n <= 9; n++) {
+        double a = uniform(&seed) * 4 - 2;
+        for (size_t i = 0; i < n; i++) {
+            y[i] = want[i] = uniform(&seed) * 100;
+            want[i] += a * x[3][i];
+        }
+        hvac_axpy_short(y, a, x[3], n);
+        assert_memory_equal(y, want, n * sizeof *y);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths_agree),
         cmocka_unit_test(test_chol_bits),
         cmocka_unit_test(test_axpy_bits),
+        cmocka_unit_test(test_axpys_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
