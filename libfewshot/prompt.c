@@ -1279,21 +1279,32 @@ static int turn_parts(fewshot_prompt *p, const fewshot_prompt_input *in,
     if (rc == 0)
         rc = render_str(p, T_OUTCOME, istack, 1, &outcome);
     const char *action = json_string_value(json_object_get(item, "action"));
-    json_t *t = rc == 0 ? json_pack("{s:o*, s:o*, s:o*, s:[IIII]}", "question", cur, "output",
-                                    out, "outcome", outcome, "tokens", tcur, tout,
-                                    (json_int_t)fewshot_prompt_tokens(action ? action : "",
-                                                                      action ? strlen(action)
-                                                                             : 0),
-                                    TOKENS_OF(outcome))
-                        : NULL;
+    json_t *t = NULL;
+    if (rc == 0) {
+        /* {"question", "output", "outcome" (each when rendered), "tokens": [4]} */
+        json_int_t counts[4] = {tcur, tout,
+                                (json_int_t)fewshot_prompt_tokens(action ? action : "",
+                                                                  action ? strlen(action) : 0),
+                                TOKENS_OF(outcome)};
+        json_t *tok = json_array();
+        for (int k = 0; tok && k < 4; k++)
+            if (json_array_append_new(tok, json_integer(counts[k])))
+                tok = (json_decref(tok), NULL);
+        t = json_object();
+        if (t && cur)
+            t = fewshot__put(t, "question", json_incref(cur));
+        if (t && out)
+            t = fewshot__put(t, "output", json_incref(out));
+        if (t && outcome)
+            t = fewshot__put(t, "outcome", json_incref(outcome));
+        t = fewshot__put(t, "tokens", tok);
+    }
 #undef TOKENS_OF
+    json_decref(cur);
+    json_decref(out);
+    json_decref(outcome);
     if (rc == 0 && (!t || json_object_set_new(item, "turn", t)))
         rc = fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    if (rc) {
-        json_decref(cur);
-        json_decref(out);
-        json_decref(outcome);
-    }
     *parts = json_object_get(item, "turn");
     return rc;
 }
@@ -1349,9 +1360,14 @@ static int put_turn(assembly *a, const fewshot_prompt_input *in, const fewshot_p
         tokens += (size_t)json_integer_value(json_array_get(tok, k));
     a->prev = a->prev_user = B_TURN;
     a->total += tokens;
-    json_t *c = rc == 0 ? json_pack("{s:s, s:I, s:[s]}", "name", "history", "tokens",
-                                    (json_int_t)tokens, "sources", "historical")
-                        : NULL;
+    json_t *c = NULL, *sources = rc == 0 ? json_array() : NULL;
+    if (sources && json_array_append_new(sources, json_string_nocheck("historical")))
+        sources = (json_decref(sources), NULL);
+    if (sources) {
+        c = fewshot__put(json_object(), "name", json_string_nocheck("history"));
+        c = fewshot__put(c, "tokens", json_integer((json_int_t)tokens));
+        c = fewshot__put(c, "sources", sources);
+    }
     if (c)
         json_array_append_new(a->components, c);
     json_decref(list);
