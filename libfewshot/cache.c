@@ -340,10 +340,8 @@ int fewshot_cache_get(fewshot_cache *c, const char *key, fewshot_cache_entry *e)
     int rc;
     if (step == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(c->get, 0);
-        size_t len = text ? (size_t)sqlite3_column_bytes(c->get, 0) : 0;
         json_error_t jerr;
-        /* json_loads stops at a NUL: so does the text read */
-        e->reply = fewshot__json_read(text ? text : "", text ? strnlen(text, len) : 0, &jerr);
+        e->reply = json_loads(text ? text : "", 0, &jerr);
         e->prompt_tokens = (uint64_t)sqlite3_column_int64(c->get, 1);
         e->completion_tokens = (uint64_t)sqlite3_column_int64(c->get, 2);
         e->latency = sqlite3_column_double(c->get, 3);

@@ -138,12 +138,6 @@ FEWSHOT_HIDDEN int fewshot__json_canon(fewshot__jbuf *b, const json_t *v, int so
 /* Append s (n bytes of valid UTF-8) as a JSON string literal, escaped as jansson does. */
 FEWSHOT_HIDDEN int fewshot__json_canon_string(fewshot__jbuf *b, const char *s, size_t n);
 
-/* json_loadb(text, len, 0, err) (json_read.c): the same value, read by a faster reader when
- * the text keeps to objects, arrays, strings, integers, true, false and null, by jansson's
- * otherwise (and for every error). _fast is that reader alone: NULL where it gives up. */
-FEWSHOT_HIDDEN json_t *fewshot__json_read(const char *text, size_t len, json_error_t *err);
-FEWSHOT_HIDDEN json_t *fewshot__json_read_fast(const char *text, size_t len);
-
 /* Is s (n bytes, NUL allowed) valid UTF-8 as jansson accepts it? Fast on ASCII (utf8.c). */
 FEWSHOT_HIDDEN int fewshot__utf8_valid(const char *s, size_t n);
 /* json_stringn(s, n) at the cost of fewshot__utf8_valid: NULL when s is not valid UTF-8. */
