@@ -5,7 +5,16 @@
  * revisited" (SIAM J. Matrix Anal. Appl. 26(4), 2005): pick the lowest Pade degree
  * m in {3, 5, 7, 9, 13} whose error bound theta_m covers ||A||_1, otherwise scale A by 2^-s
  * so ||A/2^s||_1 <= theta_13, use the [13/13] approximant r = (V - U)^-1 (V + U) and square
- * s times. The solve uses LAPACK's dgesv (LU with partial pivoting).
+ * s times.
+ *
+ * The solves are Gaussian elimination with partial pivoting written out here, in one fixed
+ * order of operations, instead of LAPACK's dgesv: the dgesv a process calls is whichever
+ * library exported it first (OpenBLAS, through FAISS, on Debian), and OpenBLAS picks its
+ * kernels for the processor it runs on. A year of OfficeMedium demonstrations came out
+ * different in every row under OPENBLAS_CORETYPE Haswell, SandyBridge, SkylakeX and Prescott
+ * (by up to 1e-12), so shards of one sweep run on different machines mixed slightly different
+ * physics. The systems are small (one row per zone), where a blocked library routine gains
+ * nothing, and its threads spun through every demonstration generation.
  */
 #include "config.h"
 
@@ -16,10 +25,6 @@
 #include <fewshot/error.h>
 
 #include "linalg.h"
-
-/* LAPACK (Fortran, column-major); we declare the prototype ourselves. */
-void dgesv_(const int *n, const int *nrhs, double *a, const int *lda, int *ipiv, double *b,
-            const int *ldb, int *info);
 
 void hvac_matmul(const double *a, const double *b, double *c, size_t n, size_t k, size_t m)
 {
@@ -49,37 +54,69 @@ double hvac_norm1(const double *a, size_t n)
     return best;
 }
 
+/* The row of the largest |lu[i][k]|, i >= k (the first of equals, as LAPACK's idamax). */
+static size_t pivot_row(const double *lu, size_t n, size_t k)
+{
+    size_t best = k;
+    double top = fabs(lu[k * n + k]);
+    for (size_t i = k + 1; i < n; i++)
+        if (fabs(lu[i * n + k]) > top) {
+            top = fabs(lu[i * n + k]);
+            best = i;
+        }
+    return best;
+}
+
+static void swap_rows(double *x, size_t cols, size_t i, size_t j)
+{
+    for (size_t c = 0; c < cols; c++) {
+        double t = x[i * cols + c];
+        x[i * cols + c] = x[j * cols + c];
+        x[j * cols + c] = t;
+    }
+}
+
 int hvac_solve(const double *a, size_t n, double *b, size_t m)
 {
-    /* dgesv works column-major: transpose a into at and b into bt */
-    double *at = malloc(n * n * sizeof *at), *bt = malloc(n * m * sizeof *bt);
-    int *ipiv = malloc(n * sizeof *ipiv);
-    int rc = 0;
-    if (!at || !bt || !ipiv) {
-        rc = fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
-        goto done;
+    double *lu = malloc(n * n * sizeof *lu);
+    if (!lu)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "hvac: out of memory");
+    memcpy(lu, a, n * n * sizeof *lu);
+    /* forward: eliminate column k below the pivot, in lu and in b alike */
+    for (size_t k = 0; k < n; k++) {
+        size_t p = pivot_row(lu, n, k);
+        if (lu[p * n + k] == 0) {
+            free(lu);
+            return fewshot_error_set(FEWSHOT_ERANGE, "hvac: singular matrix in a linear solve "
+                                     "(a zero pivot in column %zu of %zu)", k + 1, n);
+        }
+        if (p != k) {
+            swap_rows(lu, n, p, k);
+            swap_rows(b, m, p, k);
+        }
+        double pivot = lu[k * n + k];
+        for (size_t i = k + 1; i < n; i++) {
+            double l = lu[i * n + k] / pivot;
+            if (l == 0)
+                continue;
+            for (size_t j = k + 1; j < n; j++)
+                lu[i * n + j] -= l * lu[k * n + j];
+            for (size_t j = 0; j < m; j++)
+                b[i * m + j] -= l * b[k * m + j];
+        }
     }
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++)
-            at[j * n + i] = a[i * n + j];
-    for (size_t i = 0; i < n; i++)
+    /* back: row i of x from the rows below it */
+    for (size_t i = n; i-- > 0;) {
+        for (size_t k = i + 1; k < n; k++) {
+            double u = lu[i * n + k];
+            for (size_t j = 0; j < m; j++)
+                b[i * m + j] -= u * b[k * m + j];
+        }
         for (size_t j = 0; j < m; j++)
-            bt[j * n + i] = b[i * m + j];
-    int in = (int)n, im = (int)m, info = 0;
-    dgesv_(&in, &im, at, &in, ipiv, bt, &in, &info);
-    if (info != 0) {
-        rc = fewshot_error_set(FEWSHOT_ERANGE, "hvac: singular matrix in a linear solve "
-                               "(dgesv info %d)", info);
-        goto done;
+            b[i * m + j] /= lu[i * n + i];
     }
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < m; j++)
-            b[i * m + j] = bt[j * n + i];
-done:
-    free(at);
-    free(bt);
-    free(ipiv);
-    return rc;
+    free(lu);
+    return 0;
 }
 
 /* Pade coefficients b_0..b_13 of degree 13, and the lower degrees (Higham 2005, table 2.3). */

@@ -1,7 +1,8 @@
 /*
  * hvac: small dense linear algebra for the thermal model: the matrix exponential (scaling and
- * squaring with the degree-13 Pade approximant, Higham 2005) and linear solves through
- * LAPACK's dgesv. Matrices are square, row-major, n x n.
+ * squaring with the degree-13 Pade approximant, Higham 2005) and linear solves (Gaussian
+ * elimination with partial pivoting, the same operations on every processor). Matrices are
+ * square, row-major, n x n.
  */
 #ifndef HVAC_LINALG_H
 #define HVAC_LINALG_H

@@ -119,4 +119,18 @@ expect_grep "expected 1 or 6 values, found 2" "$TMP/err" "wrong-length action me
 printf '0,0,0,nan,0,0\n' > "$TMP/nan.csv"
 expect_status 2 "NaN action" -- run_fewshot env rollout hvac --policy "file:$TMP/nan.csv"
 expect_grep "nan.csv:1: action 4 is not a finite number" "$TMP/err" "NaN action message"
+# The same demonstrations on every processor: OpenBLAS (loaded with FAISS) picks its kernels
+# for the CPU, OPENBLAS_CORETYPE forces another; the thermal model's solves must not depend on
+# them (with LAPACK's dgesv this dataset differed in every row between these core types).
+# Without OpenBLAS the variable is ignored and both runs are the same run.
+for core in Prescott SandyBridge; do
+    OPENBLAS_CORETYPE=$core "$FEWSHOT" demos generate hvac -p building=OfficeMedium \
+        --days 15,196 --steps 6 -o "$TMP/core-$core.jsonl" 2> "$TMP/core.err" ||
+        fail "demos generate under OPENBLAS_CORETYPE=$core: $(cat "$TMP/core.err")"
+done
+"$FEWSHOT" demos generate hvac -p building=OfficeMedium --days 15,196 --steps 6 \
+    -o "$TMP/core-native.jsonl" 2> "$TMP/core.err" || fail "demos generate: $(cat "$TMP/core.err")"
+cmp -s "$TMP/core-native.jsonl" "$TMP/core-Prescott.jsonl" &&
+    cmp -s "$TMP/core-native.jsonl" "$TMP/core-SandyBridge.jsonl" && pass ||
+    fail "the demonstrations depend on the processor's BLAS kernels"
 finish

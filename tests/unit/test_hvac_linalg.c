@@ -106,6 +106,23 @@ static void test_solve(void **state)
     assert_non_null(strstr(fewshot_error_last()->message, "singular"));
 }
 
+/* A leading zero needs a row exchange; several right-hand sides are solved at once; an
+ * ill-scaled system takes its largest pivot first (without, 1e-20 as the pivot loses x). */
+static void test_solve_pivoting(void **state)
+{
+    (void)state;
+    double a[9] = {0, 2, 1, 1, 1, 1, 2, 1, 0}, x[6] = {1, -1, 2, 0.5, -3, 4}, b[6];
+    hvac_matmul(a, x, b, 3, 3, 2);
+    assert_int_equal(hvac_solve(a, 3, b, 2), 0);
+    assert_true(max_diff(b, x, 6) < 1e-14);
+    double t[4] = {1e-20, 1, 1, 1}, y[2] = {1, 2}, c[2];
+    hvac_matmul(t, y, c, 2, 2, 1);
+    assert_int_equal(hvac_solve(t, 2, c, 1), 0);
+    assert_true(max_diff(c, y, 2) < 1e-14);
+    /* the matrix is left as it was */
+    assert_true(a[0] == 0 && a[4] == 1 && t[0] == 1e-20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +132,7 @@ int main(void)
         cmocka_unit_test(test_inverse_identity),
         cmocka_unit_test(test_nan_refused),
         cmocka_unit_test(test_solve),
+        cmocka_unit_test(test_solve_pivoting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
