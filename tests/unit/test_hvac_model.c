@@ -16,6 +16,7 @@
 
 #include "chol.h"
 #include "model.h"
+#include "hvac_textbook.h"
 
 static double uniform(uint64_t *s)
 {
@@ -60,39 +61,6 @@ static void test_paths_agree(void **state)
     }
 }
 
-
-/* The textbook Cholesky solve (row-oriented, in place), the order chol.c must reproduce. */
-static int textbook_solve(double *a, size_t n, double *b)
-{
-    for (size_t j = 0; j < n; j++) {
-        double s = a[j * n + j];
-        for (size_t k = 0; k < j; k++)
-            s -= a[j * n + k] * a[j * n + k];
-        if (!(s > 0))
-            return -1;
-        double l = sqrt(s);
-        a[j * n + j] = l;
-        for (size_t i = j + 1; i < n; i++) {
-            double t = a[i * n + j];
-            for (size_t k = 0; k < j; k++)
-                t -= a[i * n + k] * a[j * n + k];
-            a[i * n + j] = t / l;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        double t = b[i];
-        for (size_t k = 0; k < i; k++)
-            t -= a[i * n + k] * b[k];
-        b[i] = t / a[i * n + i];
-    }
-    for (size_t i = n; i-- > 0;) {
-        double t = b[i];
-        for (size_t k = i + 1; k < n; k++)
-            t -= a[k * n + i] * b[k];
-        b[i] = t / a[i * n + i];
-    }
-    return 0;
-}
 
 /* A random ascending index list of A's d (the MPC's free sets are ascending): often an
  * earlier list's first entries (of one of the last twelve lists) with the rest redrawn, so

@@ -18,6 +18,7 @@
 
 #include "model.h"
 #include "mpc.h"
+#include "hvac_textbook.h"
 
 static double uniform(uint64_t *s)
 {
@@ -111,38 +112,11 @@ static void ref_move(ref *R, size_t i, double next)
 static int ref_newton(ref *R, size_t nf)
 {
     size_t d = R->shape->dim;
-    double *a = R->sub, *b = R->rhs;
+    double *a = R->sub;
     for (size_t p = 0; p < nf; p++)
         for (size_t q = 0; q < nf; q++)
             a[p * nf + q] = R->shape->H[R->free_idx[p] * d + R->free_idx[q]];
-    for (size_t j = 0; j < nf; j++) {
-        double s = a[j * nf + j];
-        for (size_t k = 0; k < j; k++)
-            s -= a[j * nf + k] * a[j * nf + k];
-        if (!(s > 0))
-            return -1;
-        double l = sqrt(s);
-        a[j * nf + j] = l;
-        for (size_t i = j + 1; i < nf; i++) {
-            double t = a[i * nf + j];
-            for (size_t k = 0; k < j; k++)
-                t -= a[i * nf + k] * a[j * nf + k];
-            a[i * nf + j] = t / l;
-        }
-    }
-    for (size_t i = 0; i < nf; i++) {
-        double t = b[i];
-        for (size_t k = 0; k < i; k++)
-            t -= a[i * nf + k] * b[k];
-        b[i] = t / a[i * nf + i];
-    }
-    for (size_t i = nf; i-- > 0;) {
-        double t = b[i];
-        for (size_t k = i + 1; k < nf; k++)
-            t -= a[k * nf + i] * b[k];
-        b[i] = t / a[i * nf + i];
-    }
-    return 0;
+    return textbook_solve(a, nf, R->rhs);
 }
 
 static int ref_active_set(ref *R)
