@@ -133,4 +133,10 @@ done
 cmp -s "$TMP/core-native.jsonl" "$TMP/core-Prescott.jsonl" &&
     cmp -s "$TMP/core-native.jsonl" "$TMP/core-SandyBridge.jsonl" && pass ||
     fail "the demonstrations depend on the processor's BLAS kernels"
+# nor on the libm variants glibc picks for the processor (its FMA and AVX2 exp, log, pow, sin)
+GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA,-AVX "$FEWSHOT" demos generate hvac \
+    -p building=OfficeMedium --days 15,196 --steps 6 -o "$TMP/core-nofma.jsonl" 2> "$TMP/core.err" ||
+    fail "demos generate without FMA: $(cat "$TMP/core.err")"
+cmp -s "$TMP/core-native.jsonl" "$TMP/core-nofma.jsonl" && pass ||
+    fail "the demonstrations depend on glibc's per-processor libm variants"
 finish
