@@ -3,6 +3,11 @@
  * (mkstemp: PATH.XXXXXX, so concurrent writers never share one), writes, flushes, syncs and
  * renames it over the target; readers see the old file or the new one, never a half-written
  * one, and a full disk leaves the old file in place. Every error names the step that failed.
+ *
+ * Only a regular file is replaced that way. A symbolic link is followed, so the file it names
+ * is replaced and the link stays. Anything else (/dev/null, a FIFO, a terminal, /dev/stdout
+ * and other links into /proc) is written in place: renamed over, the device node or link
+ * itself would be replaced by a regular file. Run as root, `-o /dev/null` did exactly that.
  */
 #include "config.h"
 
@@ -16,9 +21,37 @@
 #include "fewshot/error.h"
 #include "internal.h"
 
-int fewshot__atomic_open(const char *path, FILE **f, char **tmp)
+/* 1 when path names something to write in place rather than replace (see above). */
+static int write_in_place(const char *path)
 {
-    *f = NULL;
+    struct stat sb;
+    if (lstat(path, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
+        return 0;                   /* a new file, one to replace (a directory: rename says so) */
+    if (!S_ISLNK(sb.st_mode))
+        return 1;                   /* a device, FIFO or socket */
+    char link[8];
+    ssize_t len = readlink(path, link, sizeof link);
+    if (len >= 6 && memcmp(link, "/proc/", 6) == 0)
+        return 1;                   /* /dev/stdout and friends: a descriptor, not a file */
+    return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+}
+
+/* The file a new version of path replaces: path, or the regular file its links name. */
+static char *replaced_file(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+        char *real = realpath(path, NULL);
+        if (real)
+            return real;            /* a dangling link is replaced itself */
+    }
+    return strdup(path);
+}
+
+/* A temporary file beside path, to be renamed over it: *tmp is path + ".XXXXXX", so commit
+ * finds the file to replace by cutting the suffix. */
+static int open_beside(const char *path, FILE **f, char **tmp)
+{
     size_t n = strlen(path);
     if (!(*tmp = malloc(n + sizeof ".XXXXXX")))
         return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
@@ -46,6 +79,24 @@ int fewshot__atomic_open(const char *path, FILE **f, char **tmp)
     return 0;
 }
 
+int fewshot__atomic_open(const char *path, FILE **f, char **tmp)
+{
+    *f = NULL;
+    *tmp = NULL;
+    if (write_in_place(path)) {
+        if (!(*f = fopen(path, "w")))
+            return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot open: %s",
+                                        strerror(errno));
+        return 0;
+    }
+    char *target = replaced_file(path);
+    if (!target)
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    int rc = open_beside(target, f, tmp);
+    free(target);
+    return rc;
+}
+
 void fewshot__atomic_abort(FILE *f, char *tmp)
 {
     if (f)
@@ -64,16 +115,24 @@ int fewshot__atomic_commit(FILE *f, char *tmp, const char *path)
         step = "cannot write", err = errno ? errno : EIO;
     else if (fflush(f) != 0)
         step = "cannot write", err = errno;
-    else if (fsync(fileno(f)) != 0 && errno != EINVAL)
+    else if (tmp && fsync(fileno(f)) != 0 && errno != EINVAL)
         step = "cannot sync", err = errno;
     if (fclose(f) != 0 && !step)
         step = "cannot close", err = errno;
-    if (!step && rename(tmp, path) != 0)
-        step = "cannot rename the temporary file over it", err = errno;
+    if (!step && tmp) {
+        /* over path, or over the file path's links name (the links stay) */
+        char *target = strndup(tmp, strlen(tmp) - (sizeof ".XXXXXX" - 1));
+        if (!target)
+            step = "out of memory", err = ENOMEM;
+        else if (rename(tmp, target) != 0)
+            step = "cannot rename the temporary file over it", err = errno;
+        free(target);
+    }
     int rc = 0;
     if (step) {
         rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "%s: %s", step, strerror(err));
-        unlink(tmp);
+        if (tmp)
+            unlink(tmp);
     }
     free(tmp);
     return rc;

@@ -99,9 +99,10 @@ FEWSHOT_HIDDEN size_t fewshot__common_prefix(const char *a, const char *b, size_
 FEWSHOT_HIDDEN int fewshot__config_same_identity(const json_t *a, const json_t *b);
 
 #include <stdio.h>
-/* Atomic file writes (atomic_file.c): open a unique temporary file beside path, write to *f,
- * then commit (flush, fsync, rename over path) or abort (remove it). Commit and abort free
- * tmp and close f. dump_json writes a whole JSON document that way. */
+/* Atomic file writes (atomic_file.c): open a unique temporary file beside path (beside the
+ * file it names, for a link), write to *f, then commit (flush, fsync, rename over it) or abort
+ * (remove it). A device, FIFO or link into /proc is opened in place instead (*tmp NULL).
+ * Commit and abort free tmp and close f. dump_json writes a whole JSON document that way. */
 FEWSHOT_HIDDEN int fewshot__atomic_open(const char *path, FILE **f, char **tmp);
 FEWSHOT_HIDDEN int fewshot__atomic_commit(FILE *f, char *tmp, const char *path);
 FEWSHOT_HIDDEN void fewshot__atomic_abort(FILE *f, char *tmp);

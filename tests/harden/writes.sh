@@ -30,6 +30,30 @@ mkdir isdir.jsonl
 expect_status 1 "demos onto a directory" -- run_fewshot demos generate room -p horizon=4 --episodes 1 -o isdir.jsonl
 expect_grep 'isdir.jsonl: cannot rename the temporary file over it: Is a directory' "$TMP/err" "the failing step named"
 
+# What is not a regular file is written in place, never replaced by a rename: a FIFO (as a
+# device like /dev/null is: run as root, the rename replaced /dev/null with a file) and a link
+# into /proc (as /dev/stdout is). A link to a regular file is followed: the file is replaced,
+# the link stays.
+mkfifo fifo.jsonl
+cat fifo.jsonl > from-fifo.jsonl &
+reader=$!
+expect_status 0 "demos into a FIFO" -- run_fewshot demos generate room -p horizon=4 --episodes 1 -o fifo.jsonl
+i=0; while kill -0 $reader 2> /dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill $reader 2> /dev/null; wait $reader 2> /dev/null
+[ -p fifo.jsonl ] && pass || fail "the FIFO was replaced by a regular file"
+expect_status 0 "what went through the FIFO reads back" -- run_fewshot demos info from-fifo.jsonl
+ls fifo.jsonl.?????? > /dev/null 2>&1 && fail "a temporary file was left beside the FIFO" || pass
+ln -s /proc/self/fd/1 stdout-link
+"$FEWSHOT" demos generate room -p horizon=4 --episodes 1 -o stdout-link > via-stdout.jsonl 2> link.err &&
+    [ -L stdout-link ] && pass || fail "writing through a link to standard output: $(cat link.err)"
+expect_status 0 "what went to standard output reads back" -- run_fewshot demos info via-stdout.jsonl
+expect_status 0 "a file" -- run_fewshot demos generate room -p horizon=4 --episodes 1 -o real.jsonl
+ln -s real.jsonl link.jsonl
+expect_status 0 "through a link to it" -- run_fewshot demos generate room -p horizon=4 --episodes 3 -o link.jsonl
+expect_status 0 "the same, directly" -- run_fewshot demos generate room -p horizon=4 --episodes 3 -o direct.jsonl
+[ -L link.jsonl ] && cmp -s real.jsonl direct.jsonl && pass ||
+    fail "a write through a link did not replace the file it names, or replaced the link"
+
 # config.json is replaced by a rename (a new inode), never rewritten in place
 cat > base.json <<'JSON'
 {"env": {"plugin": "room", "params": {"horizon": 3}}, "arms": [], "baselines": ["zero"],

@@ -165,6 +165,41 @@ expect_grep 'merged 32 episodes into merged' "$TMP/err" "merge count"
 run_fewshot report merged --episodes > merged.csv
 cmp -s episodes.csv merged.csv && pass || fail "merged shards differ from the unsharded run"
 cmp -s run/summary.csv merged/summary.csv && pass || fail "merged summary differs"
+# a shard killed with episodes still in its write-ahead log, in a directory its reader cannot
+# write (an archive, another user's run; run as nobody, since root writes anywhere): with the
+# log's index (-shm) beside it the log is read; without it the log cannot be read there, so
+# the merge is refused instead of silently leaving those episodes out
+PY=${PYTHON3:-/usr/bin/python3}
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null 2>&1 && command -v sqlite3 > /dev/null 2>&1 &&
+        "$PY" -c 'import sqlite3' 2> /dev/null; then
+    chmod 711 "$TMP"
+    for shm in kept removed; do
+        rm -rf walshard && cp -r shard1 walshard && rm -f walshard/lock
+        "$PY" -c "import os, sqlite3
+d = sqlite3.connect('walshard/results.sqlite')
+d.execute('PRAGMA journal_mode=WAL')
+d.execute(\"UPDATE episodes SET error = 'from the log'\")
+d.commit()
+os._exit(0)    # no checkpoint: the change stays in results.sqlite-wal"
+        [ -s walshard/results.sqlite-wal ] || fail "the test could not leave a write-ahead log"
+        [ $shm = kept ] || rm -f walshard/results.sqlite-shm
+        chmod -R a-w walshard && chmod a+rx walshard && chmod a+r walshard/*
+        out=$(mktemp -d "$TMP/nobody.XXXXXX") && chmod 777 "$out"
+        setpriv --reuid=nobody --regid=nogroup --clear-groups "$FEWSHOT" merge "$TMP/walshard" \
+            -o "$out/m" > "$TMP/out" 2> "$TMP/err"
+        rc=$?
+        if [ $shm = kept ]; then
+            [ $rc = 0 ] && [ "$(sqlite3 "$out/m/results.sqlite" "SELECT count(*) FROM episodes
+                WHERE error = 'from the log'")" -gt 0 ] && pass ||
+                fail "the shard's write-ahead log was not merged (exit $rc): $(cat "$TMP/err")"
+        else
+            [ $rc -ne 0 ] && grep -q "write-ahead log cannot be read here" "$TMP/err" && pass ||
+                fail "a shard with an unreadable write-ahead log merged (exit $rc): $(cat "$TMP/err")"
+        fi
+        chmod -R u+w walshard
+    done
+    chmod 700 "$TMP"
+fi
 # merging again adds nothing; a partial merge can be completed by resuming the sweep
 expect_status 0 "merge again" -- run_fewshot merge shard1 shard2 -o merged
 expect_grep 'merged 0 episodes' "$TMP/err" "merge is idempotent"
