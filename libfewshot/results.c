@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <math.h>
@@ -72,6 +73,51 @@ static int exec(fewshot__results *r, const char *sql)
         return rc;
     }
     return 0;
+}
+
+/* The first file in dir a run writes (its config, notes, summary, plots), or NULL. */
+static char *run_file_in(const char *dir)
+{
+    static const char *const names[] = {"config.json", "demos.json", "summary.csv",
+                                        "gnuplot.log"};
+    static const char *const plots[] = {"arms.", "diffs.", "profile.", "scores.", "trace-"};
+    static const char *const kinds[] = {".dat", ".gp", ".svg"};
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char *found = NULL;
+    while (d && !found && (e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t len = strlen(n);
+        int ours = 0;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            ours |= strcmp(n, names[i]) == 0;
+        for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++)
+            for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+                size_t a = strlen(plots[i]), b = strlen(kinds[k]);
+                ours |= len > a + b - 1 && strncmp(n, plots[i], a) == 0 &&
+                        strcmp(n + len - b, kinds[k]) == 0;
+            }
+        if (ours)
+            found = strdup(n);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A directory without a run may be used for one (it is made when missing, and may hold other
+ * files), unless a file there has a name the run writes: the run would replace it (a config
+ * kept as DIR/config.json, a summary of something else). */
+static int refuse_foreign(const char *dir)
+{
+    char *file = run_file_in(dir);
+    if (!file)
+        return 0;
+    int rc = fewshot_error_set_at(FEWSHOT_EMISMATCH, dir, 0, 0, "not a run directory (no "
+                                  "results.sqlite), and it holds %s, which a run would replace; "
+                                  "give another output directory or move that file", file);
+    free(file);
+    return rc;
 }
 
 static int make_dir(const char *dir)
@@ -258,6 +304,10 @@ int fewshot__results_open(fewshot__results **out, const char *dir, int create, c
         return rc;
     }
     if (create && (rc = make_dir(dir)) != 0) {
+        fewshot__results_close(r);
+        return rc;
+    }
+    if (create && stat(r->path, &sb) != 0 && (rc = refuse_foreign(dir)) != 0) {
         fewshot__results_close(r);
         return rc;
     }
