@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "test_xorshift.h"
 
 static void same(const json_t *v, int sort, const char *const *skip)
 {
@@ -63,10 +64,7 @@ static void test_fixed(void **state)
 static uint64_t rng = 88172645463325252ULL;
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return xorshift64(&rng);
 }
 
 static json_t *random_string(void)

@@ -18,14 +18,12 @@
 
 #include "fewshot/cache.h"
 #include "internal.h"
+#include "test_xorshift.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return xorshift64(&rng);
 }
 
 static void one_pass(const char *s, size_t n, char hex[65])

@@ -10,6 +10,8 @@
 
 #include <fewshot.h>
 
+#include "test_xorshift.h"
+
 static int failures, checks;
 
 #define CHECK(cond, ...)                                                                     \
@@ -485,13 +487,11 @@ static void test_demo_cache(fixture *f)
 /* Each block's token count is kept with its text and the next text, sharing a prefix of any
  * length with it, is counted from where they differ: the counts are fewshot_prompt_tokens()
  * of each component's text, build after build, on random texts of every token class. */
-static unsigned long long token_rng = 0x2545f4914f6cdd1dULL;
+static uint64_t token_rng = 0x2545f4914f6cdd1dULL;
 static size_t pick(size_t n)
 {
-    token_rng ^= token_rng << 13;
-    token_rng ^= token_rng >> 7;
-    token_rng ^= token_rng << 17;
-    return n ? (size_t)(token_rng % n) : 0;
+    uint64_t r = xorshift64(&token_rng);
+    return n ? (size_t)(r % n) : 0;
 }
 
 static void test_token_memo(fixture *f)
