@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
-#include "test_xorshift.h"
+#include "xorshift.h"
 
 static void same(const json_t *v, int sort, const char *const *skip)
 {

@@ -18,7 +18,7 @@
 
 #include "fewshot/cache.h"
 #include "internal.h"
-#include "test_xorshift.h"
+#include "xorshift.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static uint64_t next(void)

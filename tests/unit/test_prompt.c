@@ -10,7 +10,7 @@
 
 #include <fewshot.h>
 
-#include "test_xorshift.h"
+#include "xorshift.h"
 
 static int failures, checks;
 
