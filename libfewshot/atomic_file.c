@@ -21,31 +21,27 @@
 #include "fewshot/error.h"
 #include "internal.h"
 
-/* 1 when path names something to write in place rather than replace (see above). */
-static int write_in_place(const char *path)
+/* What writing path does (see above): *target is the regular file to replace (path, or the
+ * file its links name), or NULL to write path in place. 0, or FEWSHOT_ENOMEM. */
+static int target_of(const char *path, char **target)
 {
     struct stat sb;
-    if (lstat(path, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
-        return 0;                   /* a new file, one to replace (a directory: rename says so) */
-    if (!S_ISLNK(sb.st_mode))
-        return 1;                   /* a device, FIFO or socket */
-    char link[8];
-    ssize_t len = readlink(path, link, sizeof link);
-    if (len >= 6 && memcmp(link, "/proc/", 6) == 0)
-        return 1;                   /* /dev/stdout and friends: a descriptor, not a file */
-    return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
-}
-
-/* The file a new version of path replaces: path, or the regular file its links name. */
-static char *replaced_file(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
-        char *real = realpath(path, NULL);
-        if (real)
-            return real;            /* a dangling link is replaced itself */
+    *target = NULL;
+    int exists = lstat(path, &sb) == 0;
+    if (exists && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode) && !S_ISLNK(sb.st_mode))
+        return 0;                   /* a device, FIFO or socket (a directory: rename says so) */
+    if (exists && S_ISLNK(sb.st_mode)) {
+        char link[8];
+        ssize_t len = readlink(path, link, sizeof link);
+        if (len >= 6 && memcmp(link, "/proc/", 6) == 0)
+            return 0;               /* /dev/stdout and friends: a descriptor, not a file */
+        if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+            return 0;               /* a link to a device or FIFO */
+        *target = realpath(path, NULL);     /* NULL: dangling, the link itself is replaced */
     }
-    return strdup(path);
+    if (!*target && !(*target = strdup(path)))
+        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
+    return 0;
 }
 
 /* A temporary file beside path, to be renamed over it: *tmp is path + ".XXXXXX", so commit
@@ -81,18 +77,14 @@ static int open_beside(const char *path, FILE **f, char **tmp)
 
 int fewshot__atomic_open(const char *path, FILE **f, char **tmp)
 {
+    char *target;
     *f = NULL;
     *tmp = NULL;
-    if (write_in_place(path)) {
-        if (!(*f = fopen(path, "w")))
-            return fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot open: %s",
-                                        strerror(errno));
-        return 0;
-    }
-    char *target = replaced_file(path);
-    if (!target)
-        return fewshot_error_set(FEWSHOT_ENOMEM, "out of memory");
-    int rc = open_beside(target, f, tmp);
+    int rc = target_of(path, &target);
+    if (rc == 0 && !target && !(*f = fopen(path, "w")))
+        rc = fewshot_error_set_at(FEWSHOT_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    if (rc == 0 && target)
+        rc = open_beside(target, f, tmp);
     free(target);
     return rc;
 }
