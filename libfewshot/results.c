@@ -778,66 +778,89 @@ static void source_select(fewshot__results *src, char *sql, size_t size, const c
     snprintf(sql + used, size - used, " FROM %s WHERE %s = ?", table, key);
 }
 
-/* Copy the rows select (on src, bound to id) gives into dst with insert, value by value. */
-static int copy_rows(fewshot__results *dst, fewshot__results *src, const char *select,
-                     const char *insert, const char *id)
+/* The statements of one import, prepared once for all its episodes; the store's own (steps
+ * dropped and inserted) serve too. */
+typedef struct importer {
+    sqlite3_stmt *ids, *sel_ep, *sel_st;    /* on the shard: its ok episodes, a row, steps */
+    sqlite3_stmt *have, *ins_ep;            /* on ours: finished ok already?, an episode row */
+} importer;
+
+static void importer_finalize(importer *im)
 {
-    sqlite3_stmt *sel = NULL, *ins = NULL;
-    int rc = 0, step;
-    if (sqlite3_prepare_v2(src->db, select, -1, &sel, NULL) != SQLITE_OK)
+    sqlite3_finalize(im->ids);
+    sqlite3_finalize(im->sel_ep);
+    sqlite3_finalize(im->sel_st);
+    sqlite3_finalize(im->have);
+    sqlite3_finalize(im->ins_ep);
+}
+
+static int importer_prepare(importer *im, fewshot__results *dst, fewshot__results *src)
+{
+    char sql[2048];
+    int rc = store_statements(dst);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(src->db, "SELECT id FROM episodes WHERE status = 'ok' ORDER BY id",
+                           -1, &im->ids, NULL) != SQLITE_OK)
         return db_error(src, "cannot read the run to merge");
-    if (sqlite3_prepare_v2(dst->db, insert, -1, &ins, NULL) != SQLITE_OK) {
-        sqlite3_finalize(sel);
+    source_select(src, sql, sizeof sql, "episodes", NULL, episode_cols, N_EPISODE_COLS,
+                  "finished", "id");
+    if (sqlite3_prepare_v2(src->db, sql, -1, &im->sel_ep, NULL) != SQLITE_OK)
+        return db_error(src, "cannot read the run to merge");
+    source_select(src, sql, sizeof sql, "steps", "episode", step_cols, N_STEP_COLS, NULL,
+                  "episode");
+    if (sqlite3_prepare_v2(src->db, sql, -1, &im->sel_st, NULL) != SQLITE_OK)
+        return db_error(src, "cannot read the run to merge");
+    if (sqlite3_prepare_v2(dst->db, "SELECT 1 FROM episodes WHERE id = ? AND status = 'ok'",
+                           -1, &im->have, NULL) != SQLITE_OK)
         return db_error(dst, "cannot prepare the merge");
-    }
+    /* the shard's finished time is kept, not the merge's */
+    insert_sql(sql, sizeof sql, "INSERT OR REPLACE INTO episodes", NULL, episode_cols,
+               N_EPISODE_COLS, "finished", "?");
+    if (sqlite3_prepare_v2(dst->db, sql, -1, &im->ins_ep, NULL) != SQLITE_OK)
+        return db_error(dst, "cannot prepare the merge");
+    return 0;
+}
+
+/* Copy the rows sel (on src, bound to id) gives into dst with ins, value by value. */
+static int copy_rows(fewshot__results *dst, fewshot__results *src, sqlite3_stmt *sel,
+                     sqlite3_stmt *ins, const char *id)
+{
+    int rc = 0, step;
     sqlite3_bind_text(sel, 1, id, -1, SQLITE_STATIC);
     while (rc == 0 && (step = sqlite3_step(sel)) == SQLITE_ROW) {
         for (int c = 0; c < sqlite3_column_count(sel); c++)
             sqlite3_bind_value(ins, c + 1, sqlite3_column_value(sel, c));
         if (sqlite3_step(ins) != SQLITE_DONE)
             rc = db_error(dst, "cannot store a merged row");
-        sqlite3_reset(ins);
-        sqlite3_clear_bindings(ins);
+        statement_done(ins);
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = db_error(src, "cannot read the run to merge");
-    sqlite3_finalize(sel);
-    sqlite3_finalize(ins);
+    statement_done(sel);
     return rc;
 }
 
 /* 1 when dst already holds episode id finished ok (a shard's copy is not needed). */
-static int have_ok(fewshot__results *dst, const char *id)
+static int have_ok(importer *im, const char *id)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(dst->db, "SELECT 1 FROM episodes WHERE id = ? AND status = 'ok'",
-                           -1, &st, NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    sqlite3_bind_text(im->have, 1, id, -1, SQLITE_STATIC);
+    int found = sqlite3_step(im->have) == SQLITE_ROW;
+    statement_done(im->have);
     return found;
 }
 
 /* Replace dst's copy of episode id (any status) by src's, its row and its steps. */
-static int import_episode(fewshot__results *dst, fewshot__results *src, const char *id,
-                          const char *esel, const char *eins, const char *ssel,
-                          const char *sins)
+static int import_episode(fewshot__results *dst, fewshot__results *src, importer *im,
+                          const char *id)
 {
-    static const char *const drop[] = {"DELETE FROM steps WHERE episode = ?",
-                                       "DELETE FROM episodes WHERE id = ?"};
-    for (size_t i = 0; i < 2; i++) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(dst->db, drop[i], -1, &st, NULL) != SQLITE_OK)
-            return db_error(dst, "cannot prepare the merge");
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        int done = sqlite3_step(st) == SQLITE_DONE;
-        sqlite3_finalize(st);
-        if (!done)
-            return db_error(dst, "cannot replace a merged episode");
-    }
-    int rc = copy_rows(dst, src, esel, eins, id);
-    return rc ? rc : copy_rows(dst, src, ssel, sins, id);
+    sqlite3_bind_text(dst->del, 1, id, -1, SQLITE_STATIC);
+    int dropped = sqlite3_step(dst->del) == SQLITE_DONE;
+    statement_done(dst->del);
+    if (!dropped)
+        return db_error(dst, "cannot replace a merged episode");
+    int rc = copy_rows(dst, src, im->sel_ep, im->ins_ep, id);
+    return rc ? rc : copy_rows(dst, src, im->sel_st, dst->st, id);
 }
 
 int fewshot__results_import(fewshot__results *r, const char *dir, size_t *copied)
@@ -857,37 +880,23 @@ int fewshot__results_import(fewshot__results *r, const char *dir, size_t *copied
         fewshot__results_close(src);
         return rc;
     }
-    char esel[1024], ssel[1024], eins[2048], sins[2048];
-    source_select(src, esel, sizeof esel, "episodes", NULL, episode_cols, N_EPISODE_COLS,
-                  "finished", "id");
-    source_select(src, ssel, sizeof ssel, "steps", "episode", step_cols, N_STEP_COLS, NULL,
-                  "episode");
-    insert_sql(eins, sizeof eins, "INSERT INTO episodes", NULL, episode_cols, N_EPISODE_COLS,
-               "finished", "?");
-    insert_sql(sins, sizeof sins, "INSERT INTO steps", "episode", step_cols, N_STEP_COLS, NULL,
-               NULL);
-    sqlite3_stmt *ids;
-    if (sqlite3_prepare_v2(src->db, "SELECT id FROM episodes WHERE status = 'ok' ORDER BY id",
-                           -1, &ids, NULL) != SQLITE_OK) {
-        rc = db_error(src, "cannot read the run to merge");
-        fewshot__results_close(src);
-        return rc;
-    }
-    rc = exec(r, "BEGIN IMMEDIATE");
-    int step = SQLITE_DONE;
-    while (rc == 0 && (step = sqlite3_step(ids)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(ids, 0);
-        if (!id || have_ok(r, id))
+    importer im = {0};
+    if ((rc = importer_prepare(&im, r, src)) == 0)
+        rc = exec(r, "BEGIN IMMEDIATE");
+    int begun = rc == 0, step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(im.ids)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(im.ids, 0);
+        if (!id || have_ok(&im, id))
             continue;
-        if ((rc = import_episode(r, src, id, esel, eins, ssel, sins)) == 0)
+        if ((rc = import_episode(r, src, &im, id)) == 0)
             ++*copied;
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = db_error(src, "cannot read the run to merge");
-    sqlite3_finalize(ids);
+    importer_finalize(&im);
     if (rc == 0)
         rc = exec(r, "COMMIT");
-    else
+    else if (begun)
         sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
     if (rc)
         *copied = 0;
